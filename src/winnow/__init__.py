@@ -1,0 +1,1 @@
+"""Winnow: curate, train and evaluate language-model data."""

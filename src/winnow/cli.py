@@ -1,0 +1,30 @@
+"""The `winnow` command: one verb per stage, errors printed as one clear sentence."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from winnow.commands import curate, data, demo
+from winnow.commands.options import console
+from winnow.errors import WinnowError
+
+app = typer.Typer(
+    name="winnow",
+    help="Curate LLM training data, train small models on it, and evaluate them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(curate.app, name="curate")
+app.add_typer(data.app, name="data")
+app.command("demo")(demo.demo)
+
+
+def main() -> None:
+    """Entry point: run the app and turn WinnowError into a message and exit code 2."""
+    try:
+        app()
+    except WinnowError as exc:
+        console.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(2)

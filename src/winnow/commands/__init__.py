@@ -1,0 +1,1 @@
+"""Command-line verbs, one module per stage; cli.py assembles them."""

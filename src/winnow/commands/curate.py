@@ -1,0 +1,110 @@
+"""`winnow curate`: run recipes over sources and list what recipes can use."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from winnow.catalogs import list_entries
+from winnow.commands.options import WorkspaceOption, console
+from winnow.curate.recipes import load_recipe
+from winnow.curate.report import print_report
+from winnow.curate.runner import RunOptions, run_recipe
+from winnow.curate.sources import resolve_source
+from winnow.curate.steps import STEPS
+from winnow.workspace import DatasetVersion, Workspace
+
+app = typer.Typer(help="Curate raw text into datasets with recipes.", no_args_is_help=True)
+
+
+def curate_with_progress(
+    ws: Workspace, recipe_name: str, source_arg: str, output: str, options: RunOptions, **fields
+) -> DatasetVersion:
+    """Run a recipe with a live row counter, then print its report."""
+    recipe = load_recipe(recipe_name)
+    source = resolve_source(source_arg, **fields)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               TextColumn("{task.completed:,} rows"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        tasks: dict[str, int] = {}
+
+        def advance(label: str, rows: int) -> None:
+            if label not in tasks:
+                tasks[label] = progress.add_task(label, total=None)
+            progress.advance(tasks[label], rows)
+
+        options.on_progress = advance
+        dataset = run_recipe(ws, recipe, source, output, options)
+    print_report(console, dataset)
+    return dataset
+
+
+@app.command()
+def run(
+    recipe: Annotated[str, typer.Argument(help="Recipe name in catalogs/recipes/ or a YAML path.")],
+    source: Annotated[
+        str,
+        typer.Option(help="File, folder, glob, catalogs/sources name, or hub id (online)."),
+    ],
+    output: Annotated[str, typer.Option(help="Dataset name; each run writes a new version.")],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="Override the format inferred from the extension."),
+    ] = None,
+    text_field: Annotated[str | None, typer.Option(help="Field holding the text.")] = None,
+    id_field: Annotated[str | None, typer.Option(help="Field holding a stable id.")] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Stop at the first unreadable row instead of quarantining it.")
+    ] = False,
+    batch_rows: Annotated[int, typer.Option(help="Rows per shard (bounds memory).")] = 5_000,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Curate SOURCE with RECIPE into a new version of dataset OUTPUT and print the report.
+
+    Rejected rows keep the step and reason that removed them; unreadable rows are
+    quarantined with the error. A killed run resumes where it stopped when run again.
+    """
+    ws = Workspace.resolve(workspace)
+    options = RunOptions(strict=strict, batch_rows=batch_rows)
+    curate_with_progress(
+        ws, recipe, source, output, options, fmt=fmt, text_field=text_field, id_field=id_field
+    )
+
+
+@app.command()
+def steps() -> None:
+    """List every step a recipe can use, with its parameters and defaults."""
+    table = Table(title="recipe steps", title_justify="left")
+    table.add_column("step")
+    table.add_column("parameters (default)")
+    table.add_column("what it does")
+    for name in sorted(STEPS):
+        cls = STEPS[name]
+        params = []
+        for f in dataclasses.fields(cls):
+            if f.default is not dataclasses.MISSING:
+                params.append(f"{f.name}={f.default!r}")
+            elif f.default_factory is not dataclasses.MISSING:
+                params.append(f"{f.name}={f.default_factory()!r}")
+            else:
+                params.append(f"{f.name} (required)")
+        doc = (cls.__doc__ or "").strip().splitlines()[0]
+        table.add_row(name, "\n".join(params), doc)
+    console.print(table)
+
+
+@app.command()
+def recipes() -> None:
+    """List the recipes found in catalogs/recipes/."""
+    table = Table(title="recipes", title_justify="left")
+    table.add_column("recipe")
+    table.add_column("steps")
+    table.add_column("file")
+    for name, path in list_entries("recipes").items():
+        recipe = load_recipe(str(path))
+        table.add_row(name, ", ".join(s.name for s in recipe.steps), str(path))
+    console.print(table)

@@ -1,0 +1,140 @@
+"""`winnow data`: list, inspect, query and export dataset versions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from winnow.commands.options import WorkspaceOption, console
+from winnow.curate.report import print_report
+from winnow.errors import WinnowError
+from winnow.workspace import SPLITS, Workspace
+
+app = typer.Typer(help="List, inspect, query and export datasets.", no_args_is_help=True)
+
+SplitOption = Annotated[str, typer.Option("--split", help="kept, rejected or quarantine.")]
+
+
+@app.command("list")
+def list_datasets(workspace: WorkspaceOption = None) -> None:
+    """List every dataset version with its row counts and lineage."""
+    ws = Workspace.resolve(workspace)
+    table = Table(title=f"datasets in {ws.root}", title_justify="left")
+    for column in ("dataset", "kind", "kept", "rejected", "quarantined", "recipe", "source"):
+        table.add_column(column)
+    for name in ws.names():
+        for version in ws.versions(name):
+            manifest = version.manifest
+            counts = manifest["counts"]
+            table.add_row(
+                version.ref, manifest.get("kind", ""), f"{counts['kept']:,}",
+                f"{counts['rejected']:,}", f"{counts['quarantined']:,}",
+                manifest["recipe"]["name"], manifest["source"]["name"],
+            )
+    console.print(table)
+
+
+@app.command()
+def show(
+    dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
+    workspace: WorkspaceOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw manifest.")] = False,
+) -> None:
+    """Show a dataset version's report, schema and lineage from its manifest."""
+    version = Workspace.resolve(workspace).dataset(dataset)
+    manifest = version.manifest
+    if as_json:
+        console.print_json(json.dumps(manifest))
+        return
+    print_report(console, version)
+    source, recipe = manifest["source"], manifest["recipe"]
+    console.print(f"source {source['name']} ({source['licence'] or 'licence not declared'})")
+    console.print(f"recipe {recipe['name']} hash {recipe['hash']}")
+    schema = Table(title="kept schema", title_justify="left")
+    schema.add_column("column")
+    schema.add_column("type")
+    for column, kind in manifest["splits"]["kept"]["schema"].items():
+        schema.add_row(column, kind)
+    console.print(schema)
+
+
+@app.command()
+def head(
+    dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
+    rows: Annotated[int, typer.Option("--rows", "-n", help="How many rows.")] = 5,
+    split: SplitOption = "kept",
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Print the first rows of a split, text shortened to fit."""
+    version = Workspace.resolve(workspace).dataset(dataset)
+    if not any((version.path / split).glob("*.parquet")):
+        console.print(f"{version.ref} has no {split} rows.")
+        return
+    con = Workspace.resolve(workspace).connect()
+    frame = con.execute(f"SELECT * FROM {version.relation_sql(split)} LIMIT {rows}").pl()
+    table = Table(title=f"{version.ref} {split}", title_justify="left")
+    wanted = [c for c in ("id", "text", "step", "reason", "line", "error") if c in frame.columns]
+    for column in wanted:
+        table.add_column(column, overflow="fold")
+    for row in frame.iter_rows(named=True):
+        table.add_row(*[" ".join(str(row[c]).split())[:160] for c in wanted])
+    console.print(table)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help='SQL over views named like the datasets: "web".')],
+    workspace: WorkspaceOption = None,
+    limit: Annotated[int, typer.Option(help="At most this many rows are printed.")] = 50,
+) -> None:
+    """Run SQL in DuckDB: each dataset is a view (NAME, NAME_rejected, NAME_quarantine,
+    and "NAME@v1" for a fixed version)."""
+    con = Workspace.resolve(workspace).connect()
+    try:
+        frame = con.execute(query).pl()
+    except Exception as exc:  # duckdb raises many error types; all mean a bad query
+        raise WinnowError(f"the query failed: {str(exc).splitlines()[0]}; check names with "
+                          "'winnow data list' (quote names with dashes).") from exc
+    table = Table()
+    for column in frame.columns:
+        table.add_column(column, overflow="fold")
+    for row in frame.head(limit).iter_rows():
+        table.add_row(*[" ".join(str(v).split())[:200] for v in row])
+    console.print(table)
+    if frame.height > limit:
+        console.print(f"({frame.height - limit:,} more rows; use LIMIT or --limit)")
+
+
+@app.command()
+def export(
+    dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="A .parquet or .jsonl file.")],
+    split: SplitOption = "kept",
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Write one split of a dataset version to a Parquet or JSON Lines file."""
+    version = Workspace.resolve(workspace).dataset(dataset)
+    if split not in SPLITS:
+        raise WinnowError(f"--split '{split}' is unknown; use one of: {', '.join(SPLITS)}.")
+    suffix = output.suffix.lower()
+    if suffix not in {".parquet", ".jsonl"}:
+        raise WinnowError(f"--output {output}: expected a name ending in .parquet or .jsonl.")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if not any((version.path / split).glob("*.parquet")):
+        empty = pl.DataFrame(schema={"id": pl.Utf8, "text": pl.Utf8})
+        if suffix == ".parquet":
+            empty.write_parquet(output)
+        else:
+            empty.write_ndjson(output)
+        console.print(f"{version.ref} has no {split} rows; wrote an empty {output}.")
+        return
+    con = Workspace.resolve(workspace).connect()
+    fmt = "PARQUET" if suffix == ".parquet" else "JSON"
+    con.execute(f"COPY (SELECT * FROM {version.relation_sql(split)}) TO '{output}' (FORMAT {fmt})")
+    rows = con.execute(f"SELECT count(*) FROM {version.relation_sql(split)}").fetchall()[0][0]
+    console.print(f"wrote {rows:,} {split} rows of {version.ref} to {output}")

@@ -1,0 +1,1 @@
+"""Curation: readers, steps and the recipe runner that turn raw text into datasets."""

@@ -1,0 +1,60 @@
+"""The curation report: what each step did, why rows left, and where the result is."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from winnow.workspace import DatasetVersion
+
+
+def steps_table(manifest: dict[str, Any]) -> Table:
+    """Rows in and out per step, with time spent."""
+    table = Table(title=f"{manifest['name']}@{manifest['version']}: steps", title_justify="left")
+    for column in ("#", "step", "in", "out", "removed", "seconds"):
+        table.add_column(column, justify="left" if column == "step" else "right")
+    for number, step in enumerate(manifest["steps"], start=1):
+        removed = step["in"] - step["out"]
+        table.add_row(
+            str(number), step["step"], f"{step['in']:,}", f"{step['out']:,}", f"{removed:,}",
+            f"{step['seconds']:.2f}",
+        )
+    return table
+
+
+def reasons_table(manifest: dict[str, Any]) -> Table:
+    """Each removal reason with its count and one example document."""
+    table = Table(title="removal reasons (one example each)", title_justify="left")
+    for column in ("step", "reason", "rows", "example"):
+        table.add_column(column, justify="right" if column == "rows" else "left")
+    for step in manifest["steps"]:
+        for reason, count in step["removed"].items():
+            example = step["examples"].get(reason, {})
+            snippet = " ".join(example.get("text", "").split())[:90]
+            table.add_row(step["step"], reason, f"{count:,}", f"[{example.get('id', '')}] {snippet}")
+    return table
+
+
+def print_report(console: Console, dataset: DatasetVersion) -> None:
+    """Print the whole report of a dataset version from its manifest and quarantine."""
+    manifest = dataset.manifest
+    counts = manifest["counts"]
+    console.print(steps_table(manifest))
+    if any(step["removed"] for step in manifest["steps"]):
+        console.print(reasons_table(manifest))
+    console.print(
+        f"input {counts['input']:,} = kept {counts['kept']:,} + rejected {counts['rejected']:,}"
+        f" + quarantined {counts['quarantined']:,}"
+    )
+    if counts["quarantined"]:
+        quarantine = pl.read_parquet(dataset.path / "quarantine" / "*.parquet").head(5)
+        for row in quarantine.iter_rows(named=True):
+            console.print(
+                f"[yellow]quarantined[/] {row['source_file']}: line {row['line']}: {row['error']}"
+            )
+    for warning in manifest.get("warnings", []):
+        console.print(f"[yellow]warning[/] {warning}")
+    console.print(f"fingerprint {manifest['fingerprint']}  written to {dataset.path}")

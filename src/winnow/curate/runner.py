@@ -1,0 +1,277 @@
+"""Runs a recipe over a source shard by shard, resumably, and writes a new dataset version."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+import polars as pl
+import xxhash
+
+from winnow.curate.readers.base import empty_quarantine
+from winnow.curate.recipes import Recipe
+from winnow.curate.sources import SourceSpec, iter_documents
+from winnow.curate.stats import merge_stats, step_stats
+from winnow.curate.steps import Step
+from winnow.errors import WinnowError
+from winnow.files import read_json, write_json, write_parquet
+from winnow.manifest import build_manifest
+from winnow.workspace import DatasetVersion, Workspace, check_name
+
+Progress = Callable[[str, int], None]
+"""Called with a phase label and the number of rows just finished."""
+
+
+@dataclass
+class Segment:
+    """Row steps run shard by shard, optionally ending in one global step."""
+
+    first_index: int
+    row_steps: list[Step]
+    global_step: Step | None = None
+
+
+@dataclass
+class RunOptions:
+    """Knobs of one run that change its result or its strictness."""
+
+    strict: bool = False
+    batch_rows: int = 5_000
+    on_progress: Progress | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def split_segments(steps: list[Step]) -> list[Segment]:
+    """Cut the step list after each global step, which needs every shard before it decides."""
+    segments = [Segment(0, [])]
+    for index, step in enumerate(steps):
+        if step.scope == "global":
+            segments[-1].global_step = step
+            segments[-1].row_steps.append(step)
+            segments.append(Segment(index + 1, []))
+        else:
+            segments[-1].row_steps.append(step)
+    if not segments[-1].row_steps and len(segments) > 1:
+        segments.pop()
+    return segments
+
+
+def apply_row_steps(
+    df: pl.DataFrame, segment: Segment
+) -> tuple[pl.DataFrame, list[pl.DataFrame], list[dict[str, Any]]]:
+    """Score and filter one shard through a segment's row steps; the global one only scores."""
+    rejected, stats = [], []
+    for offset, step in enumerate(segment.row_steps):
+        index = segment.first_index + offset
+        started = perf_counter()
+        n_in = df.height
+        df = step.score(df)
+        dropped = None
+        if step.scope == "row" and df.height:
+            reasons = df.select(step.reason().alias("reason")).to_series()
+            drop = reasons.is_not_null()
+            if drop.any():
+                dropped = df.filter(drop).with_columns(
+                    pl.lit(step.name).alias("step"), reasons.filter(drop)
+                )
+                rejected.append(dropped)
+                df = df.filter(~drop)
+        if step.scope == "row":
+            part = step_stats(index, step.name, n_in, dropped)
+            part["seconds"] = perf_counter() - started
+            stats.append(part)
+    return df, rejected, stats
+
+
+class Run:
+    """One recipe run into a staging folder that survives a kill and is renamed when done."""
+
+    def __init__(
+        self, ws: Workspace, recipe: Recipe, source: SourceSpec, output: str, options: RunOptions
+    ) -> None:
+        self.ws, self.recipe, self.source, self.options = ws, recipe, source, options
+        self.output = check_name(output)
+        key = xxhash.xxh64_hexdigest(
+            f"{recipe.hash}|{source.fingerprint()}|{options.batch_rows}|{options.strict}"
+        )
+        self.staging = ws.datasets_dir / output / f".staging-{key}"
+        self.segments = split_segments(recipe.steps)
+
+    def stage(self, segment: int, part: str, shard: str) -> Path:
+        """Path of one shard's file in a phase of the staging folder."""
+        return self.staging / f"s{segment}" / part / f"{shard}.parquet"
+
+    def done_marker(self, segment: int, phase: str, shard: str) -> Path:
+        """The stats file whose presence says a shard finished a phase."""
+        return self.staging / f"s{segment}" / f"done-{phase}" / f"{shard}.json"
+
+    def progress(self, label: str, rows: int) -> None:
+        """Report finished rows to the caller, if it listens."""
+        if self.options.on_progress:
+            self.options.on_progress(label, rows)
+
+    def execute(self) -> DatasetVersion:
+        """Run every segment, then assemble and publish the dataset version."""
+        started = perf_counter()
+        self.staging.mkdir(parents=True, exist_ok=True)
+        shards = self.ingest()
+        for number, segment in enumerate(self.segments):
+            if number:
+                self.row_phase(number, segment, shards)
+            if segment.global_step is not None:
+                self.global_phase(number, segment, shards)
+        return self.publish(shards, perf_counter() - started)
+
+    def batches(self) -> Iterator[tuple[str, pl.DataFrame, pl.DataFrame]]:
+        """Source batches as (shard key, docs, quarantine), recording reader warnings."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for batch in iter_documents(self.source, batch_rows=self.options.batch_rows):
+                yield batch.shard_key, batch.docs, batch.quarantine
+        self.options.warnings.extend(str(w.message) for w in caught)
+
+    def ingest(self) -> list[str]:
+        """Read the source and run the first segment per shard, skipping finished shards."""
+        shards = []
+        segment = self.segments[0]
+        for shard, docs, quarantine in self.batches():
+            shards.append(shard)
+            if self.done_marker(0, "rows", shard).exists():
+                continue
+            if self.options.strict and quarantine.height:
+                row = quarantine.row(0, named=True)
+                raise WinnowError(
+                    f"{row['source_file']}: line {row['line']}: {row['error']} "
+                    "(--strict stops here; fix the row or run without --strict to set it aside)."
+                )
+            write_parquet(quarantine, self.staging / "quarantine" / f"{shard}.parquet")
+            self.finish_rows(0, segment, shard, docs)
+        if not shards:
+            raise WinnowError(
+                f"source '{self.source.name}' has no readable rows; check the path and format."
+            )
+        return shards
+
+    def row_phase(self, number: int, segment: Segment, shards: list[str]) -> None:
+        """Run a later segment's row steps over the previous segment's kept shards."""
+        for shard in shards:
+            if not self.done_marker(number, "rows", shard).exists():
+                docs = pl.read_parquet(self.stage(number - 1, "kept", shard))
+                self.finish_rows(number, segment, shard, docs)
+
+    def finish_rows(self, number: int, segment: Segment, shard: str, docs: pl.DataFrame) -> None:
+        """Process one shard through row steps and mark it done last."""
+        kept, rejected, stats = apply_row_steps(docs, segment)
+        part = "scored" if segment.global_step else "kept"
+        write_parquet(kept, self.stage(number, part, shard))
+        if rejected:
+            frame = pl.concat(rejected, how="diagonal_relaxed")
+            write_parquet(frame, self.stage(number, "rejected", shard))
+        write_json({"rows_in": docs.height, "steps": stats}, self.done_marker(number, "rows", shard))
+        self.progress(f"segment {number}", docs.height)
+
+    def global_phase(self, number: int, segment: Segment, shards: list[str]) -> None:
+        """Let a global step judge all shards at once, then split each shard by its verdict."""
+        step = segment.global_step
+        assert step is not None
+        pending = [s for s in shards if not self.done_marker(number, "global", s).exists()]
+        if not pending:
+            return
+        started = perf_counter()
+        columns = ["id", *step.key_columns]
+        keys = pl.concat(
+            [
+                pl.read_parquet(self.stage(number, "scored", shard), columns=columns)
+                .with_row_index("__row")
+                .with_columns(pl.lit(i, dtype=pl.Int64).alias("__shard"))
+                for i, shard in enumerate(shards)
+            ]
+        )
+        verdicts = step.decide(keys)
+        seconds = (perf_counter() - started) / len(shards)
+        index = segment.first_index + len(segment.row_steps) - 1
+        for i, shard in enumerate(shards):
+            if shard not in pending:
+                continue
+            docs = pl.read_parquet(self.stage(number, "scored", shard))
+            verdict = verdicts.filter(pl.col("__shard") == i).sort("__row").drop("__shard", "__row")
+            drop = verdict["reason"].is_not_null()
+            extra = verdict.drop("reason")
+            dropped = pl.concat([docs, extra], how="horizontal").filter(drop).with_columns(
+                pl.lit(step.name).alias("step"), verdict["reason"].filter(drop)
+            )
+            write_parquet(docs.filter(~drop), self.stage(number, "kept", shard))
+            if dropped.height:
+                write_parquet(dropped, self.stage(number, "rejected-global", shard))
+            part = step_stats(index, step.name, docs.height, dropped)
+            part["seconds"] = seconds
+            write_json({"steps": [part]}, self.done_marker(number, "global", shard))
+            self.progress(f"{step.name}", docs.height)
+
+    def collect_stats(self, shards: list[str]) -> tuple[int, list[dict[str, Any]]]:
+        """Input rows and merged per-step statistics, in recipe order."""
+        per_step: dict[int, list[dict[str, Any]]] = {}
+        rows_in = 0
+        for number, segment in enumerate(self.segments):
+            phases = ["rows", "global"] if segment.global_step else ["rows"]
+            for phase in phases:
+                for shard in shards:
+                    done = read_json(self.done_marker(number, phase, shard))
+                    if number == 0 and phase == "rows":
+                        rows_in += done["rows_in"]
+                    for part in done["steps"]:
+                        per_step.setdefault(part["index"], []).append(part)
+        return rows_in, [merge_stats(per_step[i]) for i in sorted(per_step)]
+
+    def publish(self, shards: list[str], seconds: float) -> DatasetVersion:
+        """Move shard files into a final folder, write the manifest, and rename it into place."""
+        final = self.staging / "final"
+        if final.exists():
+            shutil.rmtree(final)
+        last = len(self.segments) - 1
+        for split in ("kept", "rejected", "quarantine"):
+            (final / split).mkdir(parents=True)
+        for n, shard in enumerate(shards):
+            shutil.copyfile(self.stage(last, "kept", shard), final / "kept" / f"part-{n:05d}.parquet")
+            sources = [self.staging / "quarantine" / f"{shard}.parquet"]
+            quarantine = [pl.read_parquet(p) for p in sources if p.exists()]
+            frame = pl.concat(quarantine) if quarantine else empty_quarantine()
+            if frame.height:
+                write_parquet(frame, final / "quarantine" / f"part-{n:05d}.parquet")
+            for number in range(len(self.segments)):
+                for part in ("rejected", "rejected-global"):
+                    path = self.stage(number, part, shard)
+                    if path.exists():
+                        name = f"part-{n:05d}-s{number}-{part}.parquet"
+                        shutil.copyfile(path, final / "rejected" / name)
+        rows_in, steps = self.collect_stats(shards)
+        version = self.ws.next_version(self.output)
+        manifest = build_manifest(
+            final,
+            name=self.output,
+            version=version,
+            recipe=self.recipe,
+            source=self.source,
+            rows_in=rows_in,
+            steps=steps,
+            seconds=seconds,
+            warnings=self.options.warnings,
+        )
+        write_json(manifest, final / "manifest.json")
+        target = self.ws.datasets_dir / self.output / version
+        os.rename(final, target)
+        shutil.rmtree(self.staging)
+        return DatasetVersion(self.output, version, target)
+
+
+def run_recipe(
+    ws: Workspace, recipe: Recipe, source: SourceSpec, output: str, options: RunOptions
+) -> DatasetVersion:
+    """Curate `source` with `recipe` into a new version of dataset `output`."""
+    return Run(ws, recipe, source, output, options).execute()

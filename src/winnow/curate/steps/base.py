@@ -1,0 +1,83 @@
+"""The step contract: measure into score columns, then decide keep or drop with a reason."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import polars as pl
+
+from winnow.errors import WinnowError
+
+STEPS: dict[str, type[Step]] = {}
+
+
+def register(cls: type[Step]) -> type[Step]:
+    """Add a step class to the registry under its `name`, which is part of the interface."""
+    STEPS[cls.name] = cls
+    return cls
+
+
+@dataclasses.dataclass
+class Step:
+    """One curation step; its dataclass fields are its recipe parameters.
+
+    `score` adds the step's columns (and may rewrite `text`); `reason` is an expression over
+    the scored frame that is the drop reason (a string) or null to keep. Steps with
+    scope "global" see every shard at once (deduplication) and implement `decide` instead.
+    """
+
+    name: ClassVar[str] = ""
+    scope: ClassVar[str] = "row"
+    key_columns: ClassVar[tuple[str, ...]] = ()
+
+    def score(self, df: pl.DataFrame) -> pl.DataFrame:
+        """Return `df` with this step's score columns added; the default adds none."""
+        return df
+
+    def reason(self) -> pl.Expr:
+        """Return the drop reason for each row, or null to keep it; the default keeps all."""
+        return pl.lit(None, dtype=pl.Utf8)
+
+    def decide(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """For global steps: judge all rows at once.
+
+        `keys` holds `__shard`, `__row`, `id` and the step's `key_columns` for every row of
+        every shard, in stable order. Return `__shard`, `__row`, `reason` (null keeps) and any
+        extra columns that describe a removal (they are attached to rejected rows only).
+        """
+        return keys.select("__shard", "__row", pl.lit(None, dtype=pl.Utf8).alias("reason"))
+
+
+def build_step(spec: dict[str, Any], where: str) -> Step:
+    """Make a step from a recipe entry such as {step: c4, min_words: 3}, naming bad keys."""
+    params = dict(spec)
+    name = params.pop("step", None)
+    if name is None:
+        raise WinnowError(f"{where}: a step entry has no 'step' key; write e.g. '- step: normalize'.")
+    if name not in STEPS:
+        known = ", ".join(sorted(STEPS))
+        raise WinnowError(f"{where}: unknown step '{name}'; use one of: {known}.")
+    cls = STEPS[name]
+    fields = {f.name for f in dataclasses.fields(cls)}
+    for key in params:
+        if key not in fields:
+            allowed = ", ".join(sorted(fields)) or "none"
+            raise WinnowError(
+                f"{where}: step '{name}' has no parameter '{key}'; its parameters are: {allowed}."
+            )
+    try:
+        return cls(**params)
+    except (TypeError, ValueError) as exc:
+        raise WinnowError(f"{where}: step '{name}' rejected its parameters: {exc}.") from exc
+
+
+def first_reason(*rules: tuple[pl.Expr, str]) -> pl.Expr:
+    """Chain (condition, reason) rules so a row gets the first reason whose condition holds."""
+    if not rules:
+        return pl.lit(None, dtype=pl.Utf8)
+    cond, why = rules[0]
+    chain = pl.when(cond).then(pl.lit(why))
+    for cond, why in rules[1:]:
+        chain = chain.when(cond).then(pl.lit(why))
+    return chain.otherwise(pl.lit(None, dtype=pl.Utf8))

@@ -1,0 +1,56 @@
+"""Exact deduplication on normalized text, keeping the first copy in stable order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import polars as pl
+import xxhash
+
+from winnow.curate.steps.base import Step, register
+
+
+def normalized_text(lowercase: bool) -> pl.Expr:
+    """The text as compared: NFC, whitespace runs folded, trimmed, optionally lower-cased."""
+    expr = pl.col("text").str.normalize("NFC").str.replace_all(r"\s+", " ").str.strip_chars()
+    return expr.str.to_lowercase() if lowercase else expr
+
+
+@register
+@dataclass
+class ExactDedup(Step):
+    """Drop rows whose normalized text equals an earlier row's; they carry `duplicate_of`.
+
+    Column: `exact_dedup_hash` (xxh3-128 hex of the normalized text, stable across versions
+    and machines). Reason: `duplicate`.
+    """
+
+    name: ClassVar[str] = "exact_dedup"
+    scope: ClassVar[str] = "global"
+    key_columns: ClassVar[tuple[str, ...]] = ("exact_dedup_hash",)
+    lowercase: bool = False
+
+    def score(self, df: pl.DataFrame) -> pl.DataFrame:
+        """Hash each row's normalized text with a stable hash (never Polars' own hash)."""
+        texts = df.select(normalized_text(self.lowercase)).to_series().to_list()
+        hashes = [xxhash.xxh3_128_hexdigest(t.encode("utf-8")) for t in texts]
+        return df.with_columns(pl.Series("exact_dedup_hash", hashes, dtype=pl.Utf8))
+
+    def decide(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """Keep the first row of each hash group; later ones point at its id."""
+        first = keys.group_by("exact_dedup_hash", maintain_order=True).agg(
+            pl.col("__shard").first().alias("__first_shard"),
+            pl.col("__row").first().alias("__first_row"),
+            pl.col("id").first().alias("__first_id"),
+        )
+        joined = keys.join(first, on="exact_dedup_hash", how="left", maintain_order="left")
+        is_copy = (pl.col("__shard") != pl.col("__first_shard")) | (
+            pl.col("__row") != pl.col("__first_row")
+        )
+        return joined.select(
+            "__shard",
+            "__row",
+            pl.when(is_copy).then(pl.lit("duplicate")).alias("reason"),
+            pl.when(is_copy).then(pl.col("__first_id")).alias("duplicate_of"),
+        )

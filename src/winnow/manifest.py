@@ -1,0 +1,128 @@
+"""The manifest of a dataset version: what it holds, where it came from, how it was made."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow.parquet as pq
+import xxhash
+
+if TYPE_CHECKING:
+    from winnow.curate.recipes import Recipe
+    from winnow.curate.sources import SourceSpec
+
+PACKAGES = ("winnow-llm", "polars", "duckdb", "pyarrow", "py3langid", "datasets")
+"""Packages whose versions are recorded, since they can change a dataset's content."""
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages that shape the data."""
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def content_fingerprint(files: list[Path]) -> str:
+    """A stable hash of (id, text) of every row in order, the same on any machine."""
+    digest = xxhash.xxh3_128()
+    for path in files:
+        for batch in pq.ParquetFile(path).iter_batches(columns=["id", "text"], batch_size=8192):
+            for doc_id, text in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(),
+                                    strict=True):
+                digest.update(f"{doc_id}\x1f{text}\x1e".encode())
+    return digest.hexdigest()
+
+
+def split_summary(folder: Path) -> dict[str, Any]:
+    """Rows, file bytes and the column schema of one split's shards."""
+    files = sorted(folder.glob("*.parquet"))
+    if not files:
+        return {"rows": 0, "bytes": 0, "files": 0, "schema": {}}
+    con = duckdb.connect(":memory:")
+    relation = f"read_parquet('{folder}/*.parquet', union_by_name = true)"
+    rows = con.execute(f"SELECT count(*) FROM {relation}").fetchall()[0][0]
+    schema = {r[0]: r[1] for r in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
+    con.close()
+    size = sum(p.stat().st_size for p in files)
+    return {"rows": rows, "bytes": size, "files": len(files), "schema": schema}
+
+
+def describe_source(source: SourceSpec) -> dict[str, Any]:
+    """Where the rows came from, enough to find and re-read them."""
+    return {
+        "name": source.name,
+        "files": [str(p) for p in source.paths],
+        "hub_id": source.hub_id,
+        "format": source.format,
+        "text_field": source.text_field,
+        "id_field": source.id_field,
+        "licence": source.licence,
+        "fingerprint": source.fingerprint(),
+    }
+
+
+def build_manifest(
+    folder: Path,
+    *,
+    name: str,
+    version: str,
+    recipe: Recipe,
+    source: SourceSpec,
+    rows_in: int,
+    steps: list[dict[str, Any]],
+    seconds: float,
+    warnings: list[str],
+) -> dict[str, Any]:
+    """Assemble manifest.json for a finished dataset folder, checking that no row went missing."""
+    splits = {split: split_summary(folder / split) for split in ("kept", "rejected", "quarantine")}
+    quarantined = splits["quarantine"]["rows"]
+    total = rows_in + quarantined
+    accounted = splits["kept"]["rows"] + splits["rejected"]["rows"] + quarantined
+    if accounted != total:
+        raise RuntimeError(f"row accounting broke: {total} read but {accounted} written")
+    kept_files = sorted((folder / "kept").glob("*.parquet"))
+    text_bytes = 0
+    if kept_files:
+        con = duckdb.connect(":memory:")
+        relation = f"read_parquet('{folder}/kept/*.parquet', union_by_name = true)"
+        query = f"SELECT coalesce(sum(strlen(text)), 0) FROM {relation}"
+        text_bytes = con.execute(query).fetchall()[0][0]
+        con.close()
+    return {
+        "name": name,
+        "version": version,
+        "kind": "pretraining",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "counts": {
+            "input": total,
+            "kept": splits["kept"]["rows"],
+            "rejected": splits["rejected"]["rows"],
+            "quarantined": quarantined,
+            "kept_text_bytes": int(text_bytes),
+        },
+        "splits": splits,
+        "fingerprint": content_fingerprint(kept_files),
+        "parents": [],
+        "source": describe_source(source),
+        "recipe": {
+            "name": recipe.name,
+            "path": str(recipe.path) if recipe.path else None,
+            "hash": recipe.hash,
+            "steps": recipe.entries,
+        },
+        "steps": steps,
+        "warnings": warnings,
+        "versions": package_versions(),
+        "platform": {"python": sys.version.split()[0], "machine": platform.machine()},
+        "timings": {"total_seconds": round(seconds, 3)},
+    }

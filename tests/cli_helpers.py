@@ -1,0 +1,24 @@
+"""Run the `winnow` command in-process and capture what it prints."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from winnow.cli import main
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """Call `winnow ARGS...` as a user would; return the exit code and the output."""
+    argv = sys.argv
+    sys.argv = ["winnow", *args]
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        sys.argv = argv
+    captured = capsys.readouterr()
+    return code, " ".join((captured.out + captured.err).split())

@@ -1,0 +1,135 @@
+"""The README's commands, their help texts, and every bad-input case, as a user runs them."""
+
+import gzip
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.cli_helpers import run_cli
+
+
+def test_demo_then_every_data_command(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run_cli(capsys, "demo")
+    assert code == 0, out
+    assert "demo-web@v1: steps" in out and "exact_dedup" in out and "duplicate" in out
+    assert "quarantined" in out and "line 13" in out
+    manifest = json.loads(next(workspace.glob("datasets/demo-web/v1/manifest.json")).read_text())
+    counts = manifest["counts"]
+    assert counts["input"] == 29 and counts["quarantined"] == 2
+    assert counts["input"] == counts["kept"] + counts["rejected"] + counts["quarantined"]
+
+    code, out = run_cli(capsys, "data", "list")
+    assert code == 0 and "demo-web@v1" in out and "demo" in out
+    code, out = run_cli(capsys, "data", "show", "demo-web")
+    assert code == 0 and "kept schema" in out and "fingerprint" in out
+    code, out = run_cli(capsys, "data", "head", "demo-web", "-n", "2", "--split", "rejected")
+    assert code == 0 and "reason" in out
+    code, out = run_cli(capsys, "data", "sql",
+                        'SELECT step, count(*) AS n FROM "demo-web_rejected" GROUP BY step')
+    assert code == 0 and "exact_dedup" in out
+    for name in ("kept.parquet", "rejected.jsonl", "quarantine.jsonl"):
+        split = name.split(".")[0]
+        target = tmp_path / name
+        code, out = run_cli(capsys, "data", "export", "demo-web@v1", "--split", split,
+                            "--output", str(target))
+        assert code == 0, out
+    assert pl.read_parquet(tmp_path / "kept.parquet").height == counts["kept"]
+    rejected = pl.read_ndjson(tmp_path / "rejected.jsonl")
+    assert rejected.height == counts["rejected"] and {"step", "reason"} <= set(rejected.columns)
+    assert pl.read_ndjson(tmp_path / "quarantine.jsonl")["line"].to_list() == [13, 21]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["curate", "run", "--help"], ["data", "export", "--help"], ["demo", "--help"],
+     ["curate", "steps"], ["curate", "recipes"]],
+)
+def test_help_texts(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run_cli(capsys, *args)
+    assert code == 0 and len(out) > 100
+
+
+def corpus(tmp_path: Path, lines: list[bytes]) -> Path:
+    """A JSONL file with the given raw lines."""
+    path = tmp_path / "raw.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+GOOD = json.dumps({"id": "ok", "text": "A fine sentence with enough words."}).encode()
+
+
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        (b'{"id": "x", "text": "cut', "line 2"),
+        (b'{"id": "x", "text": "caf\xe9"}', "UTF-8"),
+        (b'{"id": "x", "body": "no text here"}', "text"),
+    ],
+)
+def test_bad_rows_are_quarantined_and_counted(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: bytes, error: str
+) -> None:
+    source = corpus(tmp_path, [GOOD, bad, GOOD.replace(b'"ok"', b'"ok2"')])
+    code, out = run_cli(capsys, "curate", "run", "web-en", "--source", str(source),
+                        "--output", "bad")
+    assert code == 0, out
+    assert "quarantined 1" in out and "line 2" in out
+    manifest = json.loads(next(workspace.glob("datasets/bad/v1/manifest.json")).read_text())
+    assert manifest["counts"]["input"] == 3 and manifest["counts"]["quarantined"] == 1
+    quarantine = pl.read_parquet(workspace / "datasets/bad/v1/quarantine/*.parquet")
+    assert quarantine["line"].to_list() == [2] and error in quarantine["error"][0]
+
+
+def test_strict_stops_at_first_bad_row(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = corpus(tmp_path, [GOOD, b"{not json"])
+    code, out = run_cli(capsys, "curate", "run", "web-en", "--source", str(source),
+                        "--output", "strict", "--strict")
+    assert code == 2 and "raw.jsonl: line 2" in out and "--strict" in out
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing", "missing.jsonl"),
+        ("empty", "empty"),
+        ("recipe", "unknown step 'gopher'"),
+        ("param", "has no parameter 'min_wordz'"),
+    ],
+)
+def test_bad_input_gets_one_clear_line(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], setup: str, message: str
+) -> None:
+    source, recipe = corpus(tmp_path, [GOOD]), "web-en"
+    if setup == "missing":
+        source = tmp_path / "missing.jsonl"
+    elif setup == "empty":
+        source = tmp_path / "empty.jsonl"
+        source.write_bytes(b"")
+    elif setup == "recipe":
+        recipe = str(tmp_path / "r.yaml")
+        Path(recipe).write_text("steps:\n  - step: gopher\n")
+    else:
+        recipe = str(tmp_path / "r.yaml")
+        Path(recipe).write_text("steps:\n  - step: c4\n    min_wordz: 3\n")
+    code, out = run_cli(capsys, "curate", "run", recipe, "--source", str(source),
+                        "--output", "x")
+    assert code == 2 and message in out and "Traceback" not in out
+
+
+def test_gzip_source_and_unknown_dataset(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "docs.jsonl.gz"
+    with gzip.open(path, "wb") as handle:
+        handle.write(GOOD + b"\n")
+    code, out = run_cli(capsys, "curate", "run", "web-en", "--source", str(path), "--output", "gz")
+    assert code == 0, out
+    code, out = run_cli(capsys, "data", "show", "nothing")
+    assert code == 2 and "no dataset 'nothing'" in out
