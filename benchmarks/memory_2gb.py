@@ -81,13 +81,25 @@ def main() -> None:
     rows = build_corpus(corpus, int(args.gigabytes * 1024**3))
     size = corpus.stat().st_size
     winnow = Path(sys.executable).with_name("winnow")
-    command = [str(winnow), "curate", "run", "web-en", "--source", str(corpus),
-               "--output", "mem", "--workspace", str(folder / "ws")]
+    command = [
+        str(winnow),
+        "curate",
+        "run",
+        "web-en",
+        "--source",
+        str(corpus),
+        "--output",
+        "mem",
+        "--workspace",
+        str(folder / "ws"),
+    ]
     peak, seconds, code = peak_rss(command)
     print(f"corpus: {size / 1024**3:.2f} GiB, {rows:,} documents")
-    print(f"winnow curate run web-en: exit {code}, {seconds:.0f} s, "
-          f"{size / 1024**2 / seconds:.1f} MiB/s, peak RSS {peak / 1024**3:.2f} GiB "
-          f"({'within' if peak <= 4 * 1024**3 else 'OVER'} the 4 GiB bound)")
+    print(
+        f"winnow curate run web-en: exit {code}, {seconds:.0f} s, "
+        f"{size / 1024**2 / seconds:.1f} MiB/s, peak RSS {peak / 1024**3:.2f} GiB "
+        f"({'within' if peak <= 4 * 1024**3 else 'OVER'} the 4 GiB bound)"
+    )
     if not args.keep:
         shutil.rmtree(folder)
 

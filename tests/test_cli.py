@@ -28,25 +28,43 @@ def test_demo_then_every_data_command(
     assert code == 0 and "kept schema" in out and "fingerprint" in out
     code, out = run_cli(capsys, "data", "head", "demo-web", "-n", "2", "--split", "rejected")
     assert code == 0 and "reason" in out
-    code, out = run_cli(capsys, "data", "sql",
-                        'SELECT step, count(*) AS n FROM "demo-web_rejected" GROUP BY step')
+    code, out = run_cli(
+        capsys, "data", "sql", 'SELECT step, count(*) AS n FROM "demo-web_rejected" GROUP BY step'
+    )
     assert code == 0 and "exact_dedup" in out
     for name in ("kept.parquet", "rejected.jsonl", "quarantine.jsonl"):
         split = name.split(".")[0]
         target = tmp_path / name
-        code, out = run_cli(capsys, "data", "export", "demo-web@v1", "--split", split,
-                            "--output", str(target))
+        code, out = run_cli(
+            capsys, "data", "export", "demo-web@v1", "--split", split, "--output", str(target)
+        )
         assert code == 0, out
     assert pl.read_parquet(tmp_path / "kept.parquet").height == counts["kept"]
     rejected = pl.read_ndjson(tmp_path / "rejected.jsonl")
     assert rejected.height == counts["rejected"] and {"step", "reason"} <= set(rejected.columns)
     assert pl.read_ndjson(tmp_path / "quarantine.jsonl")["line"].to_list() == [13, 21]
 
+    code, out = run_cli(
+        capsys, "curate", "run", "web-en", "--source", "demo-web@v1", "--output", "again"
+    )
+    assert code == 0, out
+    again = json.loads(next(workspace.glob("datasets/again/v1/manifest.json")).read_text())
+    assert again["parents"] == [
+        {"name": "demo-web", "version": "v1", "fingerprint": manifest["fingerprint"]}
+    ]
+    assert again["counts"]["input"] == counts["kept"]
+
 
 @pytest.mark.parametrize(
     "args",
-    [["--help"], ["curate", "run", "--help"], ["data", "export", "--help"], ["demo", "--help"],
-     ["curate", "steps"], ["curate", "recipes"]],
+    [
+        ["--help"],
+        ["curate", "run", "--help"],
+        ["data", "export", "--help"],
+        ["demo", "--help"],
+        ["curate", "steps"],
+        ["curate", "recipes"],
+    ],
 )
 def test_help_texts(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run_cli(capsys, *args)
@@ -75,8 +93,9 @@ def test_bad_rows_are_quarantined_and_counted(
     workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: bytes, error: str
 ) -> None:
     source = corpus(tmp_path, [GOOD, bad, GOOD.replace(b'"ok"', b'"ok2"')])
-    code, out = run_cli(capsys, "curate", "run", "web-en", "--source", str(source),
-                        "--output", "bad")
+    code, out = run_cli(
+        capsys, "curate", "run", "web-en", "--source", str(source), "--output", "bad"
+    )
     assert code == 0, out
     assert "quarantined 1" in out and "line 2" in out
     manifest = json.loads(next(workspace.glob("datasets/bad/v1/manifest.json")).read_text())
@@ -89,8 +108,9 @@ def test_strict_stops_at_first_bad_row(
     workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = corpus(tmp_path, [GOOD, b"{not json"])
-    code, out = run_cli(capsys, "curate", "run", "web-en", "--source", str(source),
-                        "--output", "strict", "--strict")
+    code, out = run_cli(
+        capsys, "curate", "run", "web-en", "--source", str(source), "--output", "strict", "--strict"
+    )
     assert code == 2 and "raw.jsonl: line 2" in out and "--strict" in out
 
 
@@ -118,8 +138,7 @@ def test_bad_input_gets_one_clear_line(
     else:
         recipe = str(tmp_path / "r.yaml")
         Path(recipe).write_text("steps:\n  - step: c4\n    min_wordz: 3\n")
-    code, out = run_cli(capsys, "curate", "run", recipe, "--source", str(source),
-                        "--output", "x")
+    code, out = run_cli(capsys, "curate", "run", recipe, "--source", str(source), "--output", "x")
     assert code == 2 and message in out and "Traceback" not in out
 
 

@@ -37,8 +37,9 @@ def content_fingerprint(files: list[Path]) -> str:
     digest = xxhash.xxh3_128()
     for path in files:
         for batch in pq.ParquetFile(path).iter_batches(columns=["id", "text"], batch_size=8192):
-            for doc_id, text in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(),
-                                    strict=True):
+            for doc_id, text in zip(
+                batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True
+            ):
                 digest.update(f"{doc_id}\x1f{text}\x1e".encode())
     return digest.hexdigest()
 
@@ -112,7 +113,7 @@ def build_manifest(
         },
         "splits": splits,
         "fingerprint": content_fingerprint(kept_files),
-        "parents": [],
+        "parents": source.parents,
         "source": describe_source(source),
         "recipe": {
             "name": recipe.name,

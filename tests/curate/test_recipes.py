@@ -17,7 +17,13 @@ def write(tmp_path: Path, body: str) -> str:
 def test_shipped_recipes_load_with_expected_order() -> None:
     web = load_recipe("web-en")
     assert [s.name for s in web.steps] == [
-        "language", "gopher_repetition", "gopher_quality", "c4", "fineweb", "pii", "exact_dedup",
+        "language",
+        "gopher_repetition",
+        "gopher_quality",
+        "c4",
+        "fineweb",
+        "pii",
+        "exact_dedup",
     ]
     assert load_recipe("web-ko").steps[1].languages == ["ko"]
     assert len(web.hash) == 16 and web.hash == load_recipe("web-en").hash
@@ -25,14 +31,19 @@ def test_shipped_recipes_load_with_expected_order() -> None:
 
 def test_unknown_step_names_entry_and_lists_steps(tmp_path: Path) -> None:
     path = write(tmp_path, "steps:\n  - step: normalize\n  - step: gopher\n")
-    with pytest.raises(WinnowError, match=r"r\.yaml: steps\[2\]: unknown step 'gopher'; use one of:.*c4"):
+    with pytest.raises(
+        WinnowError, match=r"r\.yaml: steps\[2\]: unknown step 'gopher'; use one of:.*c4"
+    ):
         load_recipe(path)
 
 
 def test_unknown_parameter_names_key_and_lists_parameters(tmp_path: Path) -> None:
     path = write(tmp_path, "steps:\n  - step: exact_dedup\n    lowercased: true\n")
-    with pytest.raises(WinnowError, match="steps\\[1\\]: step 'exact_dedup' has no parameter "
-                       "'lowercased'; its parameters are: lowercase"):
+    with pytest.raises(
+        WinnowError,
+        match="steps\\[1\\]: step 'exact_dedup' has no parameter "
+        "'lowercased'; its parameters are: lowercase",
+    ):
         load_recipe(path)
 
 

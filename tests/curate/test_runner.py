@@ -35,20 +35,33 @@ def test_web_en_on_real_common_crawl(workspace: Path, shared_data: Path) -> None
     assert counts["input"] == 697
     assert counts["input"] == counts["kept"] + counts["rejected"] + counts["quarantined"]
     steps = [s["step"] for s in manifest["steps"]]
-    assert steps == ["language", "gopher_repetition", "gopher_quality", "c4", "fineweb", "pii",
-                     "exact_dedup"]
+    assert steps == [
+        "language",
+        "gopher_repetition",
+        "gopher_quality",
+        "c4",
+        "fineweb",
+        "pii",
+        "exact_dedup",
+    ]
     for before, after in zip(manifest["steps"], manifest["steps"][1:], strict=False):
         assert before["out"] == after["in"]
     assert manifest["steps"][-1]["out"] == counts["kept"]
     assert 0 < counts["kept"] < 697
     con = duckdb.connect()
     rejected = dataset.path / "rejected" / "*.parquet"
-    by_step = dict(con.execute(f"SELECT step, count(*) FROM read_parquet('{rejected}', "
-                               "union_by_name=true) GROUP BY step").fetchall())
+    by_step = dict(
+        con.execute(
+            f"SELECT step, count(*) FROM read_parquet('{rejected}', "
+            "union_by_name=true) GROUP BY step"
+        ).fetchall()
+    )
     for step in manifest["steps"]:
         assert by_step.get(step["step"], 0) == step["in"] - step["out"]
-    dupes = con.execute(f"SELECT id, duplicate_of FROM read_parquet('{rejected}', "
-                        "union_by_name=true) WHERE reason = 'duplicate'").fetchall()
+    dupes = con.execute(
+        f"SELECT id, duplicate_of FROM read_parquet('{rejected}', "
+        "union_by_name=true) WHERE reason = 'duplicate'"
+    ).fetchall()
     kept = dataset.path / "kept" / "*.parquet"
     kept_ids = {r[0] for r in con.execute(f"SELECT id FROM read_parquet('{kept}')").fetchall()}
     assert dupes and all(dup_of in kept_ids for _, dup_of in dupes)
@@ -98,8 +111,22 @@ def test_killed_process_resumes_to_same_dataset(workspace: Path, shared_data: Pa
     source = str(shared_data / CC_FILE)
     clean = curate(Workspace(workspace / "clean"), "web-en", Path(source), "cc", batch_rows=25)
     home = workspace / "killed"
-    args = [sys.executable, "-m", "winnow", "curate", "run", "web-en", "--source", source,
-            "--output", "cc", "--batch-rows", "25", "--workspace", str(home)]
+    args = [
+        sys.executable,
+        "-m",
+        "winnow",
+        "curate",
+        "run",
+        "web-en",
+        "--source",
+        source,
+        "--output",
+        "cc",
+        "--batch-rows",
+        "25",
+        "--workspace",
+        str(home),
+    ]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -26,9 +26,14 @@ def curate_with_progress(
 ) -> DatasetVersion:
     """Run a recipe with a live row counter, then print its report."""
     recipe = load_recipe(recipe_name)
-    source = resolve_source(source_arg, **fields)
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-               TextColumn("{task.completed:,} rows"), TimeElapsedColumn())
+    source = resolve_source(source_arg, workspace=ws, **fields)
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} rows"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as progress:
         tasks: dict[str, int] = {}
 
@@ -48,7 +53,10 @@ def run(
     recipe: Annotated[str, typer.Argument(help="Recipe name in catalogs/recipes/ or a YAML path.")],
     source: Annotated[
         str,
-        typer.Option(help="File, folder, glob, catalogs/sources name, or hub id (online)."),
+        typer.Option(
+            help="File, folder, glob, workspace dataset NAME[@VERSION], catalogs/sources name, "
+            "or hub id (online)."
+        ),
     ],
     output: Annotated[str, typer.Option(help="Dataset name; each run writes a new version.")],
     fmt: Annotated[

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import polars as pl
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from winnow.commands.options import WorkspaceOption, console
@@ -32,9 +33,13 @@ def list_datasets(workspace: WorkspaceOption = None) -> None:
             manifest = version.manifest
             counts = manifest["counts"]
             table.add_row(
-                version.ref, manifest.get("kind", ""), f"{counts['kept']:,}",
-                f"{counts['rejected']:,}", f"{counts['quarantined']:,}",
-                manifest["recipe"]["name"], manifest["source"]["name"],
+                version.ref,
+                manifest.get("kind", ""),
+                f"{counts['kept']:,}",
+                f"{counts['rejected']:,}",
+                f"{counts['quarantined']:,}",
+                manifest["recipe"]["name"],
+                manifest["source"]["name"],
             )
     console.print(table)
 
@@ -59,7 +64,7 @@ def show(
     schema.add_column("column")
     schema.add_column("type")
     for column, kind in manifest["splits"]["kept"]["schema"].items():
-        schema.add_row(column, kind)
+        schema.add_row(escape(column), escape(kind))
     console.print(schema)
 
 
@@ -82,7 +87,7 @@ def head(
     for column in wanted:
         table.add_column(column, overflow="fold")
     for row in frame.iter_rows(named=True):
-        table.add_row(*[" ".join(str(row[c]).split())[:160] for c in wanted])
+        table.add_row(*[escape(" ".join(str(row[c]).split())[:160]) for c in wanted])
     console.print(table)
 
 
@@ -98,13 +103,15 @@ def sql(
     try:
         frame = con.execute(query).pl()
     except Exception as exc:  # duckdb raises many error types; all mean a bad query
-        raise WinnowError(f"the query failed: {str(exc).splitlines()[0]}; check names with "
-                          "'winnow data list' (quote names with dashes).") from exc
+        raise WinnowError(
+            f"the query failed: {str(exc).splitlines()[0]}; check names with "
+            "'winnow data list' (quote names with dashes)."
+        ) from exc
     table = Table()
     for column in frame.columns:
         table.add_column(column, overflow="fold")
     for row in frame.head(limit).iter_rows():
-        table.add_row(*[" ".join(str(v).split())[:200] for v in row])
+        table.add_row(*[escape(" ".join(str(v).split())[:200]) for v in row])
     console.print(table)
     if frame.height > limit:
         console.print(f"({frame.height - limit:,} more rows; use LIMIT or --limit)")

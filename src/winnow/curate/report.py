@@ -6,6 +6,7 @@ from typing import Any
 
 import polars as pl
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from winnow.workspace import DatasetVersion
@@ -19,7 +20,11 @@ def steps_table(manifest: dict[str, Any]) -> Table:
     for number, step in enumerate(manifest["steps"], start=1):
         removed = step["in"] - step["out"]
         table.add_row(
-            str(number), step["step"], f"{step['in']:,}", f"{step['out']:,}", f"{removed:,}",
+            str(number),
+            step["step"],
+            f"{step['in']:,}",
+            f"{step['out']:,}",
+            f"{removed:,}",
             f"{step['seconds']:.2f}",
         )
     return table
@@ -34,7 +39,9 @@ def reasons_table(manifest: dict[str, Any]) -> Table:
         for reason, count in step["removed"].items():
             example = step["examples"].get(reason, {})
             snippet = " ".join(example.get("text", "").split())[:90]
-            table.add_row(step["step"], reason, f"{count:,}", f"[{example.get('id', '')}] {snippet}")
+            table.add_row(
+                step["step"], reason, f"{count:,}", f"[{example.get('id', '')}] {snippet}"
+            )
     return table
 
 
@@ -53,8 +60,8 @@ def print_report(console: Console, dataset: DatasetVersion) -> None:
         quarantine = pl.read_parquet(dataset.path / "quarantine" / "*.parquet").head(5)
         for row in quarantine.iter_rows(named=True):
             console.print(
-                f"[yellow]quarantined[/] {row['source_file']}: line {row['line']}: {row['error']}"
+                "[yellow]quarantined[/] " + escape(f"{row['source_file']}: {row['error']}")
             )
     for warning in manifest.get("warnings", []):
-        console.print(f"[yellow]warning[/] {warning}")
+        console.print(f"[yellow]warning[/] {escape(warning)}")
     console.print(f"fingerprint {manifest['fingerprint']}  written to {dataset.path}")

@@ -74,7 +74,7 @@ def apply_row_steps(
         df = step.score(df)
         dropped = None
         if step.scope == "row" and df.height:
-            reasons = df.select(step.reason().alias("reason")).to_series()
+            reasons = df.with_columns(step.reason().alias("reason"))["reason"]
             drop = reasons.is_not_null()
             if drop.any():
                 dropped = df.filter(drop).with_columns(
@@ -98,7 +98,7 @@ class Run:
         self.ws, self.recipe, self.source, self.options = ws, recipe, source, options
         self.output = check_name(output)
         key = xxhash.xxh64_hexdigest(
-            f"{recipe.hash}|{source.fingerprint()}|{options.batch_rows}|{options.strict}"
+            f"{recipe.hash}|{source.fingerprint()}|{options.batch_rows}|{options.strict}".encode()
         )
         self.staging = ws.datasets_dir / output / f".staging-{key}"
         self.segments = split_segments(recipe.steps)
@@ -147,7 +147,7 @@ class Run:
             if self.options.strict and quarantine.height:
                 row = quarantine.row(0, named=True)
                 raise WinnowError(
-                    f"{row['source_file']}: line {row['line']}: {row['error']} "
+                    f"{row['source_file']}: {row['error']} "
                     "(--strict stops here; fix the row or run without --strict to set it aside)."
                 )
             write_parquet(quarantine, self.staging / "quarantine" / f"{shard}.parquet")
@@ -173,7 +173,9 @@ class Run:
         if rejected:
             frame = pl.concat(rejected, how="diagonal_relaxed")
             write_parquet(frame, self.stage(number, "rejected", shard))
-        write_json({"rows_in": docs.height, "steps": stats}, self.done_marker(number, "rows", shard))
+        write_json(
+            {"rows_in": docs.height, "steps": stats}, self.done_marker(number, "rows", shard)
+        )
         self.progress(f"segment {number}", docs.height)
 
     def global_phase(self, number: int, segment: Segment, shards: list[str]) -> None:
@@ -203,8 +205,10 @@ class Run:
             verdict = verdicts.filter(pl.col("__shard") == i).sort("__row").drop("__shard", "__row")
             drop = verdict["reason"].is_not_null()
             extra = verdict.drop("reason")
-            dropped = pl.concat([docs, extra], how="horizontal").filter(drop).with_columns(
-                pl.lit(step.name).alias("step"), verdict["reason"].filter(drop)
+            dropped = (
+                pl.concat([docs, extra], how="horizontal")
+                .filter(drop)
+                .with_columns(pl.lit(step.name).alias("step"), verdict["reason"].filter(drop))
             )
             write_parquet(docs.filter(~drop), self.stage(number, "kept", shard))
             if dropped.height:
@@ -238,7 +242,9 @@ class Run:
         for split in ("kept", "rejected", "quarantine"):
             (final / split).mkdir(parents=True)
         for n, shard in enumerate(shards):
-            shutil.copyfile(self.stage(last, "kept", shard), final / "kept" / f"part-{n:05d}.parquet")
+            shutil.copyfile(
+                self.stage(last, "kept", shard), final / "kept" / f"part-{n:05d}.parquet"
+            )
             sources = [self.staging / "quarantine" / f"{shard}.parquet"]
             quarantine = [pl.read_parquet(p) for p in sources if p.exists()]
             frame = pl.concat(quarantine) if quarantine else empty_quarantine()

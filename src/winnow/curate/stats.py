@@ -22,8 +22,15 @@ def step_stats(index: int, name: str, n_in: int, rejected: pl.DataFrame | None) 
             removed[row["reason"]] = row["n"]
             examples[row["reason"]] = {"id": row["id"], "text": row["text"][:EXAMPLE_CHARS]}
     out = n_in - sum(removed.values())
-    return {"index": index, "step": name, "in": n_in, "out": out, "removed": removed,
-            "examples": examples, "seconds": 0.0}
+    return {
+        "index": index,
+        "step": name,
+        "in": n_in,
+        "out": out,
+        "removed": removed,
+        "examples": examples,
+        "seconds": 0.0,
+    }
 
 
 def merge_stats(parts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -8,7 +8,9 @@ from winnow.curate.steps.exact_dedup import ExactDedup
 def keys_for(step: ExactDedup, shards: list[pl.DataFrame]) -> pl.DataFrame:
     """Score shards and stack their key columns as the runner does."""
     frames = [
-        step.score(df).select("id", "exact_dedup_hash").with_row_index("__row")
+        step.score(df)
+        .select("id", "exact_dedup_hash")
+        .with_row_index("__row")
         .with_columns(pl.lit(i, dtype=pl.Int64).alias("__shard"))
         for i, df in enumerate(shards)
     ]

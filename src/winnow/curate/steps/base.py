@@ -54,7 +54,7 @@ def build_step(spec: dict[str, Any], where: str) -> Step:
     params = dict(spec)
     name = params.pop("step", None)
     if name is None:
-        raise WinnowError(f"{where}: a step entry has no 'step' key; write e.g. '- step: normalize'.")
+        raise WinnowError(f"{where}: a step entry has no 'step' key; add e.g. 'step: normalize'.")
     if name not in STEPS:
         known = ", ".join(sorted(STEPS))
         raise WinnowError(f"{where}: unknown step '{name}'; use one of: {known}.")

@@ -1,0 +1,368 @@
+"""Sources: where documents come from, and the stream of `id`/`text` batches read from them.
+
+Docs schema: `id` (Utf8) and `text` (Utf8) first, then the input's other fields in their
+order, then `source_file`. Extra fields get types that do not drift between batches: nested
+values (objects, lists) become their JSON text, all-null fields become Utf8, integers
+Int64 and floats Float64. A field absent from a whole batch is absent from that shard, so
+read shards together with `union_by_name` (DuckDB) or `how="diagonal_relaxed"` (Polars).
+
+Quarantine errors read "line N: what went wrong; what to do", N being the `line` column.
+An empty file gives no batch and one `warnings.warn` naming it (the runner records these).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import xxhash
+
+from winnow.catalogs import catalog_dirs, find_entry, list_entries, load_yaml
+from winnow.curate.readers import format_of, reader_for
+from winnow.curate.readers.base import QUARANTINE_SCHEMA, RAW_LIMIT, RawBatch
+from winnow.curate.readers.hf import HfReader, is_saved_dataset
+from winnow.errors import WinnowError
+from winnow.workspace import DatasetVersion, Workspace
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+"""The shape of a Hugging Face hub id, `org/name`."""
+
+CATALOG_KEYS = {
+    "path",
+    "hub",
+    "format",
+    "text_field",
+    "id_field",
+    "licence",
+    "description",
+    "options",
+}
+"""Keys a catalogs/sources/NAME.yaml entry may use."""
+
+
+EMPTY_DOCS = {"id": pl.Utf8, "text": pl.Utf8, "source_file": pl.Utf8}
+"""The columns of a docs batch in which no row could be used."""
+
+
+@dataclass
+class SourceSpec:
+    """A resolved source: its files (or hub id), how to read them, and where names start."""
+
+    name: str
+    paths: list[Path] = field(default_factory=list)
+    hub_id: str | None = None
+    format: str | None = None
+    text_field: str = "text"
+    id_field: str = "id"
+    licence: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    root: Path | None = None
+    description: str | None = None
+    parents: list[dict[str, str]] = field(default_factory=list)
+
+    def relative_name(self, path: Path) -> str:
+        """A file's name relative to the source root, the same on every machine."""
+        if self.root is not None:
+            try:
+                return path.resolve().relative_to(self.root.resolve()).as_posix()
+            except ValueError:
+                pass
+        return path.name
+
+    def fingerprint(self) -> str:
+        """A stable hash of the files (relative names, sizes, mtimes) and the reading options."""
+        digest = xxhash.xxh64()
+        parts = [self.hub_id or "", self.format or "", self.text_field, self.id_field]
+        parts.append(repr(sorted(self.options.items())))
+        for path in self.paths:
+            stat = path.stat()
+            parts.append(f"{self.relative_name(path)}|{stat.st_size}|{stat.st_mtime_ns}")
+        digest.update("\x1e".join(parts).encode())
+        return digest.hexdigest()
+
+
+@dataclass
+class DocBatch:
+    """One shard of documents from one file, with the rows of it that could not be read."""
+
+    source_file: str
+    shard_key: str
+    docs: pl.DataFrame
+    quarantine: pl.DataFrame
+
+
+def _base_name(path: Path) -> str:
+    """A file's name without its format and compression extensions."""
+    return re.sub(r"(\.[A-Za-z0-9]+)?(\.gz|\.zst)?$", "", path.name) or path.name
+
+
+def _readable_files(folder: Path, fmt: str | None) -> list[Path]:
+    """Files under a folder that a reader can open, recursively, in sorted order."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if any(part.startswith(".") for part in path.relative_to(folder).parts):
+            continue
+        if path.is_file() and (fmt is not None or format_of(path) is not None):
+            found.append(path)
+    return found
+
+
+def _glob_root(pattern: str) -> Path:
+    """The folder before the first wildcard of a glob, which relative names start from."""
+    parts = Path(pattern).parts
+    plain = parts[: next(i for i, p in enumerate(parts) if glob.has_magic(p))]
+    return Path(*plain) if plain else Path(".")
+
+
+def _spec_from_path(
+    arg: str, base: Path | None, fmt: str | None
+) -> tuple[str, list[Path], Path] | None:
+    """Name, files and root for a file, folder or glob (relative to `base` if given)."""
+    path = Path(os.path.normpath(base / arg)) if base is not None else Path(arg)
+    if path.is_file():
+        return _base_name(path), [path], path.parent
+    if is_saved_dataset(path):
+        return path.name, [path], path.parent
+    if path.is_dir():
+        files = _readable_files(path, fmt)
+        if not files:
+            raise WinnowError(
+                f"folder {path} holds no readable files; add .jsonl/.parquet/.csv/.txt/.warc "
+                "files or pass --format to read other extensions."
+            )
+        return path.name, files, path
+    if glob.has_magic(str(path)):
+        files = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+        if not files:
+            raise WinnowError(f"glob '{path}' matches no files; check the pattern.")
+        return _base_name(Path(arg)), files, _glob_root(str(path))
+    return None
+
+
+def _looks_like_hub_id(arg: str) -> bool:
+    """Whether `org/name` is meant as a hub id rather than a missing local file."""
+    return bool(HUB_ID.match(arg)) and format_of(Path(arg)) is None
+
+
+def _not_found(arg: str) -> WinnowError:
+    """The error for a source that is neither a path, a catalog name nor a hub id."""
+    names = ", ".join(list_entries("sources")) or "none"
+    folders = ", ".join(str(d) for d in catalog_dirs("sources"))
+    return WinnowError(
+        f"source '{arg}' is not an existing file, folder or glob, nor a source in {folders}; "
+        f"catalog sources: {names}."
+    )
+
+
+def _from_catalog(name: str, entry: Path, fmt: str | None) -> SourceSpec:
+    """Build a spec from a catalogs/sources YAML entry; relative paths start at its folder."""
+    data = load_yaml(entry)
+    unknown = set(data) - CATALOG_KEYS
+    if unknown:
+        raise WinnowError(
+            f"{entry}: unknown keys {', '.join(sorted(unknown))}; "
+            f"expected some of {', '.join(sorted(CATALOG_KEYS))}."
+        )
+    if ("path" in data) == ("hub" in data):
+        raise WinnowError(f"{entry}: expected exactly one of 'path' or 'hub'; set one.")
+    fmt = fmt or data.get("format")
+    spec = SourceSpec(
+        name=name,
+        format=fmt,
+        licence=data.get("licence"),
+        description=data.get("description"),
+        options=dict(data.get("options") or {}),
+        text_field=data.get("text_field", "text"),
+        id_field=data.get("id_field", "id"),
+    )
+    if "hub" in data:
+        spec.hub_id = str(data["hub"])
+        spec.format = "hf"
+        return spec
+    found = _spec_from_path(str(data["path"]), entry.parent, fmt)
+    if found is None:
+        raise WinnowError(
+            f"{entry}: path '{data['path']}' (resolved to {entry.parent / data['path']}) does "
+            "not exist; fix the path or fetch the data."
+        )
+    _, spec.paths, spec.root = found
+    return spec
+
+
+def _from_dataset(dataset: DatasetVersion) -> SourceSpec:
+    """Read the kept rows of a workspace dataset version, recording it as the parent."""
+    manifest = dataset.manifest
+    return SourceSpec(
+        name=dataset.ref,
+        paths=sorted((dataset.path / "kept").glob("*.parquet")),
+        format="parquet",
+        licence=manifest["source"].get("licence"),
+        root=dataset.path,
+        parents=[
+            {
+                "name": dataset.name,
+                "version": dataset.version,
+                "fingerprint": manifest["fingerprint"],
+            }
+        ],
+    )
+
+
+def resolve_source(
+    arg: str,
+    *,
+    fmt: str | None = None,
+    text_field: str | None = None,
+    id_field: str | None = None,
+    workspace: Workspace | None = None,
+) -> SourceSpec:
+    """Turn a --source argument (path, folder, glob, workspace dataset NAME[@VERSION],
+    catalog name or hub id) into a spec."""
+    found = _spec_from_path(arg, None, fmt)
+    if found is not None:
+        name, paths, root = found
+        spec = SourceSpec(name=name, paths=paths, root=root, format=fmt)
+    elif workspace is not None and workspace.versions(arg.partition("@")[0]):
+        spec = _from_dataset(workspace.dataset(arg))
+    elif (entry := find_entry("sources", arg)) is not None:
+        spec = _from_catalog(Path(arg).stem, entry, fmt)
+    elif _looks_like_hub_id(arg):
+        spec = SourceSpec(name=arg.replace("/", "__"), hub_id=arg, format="hf")
+    else:
+        raise _not_found(arg)
+    if text_field:
+        spec.text_field = text_field
+    if id_field:
+        spec.id_field = id_field
+    return spec
+
+
+def _json_text(column: str, dtype: pl.DataType) -> pl.Expr:
+    """A nested column as its JSON text, null staying null."""
+    col = pl.col(column)
+    if isinstance(dtype, pl.Struct):
+        encoded = col.struct.json_encode()
+    else:
+        wrapped = pl.struct(col.alias("v")).struct.json_encode()
+        encoded = wrapped.str.strip_prefix('{"v":').str.strip_suffix("}")
+    return pl.when(col.is_null()).then(None).otherwise(encoded).alias(column)
+
+
+def stable_types(df: pl.DataFrame) -> pl.DataFrame:
+    """Cast columns to types that stay the same from batch to batch (see the module doc)."""
+    exprs = []
+    for name, dtype in df.schema.items():
+        if dtype.is_nested():
+            exprs.append(_json_text(name, dtype))
+        elif dtype in (pl.Null, pl.Categorical, pl.UInt64, pl.Int128) or isinstance(dtype, pl.Enum):
+            exprs.append(pl.col(name).cast(pl.Utf8))
+        elif dtype.is_integer() and dtype != pl.Int64:
+            exprs.append(pl.col(name).cast(pl.Int64))
+        elif dtype == pl.Float32:
+            exprs.append(pl.col(name).cast(pl.Float64))
+    return df.with_columns(exprs) if exprs else df
+
+
+def _hash_ids(prefix: str, lines: pl.Series) -> pl.Series:
+    """Stable ids from the source name, file name and line number."""
+    return pl.Series(
+        [xxhash.xxh64_hexdigest(f"{prefix}{n}".encode()) for n in lines.to_list()], dtype=pl.Utf8
+    )
+
+
+def _row_json(df: pl.DataFrame) -> pl.Series:
+    """Each row as JSON text, cut for the quarantine."""
+    fields = [c for c in df.columns if c != "__line"]
+    if not fields:
+        return pl.Series([""] * df.height, dtype=pl.Utf8)
+    encoded = df.select(pl.struct(fields).struct.json_encode().str.slice(0, RAW_LIMIT))
+    return encoded.to_series()
+
+
+def to_docs(raw: RawBatch, spec: SourceSpec, file_name: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Map a reader's records to the docs schema; rows without usable text are quarantined."""
+    records = stable_types(raw.records)
+    tf, idf = spec.text_field, spec.id_field
+    advice = "set --text-field or the source's text_field"
+    if tf not in records.columns:
+        fields = ", ".join(c for c in records.columns if c != "__line") or "none"
+        ok = pl.repeat(False, records.height, eager=True)
+        error = f"no '{tf}' field (fields: {fields}); {advice}"
+    elif records.schema[tf] != pl.Utf8:
+        ok = pl.repeat(False, records.height, eager=True)
+        error = f"'{tf}' field is not a string ({records.schema[tf]}); {advice}"
+    else:
+        ok = records[tf].is_not_null()
+        error = f"no '{tf}' field; {advice}"
+    bad = records.filter(~ok)
+    quarantine = pl.DataFrame(
+        {
+            "source_file": pl.Series([raw.source_file] * bad.height, dtype=pl.Utf8),
+            "line": bad["__line"],
+            "error": [error] * bad.height,
+            "raw": _row_json(bad),
+        },
+        schema=QUARANTINE_SCHEMA,
+    )
+    good = records.filter(ok)
+    if not good.height:
+        return pl.DataFrame(schema=EMPTY_DOCS), quarantine
+    renames = {
+        c: f"{c}_original" for c in ("id", "text") if c in good.columns and c not in (tf, idf)
+    }
+    good = good.rename(renames)
+    prefix = f"{spec.name}\x1f{file_name}\x1f"
+    if idf in good.columns:
+        ids = good[idf].cast(pl.Utf8)
+        if ids.null_count():
+            ids = ids.fill_null(_hash_ids(prefix, good["__line"]))
+    else:
+        ids = _hash_ids(prefix, good["__line"])
+    good = good.with_columns(ids.alias("__id"), pl.col(tf).alias("__text"))
+    drop = {"__line", "__id", "__text", tf, "source_file"}
+    if idf == "id":
+        drop.add("id")
+    rest = [c for c in good.columns if c not in drop]
+    docs = good.select(
+        pl.col("__id").alias("id"),
+        pl.col("__text").alias("text"),
+        *rest,
+        pl.lit(raw.source_file, dtype=pl.Utf8).alias("source_file"),
+    )
+    return docs, quarantine
+
+
+def _raw_batches(spec: SourceSpec, path: Path | None, batch_rows: int) -> Iterator[RawBatch]:
+    """The reader's batches for one file of the source, or for its hub id."""
+    if path is None:
+        assert spec.hub_id is not None
+        return HfReader(**spec.options).read_hub(spec.hub_id, batch_rows)
+    if not path.exists():
+        raise WinnowError(f"{path}: file not found; it was part of source '{spec.name}'.")
+    return reader_for(path, spec.format, **spec.options).read(path, batch_rows)
+
+
+def iter_documents(spec: SourceSpec, batch_rows: int = 10_000) -> Iterator[DocBatch]:
+    """Read every file of a source in order, as docs batches of at most `batch_rows` rows."""
+    targets: list[Path | None] = list(spec.paths) if spec.hub_id is None else [None]
+    for file_index, path in enumerate(targets):
+        file_name = spec.relative_name(path) if path is not None else spec.hub_id or ""
+        empty = True
+        for batch_index, raw in enumerate(_raw_batches(spec, path, batch_rows)):
+            docs, bad = to_docs(raw, spec, file_name)
+            quarantine = pl.concat([raw.quarantine, bad]).with_columns(
+                pl.format("line {}: {}", "line", "error").alias("error")
+            )
+            empty = empty and not docs.height and not quarantine.height
+            yield DocBatch(raw.source_file, f"{file_index:05d}-{batch_index:05d}", docs, quarantine)
+        if empty:
+            warnings.warn(
+                f"{path or spec.hub_id}: is empty; no documents were read from it.", stacklevel=2
+            )

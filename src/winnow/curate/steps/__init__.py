@@ -1,0 +1,13 @@
+"""Curation steps; importing this package registers every built-in step by name."""
+
+from winnow.curate.steps import (  # noqa: F401  (imported to register)
+    badwords,
+    base,
+    exact_dedup,
+    language,
+    normalize,
+    pii,
+)
+from winnow.curate.steps.base import STEPS, Step, build_step, register
+
+__all__ = ["STEPS", "Step", "build_step", "register"]

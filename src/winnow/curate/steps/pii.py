@@ -1,0 +1,241 @@
+"""PII detection and redaction: count personal data per kind, replace it with a marker per kind."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from typing import ClassVar
+
+import polars as pl
+
+from winnow.curate.steps.base import Step, first_reason, register
+
+# Polars uses Rust's regex engine: no look-around, so an ASCII word boundary (?-u:\b) marks
+# where a number or address may start and end; it also holds next to Hangul ("...5678로").
+B = r"(?-u:\b)"
+
+EMAIL = (
+    B
+    + r"[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}"
+    + B
+)
+KR_RRN = B + r"[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])-[1-4][0-9]{6}" + B
+CREDIT_CARD = B + r"[2-6][0-9](?:[ -]?[0-9]){11,17}" + B
+IPV4 = B + r"[0-9]+(?:\.[0-9]+){3,}" + B
+IPV6 = r"(?i)" + B + r"[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){1,6}:[0-9a-f]{1,4}" + B
+PHONE = "|".join(
+    [
+        # international: +CC then two to six groups, e.g. +82 10 1234 5678, +1 (555) 123-4567
+        r"\+[1-9][0-9]{0,2}(?:[ .-]?(?:\([0-9]{1,4}\)|[0-9]{1,4})){2,6}" + B,
+        # Korean mobile: 010-1234-5678, 010 1234 5678, 01012345678
+        B + r"01[016789][ .-]?[0-9]{3,4}[ .-]?[0-9]{4}" + B,
+        # Korean landline: 02-123-4567, (031) 123-4567, 070-1234-5678
+        r"(?:\(0(?:2|[3-6][1-5]|70)\) ?|" + B + r"0(?:2|[3-6][1-5]|70)[ .-])"
+        r"[0-9]{3,4}[ .-][0-9]{4}" + B,
+        # North American: (555) 123-4567, 555-123-4567, 1-800-555-1234
+        r"(?:" + B + r"1[ .-])?(?:\([2-9][0-9]{2}\) ?|" + B + r"[2-9][0-9]{2}[ .-]?)"
+        r"[0-9]{3}[ .-][0-9]{4}" + B,
+    ]
+)
+
+# Each kind runs in this order on the text left by the kinds before it, so a card number is
+# never also counted as a phone number, and an e-mail's digits never as anything else.
+ORDER = ("email", "kr_rrn", "credit_card", "ip_address", "phone")
+REPLACEMENTS = {
+    "email": "<EMAIL>",
+    "phone": "<PHONE>",
+    "ip_address": "<IP_ADDRESS>",
+    "credit_card": "<CREDIT_CARD>",
+    "kr_rrn": "<KR_RRN>",
+}
+
+
+def digits_of(candidate: str) -> list[int]:
+    """The ASCII digits of a candidate, in order."""
+    return [int(c) for c in candidate if "0" <= c <= "9"]
+
+
+# Issuer prefixes (inclusive ranges over the leading digits) and the lengths each issues:
+# Visa, Mastercard, American Express, Diners Club, Discover, UnionPay, JCB.
+CARD_ISSUERS = (
+    ((4, 4), (13, 16, 19)),
+    ((51, 55), (16,)),
+    ((2221, 2720), (16,)),
+    ((34, 34), (15,)),
+    ((37, 37), (15,)),
+    ((300, 305), (14, 15, 16, 17, 18, 19)),
+    ((36, 36), (14, 15, 16, 17, 18, 19)),
+    ((38, 39), (16, 17, 18, 19)),
+    ((6011, 6011), (16, 17, 18, 19)),
+    ((644, 649), (16, 17, 18, 19)),
+    ((65, 65), (16, 17, 18, 19)),
+    ((62, 62), (16, 17, 18, 19)),
+    ((3528, 3589), (16, 17, 18, 19)),
+)
+
+
+def issuer_known(number: str) -> bool:
+    """Whether a card number has a known issuer prefix and that issuer's length."""
+    for (low, high), lengths in CARD_ISSUERS:
+        prefix = int(number[: len(str(low))])
+        if low <= prefix <= high and len(number) in lengths:
+            return True
+    return False
+
+
+def luhn_valid(candidate: str) -> bool:
+    """Whether a card number has a known issuer prefix and length and passes the Luhn check.
+
+    The issuer check keeps long numeric ids that pass Luhn by chance (one in ten) unredacted.
+    """
+    digits = digits_of(candidate)
+    if not issuer_known("".join(map(str, digits))):
+        return False
+    total = 0
+    for i, d in enumerate(reversed(digits)):
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def rrn_valid(candidate: str, checksum: bool) -> bool:
+    """Whether YYMMDD-GNNNNNN is a real birth date (G 1-2: 1900s, 3-4: 2000s) and checks out.
+
+    The check digit is optional because numbers issued since October 2020 no longer carry it.
+    """
+    digits = digits_of(candidate)
+    century = 1900 if digits[6] in (1, 2) else 2000
+    year = century + digits[0] * 10 + digits[1]
+    try:
+        datetime.date(year, digits[2] * 10 + digits[3], digits[4] * 10 + digits[5])
+    except ValueError:
+        return False
+    if not checksum:
+        return True
+    weights = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
+    total = sum(d * w for d, w in zip(digits, weights, strict=False))
+    return (11 - total % 11) % 10 == digits[12]
+
+
+def ip_valid(candidate: str, public_only: bool) -> bool:
+    """Whether a candidate parses as an IP address, and is global when `public_only`.
+
+    Like datatrove's PIIFormatter, dotted quads of single digits (1.2.3.4) are taken for
+    version numbers and left alone; private, loopback and documentation ranges hold no
+    personal data, so `public_only` keeps them.
+    """
+    parts = candidate.split(".")
+    if len(parts) == 4 and all(len(p) == 1 for p in parts):
+        return False
+    try:
+        address = ipaddress.ip_address(candidate)
+    except ValueError:
+        return False
+    return address.is_global or not public_only
+
+
+def phone_valid(candidate: str) -> bool:
+    """Whether a candidate has as many digits as a real phone number (9 to 15, per E.164)."""
+    return 9 <= len(digits_of(candidate)) <= 15
+
+
+def replacement(text: str) -> str:
+    """A literal replacement for Polars' regex replace, where '$' starts a group reference."""
+    return text.replace("$", "$$")
+
+
+@register
+@dataclass
+class Pii(Step):
+    """Count e-mails, phones, IPs, credit cards and Korean RRNs; redact them; drop PII-heavy rows.
+
+    Kinds: `email`, `phone` (international +CC, Korean mobile and landline, North American),
+    `ip_address` (IPv4 and IPv6; with `public_ips_only` only global addresses count),
+    `credit_card` (13-19 digits, spaces or dashes, a known issuer's prefix and length,
+    Luhn-valid), `kr_rrn` (YYMMDD-GNNNNNN with a real date and G 1-4; `kr_rrn_checksum`
+    also requires the pre-2020 check digit).
+    Regexes find candidates; kinds that need a check (all but e-mail) test each distinct
+    candidate of the shard once in Python and replace the valid ones with one Aho-Corasick
+    pass in which invalid candidates map to themselves, so they are never partly redacted.
+    Columns: `pii_<kind>_count` for each kind. Reason: `too_much_pii`.
+    """
+
+    name: ClassVar[str] = "pii"
+    kinds: list[str] = field(default_factory=lambda: list(ORDER))
+    redact: bool = True
+    max_matches: int | None = None
+    replacements: dict[str, str] = field(default_factory=dict)
+    public_ips_only: bool = True
+    kr_rrn_checksum: bool = False
+
+    def __post_init__(self) -> None:
+        """Reject unknown kinds and replacements for kinds that do not exist."""
+        known = ", ".join(ORDER)
+        if isinstance(self.kinds, str) or not self.kinds:
+            raise ValueError(f"kinds must be a non-empty list drawn from: {known}")
+        for kind in [*self.kinds, *self.replacements]:
+            if kind not in REPLACEMENTS:
+                raise ValueError(f"unknown PII kind '{kind}'; use any of: {known}")
+
+    def checks(self, kind: str) -> list[tuple[str, Callable[[str], bool] | None]]:
+        """The (candidate regex, validity check) pairs that find one kind."""
+        if kind == "email":
+            return [(EMAIL, None)]
+        if kind == "kr_rrn":
+            return [(KR_RRN, partial(rrn_valid, checksum=self.kr_rrn_checksum))]
+        if kind == "credit_card":
+            return [(CREDIT_CARD, luhn_valid)]
+        if kind == "ip_address":
+            check = partial(ip_valid, public_only=self.public_ips_only)
+            return [(IPV6, check), (IPV4, check)]
+        return [(PHONE, phone_valid)]
+
+    def score(self, df: pl.DataFrame) -> pl.DataFrame:
+        """Add `pii_<kind>_count` columns and, with `redact`, the redacted `text`."""
+        replacements = {**REPLACEMENTS, **self.replacements}
+        work = df.get_column("text")
+        counts = []
+        for kind in ORDER:
+            if kind not in self.kinds:
+                continue
+            total = pl.Series(f"pii_{kind}_count", [0] * df.height, dtype=pl.Int64)
+            for pattern, check in self.checks(kind):
+                found, work = find_and_replace(work, pattern, check, replacements[kind])
+                total = total + found.fill_null(0).cast(pl.Int64)
+            counts.append(total.alias(f"pii_{kind}_count"))
+        if self.redact:
+            return df.with_columns(work.alias("text"), *counts)
+        return df.with_columns(*counts)
+
+    def reason(self) -> pl.Expr:
+        """Drop rows with more PII matches, of all kinds together, than `max_matches`."""
+        if self.max_matches is None:
+            return first_reason()
+        total = pl.sum_horizontal(pl.col(f"pii_{k}_count") for k in ORDER if k in self.kinds)
+        return first_reason((total > self.max_matches, "too_much_pii"))
+
+
+def find_and_replace(
+    text: pl.Series, pattern: str, check: Callable[[str], bool] | None, replacement_text: str
+) -> tuple[pl.Series, pl.Series]:
+    """Count the valid matches of `pattern` per row and replace them with `replacement_text`."""
+    if check is None:
+        return text.str.count_matches(pattern), text.str.replace_all(
+            pattern, replacement(replacement_text)
+        )
+    found = text.str.extract_all(pattern)
+    candidates = found.explode().drop_nulls().unique().to_list()
+    valid = [c for c in candidates if check(c)]
+    if not valid:
+        return pl.Series([0] * len(text), dtype=pl.Int64), text
+    valid_set = pl.Series(valid, dtype=pl.Utf8)
+    counts = found.list.eval(pl.element().is_in(pl.lit(valid_set).implode())).list.sum()
+    # Longest first: with leftmost matching, ties go to the earlier pattern.
+    ordered = sorted(candidates, key=len, reverse=True)
+    good = set(valid)
+    mapping = {c: replacement_text if c in good else c for c in ordered}
+    return counts, text.str.replace_many(mapping, leftmost=True)
