@@ -7,11 +7,13 @@ import sys
 import pytest
 
 from winnow.cli import main
+from winnow.commands.options import console
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     """Call `winnow ARGS...` as a user would; return the exit code and the output."""
     argv = sys.argv
+    console.width = 240
     sys.argv = ["winnow", *args]
     code = 0
     try:

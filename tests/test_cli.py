@@ -152,3 +152,8 @@ def test_gzip_source_and_unknown_dataset(
     assert code == 0, out
     code, out = run_cli(capsys, "data", "show", "nothing")
     assert code == 2 and "no dataset 'nothing'" in out
+
+
+def test_bad_sql_names_the_problem(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run_cli(capsys, "data", "sql", "SELECT * FROM nowhere")
+    assert code == 2 and "the query failed" in out and "nowhere" in out

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import polars as pl
 import typer
 from rich.markup import escape
@@ -81,7 +82,7 @@ def head(
         console.print(f"{version.ref} has no {split} rows.")
         return
     con = Workspace.resolve(workspace).connect()
-    frame = con.execute(f"SELECT * FROM {version.relation_sql(split)} LIMIT {rows}").pl()
+    frame = con.sql(f"SELECT * FROM {version.relation_sql(split)} LIMIT {rows}").pl()
     table = Table(title=f"{version.ref} {split}", title_justify="left")
     wanted = [c for c in ("id", "text", "step", "reason", "line", "error") if c in frame.columns]
     for column in wanted:
@@ -101,12 +102,16 @@ def sql(
     and "NAME@v1" for a fixed version)."""
     con = Workspace.resolve(workspace).connect()
     try:
-        frame = con.execute(query).pl()
-    except Exception as exc:  # duckdb raises many error types; all mean a bad query
+        result = con.sql(query)
+    except duckdb.Error as exc:
         raise WinnowError(
             f"the query failed: {str(exc).splitlines()[0]}; check names with "
             "'winnow data list' (quote names with dashes)."
         ) from exc
+    if result is None:
+        console.print("done (the statement returned no rows).")
+        return
+    frame = result.pl()
     table = Table()
     for column in frame.columns:
         table.add_column(column, overflow="fold")

@@ -107,3 +107,11 @@ def test_real_korean_text(make, shared_data: Path) -> None:
     out = step.score(frame(constitution, *comments))
     assert out["language"][0] == "ko" and out["language_score"][0] > 0.9
     assert (out["language"] == "ko").mean() >= 0.95
+
+
+def test_only_the_first_max_chars_are_classified() -> None:
+    english = "The weather was fine and we walked along the river to the old mill. " * 3
+    korean = "한글은 조선의 세종대왕이 백성을 위하여 만든 문자이다. " * 40
+    df = pl.DataFrame({"id": ["a"], "text": [english + korean]})
+    assert Language(max_chars=150).score(df)["language"].item() == "en"
+    assert Language(max_chars=None).score(df)["language"].item() == "ko"

@@ -3,7 +3,11 @@
 from winnow.curate.steps import (  # noqa: F401  (imported to register)
     badwords,
     base,
+    c4,
     exact_dedup,
+    fineweb,
+    gopher_quality,
+    gopher_repetition,
     language,
     normalize,
     pii,

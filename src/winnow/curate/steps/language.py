@@ -57,13 +57,16 @@ class Language(Step):
     py3langid is the embedded default; `model_path` names a fastText model (lid.176.bin or
     .ftz) to use instead. Columns: `language` (ISO 639-1 code where one exists, null for rows
     with no letters) and `language_score` (probability of that language, 0.0 for those rows).
-    Reasons: `language_not_allowed`, `language_score_below_threshold`.
+    Reasons: `language_not_allowed`, `language_score_below_threshold`. Only the first
+    `max_chars` characters (whitespace folded) are classified, since a language is settled long
+    before the end of a long document and the cost grows with length; None reads everything.
     """
 
     name: ClassVar[str] = "language"
     languages: list[str] | None = None
     min_score: float = 0.65
     model_path: str | None = None
+    max_chars: int | None = 4000
 
     def __post_init__(self) -> None:
         """Fail at recipe load, not mid-run, on a bare string or a missing model file."""
@@ -79,6 +82,8 @@ class Language(Step):
     def score(self, df: pl.DataFrame) -> pl.DataFrame:
         """Add `language` and `language_score`, classifying only rows that contain letters."""
         flat = df.get_column("text").fill_null("").str.replace_all(r"\s+", " ").str.strip_chars()
+        if self.max_chars is not None:
+            flat = flat.str.slice(0, self.max_chars)
         has_letters = flat.str.contains(r"\p{L}")
         texts = flat.filter(has_letters).to_list()
         if self.model_path is None:

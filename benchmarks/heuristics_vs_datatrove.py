@@ -1,0 +1,218 @@
+"""Winnow's heuristic filters beside datatrove 0.10.1's on the same documents: speed, agreement.
+
+Run from the project root as `.venv/bin/python benchmarks/heuristics_vs_datatrove.py
+[--repeat N] [--korean N] [extra.jsonl ...]`. datatrove runs in its own virtualenv
+(benchmarks/.venv-datatrove, made from benchmarks/requirements-datatrove.txt if missing) in a
+subprocess that re-runs this file in worker mode; both sides time only the filtering, in CPU
+seconds of the whole process (time.process_time counts every thread). Each family is timed
+alone from a cold start, then all four in turn on every document, as a pipeline runs them.
+Polars runs on one thread here (POLARS_MAX_THREADS=1) so that no CPU time goes to idle
+workers; datatrove is single-threaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("POLARS_MAX_THREADS", "1")
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SHARED = ROOT.parent / "shared" / "data"
+DT_VENV = HERE / ".venv-datatrove"
+FAMILIES = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
+
+
+def read_corpus(path: Path) -> list[str]:
+    """Texts of a JSONL(.gz) file with a `text` field, or of a .txt file with one per line."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:
+        if ".jsonl" in path.name:
+            return [json.loads(line)["text"] for line in handle if line.strip()]
+        return [line.rstrip("\n") for line in handle if line.strip()]
+
+
+def datatrove_worker(docs_path: str, out_path: str, language: str) -> None:
+    """Inside datatrove's virtualenv: run each family over every document, time it, record it."""
+    from datatrove.data import Document
+    from datatrove.pipeline.filters import (
+        C4QualityFilter,
+        FineWebQualityFilter,
+        GopherQualityFilter,
+        GopherRepetitionFilter,
+    )
+    from datatrove.utils.word_tokenizers import load_word_tokenizer
+
+    texts = json.loads(Path(docs_path).read_text(encoding="utf-8"))
+    tokenizer = load_word_tokenizer(language)
+    tokenizer.word_tokenize("Warm up the tokenizer. It loads lazily.")
+    tokenizer.span_tokenize("Warm up the tokenizer. It loads lazily.")
+    filters = {
+        "gopher_repetition": GopherRepetitionFilter(language=language),
+        "gopher_quality": GopherQualityFilter(language=language),
+        "c4": C4QualityFilter(language=language),
+        "fineweb": FineWebQualityFilter(language=language),
+    }
+    result = {}
+    for family, step in filters.items():
+        documents = [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
+        start = time.process_time()
+        decisions = [step.filter(doc) for doc in documents]
+        seconds = time.process_time() - start
+        reasons = [
+            None if d is True else (d[1] if isinstance(d, tuple) else "drop") for d in decisions
+        ]
+        result[family] = {"seconds": seconds, "reasons": reasons}
+    # All four on every document in turn, as a pipeline runs them: the tokenizer's cache
+    # then serves the later filters, and C4's rewritten text reaches FineWeb.
+    documents = [Document(text=t, id=str(i)) for i, t in enumerate(texts)]
+    start = time.process_time()
+    for doc in documents:
+        for step in filters.values():
+            step.filter(doc)
+    result["pipeline_seconds"] = time.process_time() - start
+    Path(out_path).write_text(json.dumps(result), encoding="utf-8")
+
+
+def ensure_datatrove_venv() -> Path:
+    """Make benchmarks/.venv-datatrove with the pinned datatrove if it is not there yet."""
+    python = DT_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(DT_VENV)], check=True)
+        requirements = HERE / "requirements-datatrove.txt"
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=True
+        )
+    return python
+
+
+def run_datatrove(texts: list[str], language: str) -> dict:
+    """Run the worker in datatrove's virtualenv on these texts and read back its results."""
+    python = ensure_datatrove_venv()
+    with tempfile.TemporaryDirectory() as tmp:
+        docs_path, out_path = Path(tmp, "docs.json"), Path(tmp, "out.json")
+        docs_path.write_text(json.dumps(texts), encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        command = [str(python), __file__, "--datatrove-worker", str(docs_path), str(out_path)]
+        subprocess.run([*command, "--language", language], check=True, env=env)
+        return json.loads(out_path.read_text(encoding="utf-8"))
+
+
+def run_winnow(texts: list[str]) -> dict:
+    """Score and judge the texts with Winnow's four steps, one shard, timing each family."""
+    import polars as pl
+
+    from winnow.curate.steps import STEPS
+    from winnow.curate.steps.text_stats import WORD_CACHE
+
+    frame = pl.DataFrame({"text": texts}, schema={"text": pl.Utf8})
+    result: dict = {}
+    for family in FAMILIES:
+        step = STEPS[family]()
+        WORD_CACHE.clear()
+        start = time.process_time()
+        reasons = step.score(frame).select(step.reason()).to_series().to_list()
+        result[family] = {"seconds": time.process_time() - start, "reasons": reasons}
+    # All four in turn on the shard, as a recipe runs them: later steps reuse the word split.
+    WORD_CACHE.clear()
+    start = time.process_time()
+    for family in FAMILIES:
+        frame = STEPS[family]().score(frame)
+    result["pipeline_seconds"] = time.process_time() - start
+    return result
+
+
+def report(title: str, texts: list[str], theirs: dict, ours: dict) -> list[str]:
+    """A Markdown table per family and for the four together: speed, ratio, agreement."""
+    n = len(texts)
+    lines = [
+        f"### {title}",
+        "",
+        "| family | docs | datatrove docs/CPU-s | winnow docs/CPU-s | ratio | agreement | "
+        "dropped (datatrove / winnow) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    total_theirs = total_ours = 0.0
+    all_agree = 0
+    for family in FAMILIES:
+        a, b = theirs[family], ours[family]
+        total_theirs += a["seconds"]
+        total_ours += b["seconds"]
+        keep_a = [r is None for r in a["reasons"]]
+        keep_b = [r is None for r in b["reasons"]]
+        agree = sum(x == y for x, y in zip(keep_a, keep_b, strict=True))
+        lines.append(
+            f"| {family} | {n} | {n / a['seconds']:,.0f} | {n / b['seconds']:,.0f} | "
+            f"{a['seconds'] / b['seconds']:,.1f}x | {100 * agree / n:.1f}% | "
+            f"{keep_a.count(False)} / {keep_b.count(False)} |"
+        )
+    both = [
+        all(theirs[f]["reasons"][i] is None for f in FAMILIES)
+        == all(ours[f]["reasons"][i] is None for f in FAMILIES)
+        for i in range(n)
+    ]
+    all_agree = sum(both)
+    lines.append(
+        f"| all four, each alone | {n} | {n / total_theirs:,.0f} | {n / total_ours:,.0f} | "
+        f"{total_theirs / total_ours:,.1f}x | {100 * all_agree / n:.1f}% | |"
+    )
+    a, b = theirs["pipeline_seconds"], ours["pipeline_seconds"]
+    lines.append(f"| all four in turn | {n} | {n / a:,.0f} | {n / b:,.0f} | {a / b:,.1f}x | | |")
+    return [*lines, ""]
+
+
+def disagreements(texts: list[str], theirs: dict, ours: dict, limit: int) -> list[str]:
+    """A few documents per family where the two sides decide differently, with both reasons."""
+    out = []
+    for family in FAMILIES:
+        pairs = zip(theirs[family]["reasons"], ours[family]["reasons"], strict=True)
+        diff = [(i, a, b) for i, (a, b) in enumerate(pairs) if (a is None) != (b is None)]
+        for i, a, b in diff[:limit]:
+            out.append(f"{family} doc {i}: datatrove={a} winnow={b} | {texts[i][:80]!r}")
+    return out
+
+
+def main() -> None:
+    """Parse arguments, run both sides, print the tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpora", nargs="*", type=Path, help="extra JSONL(.gz) corpora")
+    parser.add_argument("--repeat", type=int, default=1, help="concatenate the corpus N times")
+    parser.add_argument("--korean", type=int, default=2000, help="Korean comments to add (0: none)")
+    parser.add_argument("--show", type=int, default=0, help="print N disagreements per family")
+    parser.add_argument("--datatrove-worker", nargs=2, metavar=("DOCS", "OUT"))
+    parser.add_argument("--language", default="en")
+    args = parser.parse_args()
+    if args.datatrove_worker:
+        datatrove_worker(*args.datatrove_worker, args.language)
+        return
+    web = SHARED / "web"
+    files = sorted(web.glob("*.jsonl")) + sorted(web.glob("*.jsonl.gz")) + [web / "wiki_demo.txt"]
+    files += args.corpora
+    texts = [t for path in files for t in read_corpus(path)]
+    threads = os.environ["POLARS_MAX_THREADS"]
+    print(f"corpus: {len(texts)} documents from {len(files)} files, repeated {args.repeat}x")
+    print(f"polars threads: {threads}; CPU time is time.process_time() of each process")
+    sections = [("English web", texts * args.repeat, "en")]
+    if args.korean:
+        comments = read_corpus(SHARED / "korean" / "news_comments.txt.gz")[: args.korean]
+        sections.append(
+            (f"Korean news comments (first {len(comments)})", comments * args.repeat, "ko")
+        )
+    for title, docs, language in sections:
+        theirs = run_datatrove(docs, language)
+        ours = run_winnow(docs)
+        print("\n".join(report(f"{title}, {len(docs)} docs", docs, theirs, ours)))
+        if args.show:
+            print("\n".join(disagreements(docs, theirs, ours, args.show)))
+
+
+if __name__ == "__main__":
+    main()

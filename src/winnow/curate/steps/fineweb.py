@@ -1,0 +1,89 @@
+"""FineWeb quality rules (Penedo et al. 2024), matching datatrove 0.10.1's filter.
+
+Rules, in datatrove's order and with its reasons, over the non-blank lines: `empty` (no
+such line), too few lines ending in terminal punctuation (`line_punct_ratio`), too many
+short lines (`short_line_ratio`), too many characters in repeated lines (`char_dup_ratio`,
+over the characters outside newlines) and too many newlines per word (`list_ratio`).
+
+Korean needs no separate rule: datatrove's terminal punctuation already holds the marks
+Korean prose ends with (".", "?", "!"), line lengths are in characters, and words are
+eojeol, so a Korean list page scores like an English one.
+
+Score columns (numeric): `fineweb_n_lines` (non-blank lines), `fineweb_line_punct_ratio`,
+`fineweb_short_line_ratio`, `fineweb_char_dup_ratio`, `fineweb_list_ratio`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+import polars as pl
+
+from winnow.curate.steps.base import Step, first_reason, register
+from winnow.curate.steps.text_stats import (
+    TERMINAL_PUNCTUATION,
+    char_class,
+    duplicate_stats,
+    ratio,
+    words_of,
+)
+
+_P = "fineweb_"
+
+
+@register
+@dataclass
+class FineWebQuality(Step):
+    """Drop documents with few punctuated lines, many short or repeated lines, or list layout."""
+
+    name: ClassVar[str] = "fineweb"
+    line_punct_thr: float = 0.12
+    line_punct_exclude_zero: bool = False
+    stop_chars: tuple[str, ...] | None = None
+    short_line_thr: float = 0.67
+    short_line_length: int = 30
+    char_duplicates_ratio: float = 0.01
+    new_line_ratio: float = 0.3
+
+    def score(self, df: pl.DataFrame) -> pl.DataFrame:
+        """Measure line endings, line lengths, repeated lines and newlines per word."""
+        stops = TERMINAL_PUNCTUATION if self.stop_chars is None else tuple(self.stop_chars)
+        text = pl.col("text").fill_null("")
+        non_blank = pl.element().filter(pl.element().str.contains(r"\S"))
+        lines = df.select(text.str.split("\n").list.eval(non_blank)).to_series()
+        flat = lines.explode().drop_nulls()
+        row = np.repeat(np.arange(df.height), lines.list.len().to_numpy())
+        punct = flat.str.contains(char_class(stops) + "$").to_numpy()
+        short = (flat.str.len_chars() <= self.short_line_length).to_numpy()
+        n_lines = pl.Series(lines.list.len(), dtype=pl.Int64)
+        dups = duplicate_stats(lines)
+        newlines = text.str.count_matches("\n", literal=True)
+        return df.with_columns(
+            n_lines.alias(f"{_P}n_lines"),
+            ratio(pl.lit(np.bincount(row, punct, df.height)), n_lines).alias(
+                f"{_P}line_punct_ratio"
+            ),
+            ratio(pl.lit(np.bincount(row, short, df.height)), n_lines).alias(
+                f"{_P}short_line_ratio"
+            ),
+            ratio(pl.lit(dups["dup_chars"]), text.str.len_chars() - newlines).alias(
+                f"{_P}char_dup_ratio"
+            ),
+            ratio(newlines, pl.lit(words_of(df["text"]).list.len())).alias(f"{_P}list_ratio"),
+        )
+
+    def reason(self) -> pl.Expr:
+        """Apply the thresholds in datatrove's order."""
+        punct = pl.col(f"{_P}line_punct_ratio")
+        low_punct = punct < self.line_punct_thr
+        if self.line_punct_exclude_zero:
+            low_punct = low_punct & (punct != 0)
+        return first_reason(
+            (pl.col(f"{_P}n_lines") == 0, "empty"),
+            (low_punct, "line_punct_ratio"),
+            (pl.col(f"{_P}short_line_ratio") > self.short_line_thr, "short_line_ratio"),
+            (pl.col(f"{_P}char_dup_ratio") > self.char_duplicates_ratio, "char_dup_ratio"),
+            (pl.col(f"{_P}list_ratio") > self.new_line_ratio, "list_ratio"),
+        )
