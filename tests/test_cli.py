@@ -157,3 +157,24 @@ def test_gzip_source_and_unknown_dataset(
 def test_bad_sql_names_the_problem(workspace: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run_cli(capsys, "data", "sql", "SELECT * FROM nowhere")
     assert code == 2 and "the query failed" in out and "nowhere" in out
+
+
+def test_text_mode_reads_a_document_per_file(
+    workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "a.txt").write_text("First line of a.\nSecond line of a.\n")
+    (folder / "b.txt").write_text("Only line of b.\n")
+    recipe = tmp_path / "dedup.yaml"
+    recipe.write_text("steps:\n  - step: exact_dedup\n")
+    args = ["curate", "run", str(recipe), "--source", str(folder), "--output"]
+    assert run_cli(capsys, *args, "per-file", "--text-mode", "file")[0] == 0
+    assert run_cli(capsys, *args, "per-line")[0] == 0
+    counts = {
+        name: json.loads(next(workspace.glob(f"datasets/{name}/v1/manifest.json")).read_text())[
+            "counts"
+        ]["input"]
+        for name in ("per-file", "per-line")
+    }
+    assert counts == {"per-file": 2, "per-line": 3}

@@ -7,10 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from winnow.catalogs import list_entries
-from winnow.commands.options import WorkspaceOption, console
+from winnow.commands.options import WorkspaceOption, console, new_table
 from winnow.curate.recipes import load_recipe
 from winnow.curate.report import print_report
 from winnow.curate.runner import RunOptions, run_recipe
@@ -22,11 +21,18 @@ app = typer.Typer(help="Curate raw text into datasets with recipes.", no_args_is
 
 
 def curate_with_progress(
-    ws: Workspace, recipe_name: str, source_arg: str, output: str, options: RunOptions, **fields
+    ws: Workspace,
+    recipe_name: str,
+    source_arg: str,
+    output: str,
+    options: RunOptions,
+    reading: dict[str, str] | None = None,
+    **fields: str | None,
 ) -> DatasetVersion:
     """Run a recipe with a live row counter, then print its report."""
     recipe = load_recipe(recipe_name)
     source = resolve_source(source_arg, workspace=ws, **fields)
+    source.options.update(reading or {})
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -54,14 +60,22 @@ def run(
     source: Annotated[
         str,
         typer.Option(
-            help="File, folder, glob, workspace dataset NAME[@VERSION], catalogs/sources name, "
-            "or hub id (online)."
+            help="File, folder, glob, workspace dataset NAME or NAME@VERSION, catalogs/sources "
+            "name, or hub id (online)."
         ),
     ],
     output: Annotated[str, typer.Option(help="Dataset name; each run writes a new version.")],
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="Override the format inferred from the extension."),
+        typer.Option(
+            "--format",
+            help="Override the format inferred from the extension: jsonl, parquet, csv, text, "
+            "warc or hf.",
+        ),
+    ] = None,
+    text_mode: Annotated[
+        str | None,
+        typer.Option(help="For plain text: 'line' (a document per line) or 'file' (per file)."),
     ] = None,
     text_field: Annotated[str | None, typer.Option(help="Field holding the text.")] = None,
     id_field: Annotated[str | None, typer.Option(help="Field holding a stable id.")] = None,
@@ -78,18 +92,24 @@ def run(
     """
     ws = Workspace.resolve(workspace)
     options = RunOptions(strict=strict, batch_rows=batch_rows)
+    reading = {"text_mode": text_mode} if text_mode else {}
     curate_with_progress(
-        ws, recipe, source, output, options, fmt=fmt, text_field=text_field, id_field=id_field
+        ws,
+        recipe,
+        source,
+        output,
+        options,
+        reading,
+        fmt=fmt,
+        text_field=text_field,
+        id_field=id_field,
     )
 
 
 @app.command()
 def steps() -> None:
     """List every step a recipe can use, with its parameters and defaults."""
-    table = Table(title="recipe steps", title_justify="left")
-    table.add_column("step")
-    table.add_column("parameters (default)")
-    table.add_column("what it does")
+    table = new_table("recipe steps", "step", "parameters (default)", "what it does")
     for name in sorted(STEPS):
         cls = STEPS[name]
         params = []
@@ -108,10 +128,7 @@ def steps() -> None:
 @app.command()
 def recipes() -> None:
     """List the recipes found in catalogs/recipes/."""
-    table = Table(title="recipes", title_justify="left")
-    table.add_column("recipe")
-    table.add_column("steps")
-    table.add_column("file")
+    table = new_table("recipes", "recipe", "steps", "file")
     for name, path in list_entries("recipes").items():
         recipe = load_recipe(str(path))
         table.add_row(name, ", ".join(s.name for s in recipe.steps), str(path))

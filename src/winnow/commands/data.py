@@ -10,9 +10,8 @@ import duckdb
 import polars as pl
 import typer
 from rich.markup import escape
-from rich.table import Table
 
-from winnow.commands.options import WorkspaceOption, console
+from winnow.commands.options import WorkspaceOption, console, new_table
 from winnow.curate.report import print_report
 from winnow.errors import WinnowError
 from winnow.workspace import SPLITS, Workspace
@@ -26,9 +25,8 @@ SplitOption = Annotated[str, typer.Option("--split", help="kept, rejected or qua
 def list_datasets(workspace: WorkspaceOption = None) -> None:
     """List every dataset version with its row counts and lineage."""
     ws = Workspace.resolve(workspace)
-    table = Table(title=f"datasets in {ws.root}", title_justify="left")
-    for column in ("dataset", "kind", "kept", "rejected", "quarantined", "recipe", "source"):
-        table.add_column(column)
+    columns = ("dataset", "kind", "kept", "rejected", "quarantined", "recipe", "source")
+    table = new_table(f"datasets in {ws.root}", *columns)
     for name in ws.names():
         for version in ws.versions(name):
             manifest = version.manifest
@@ -61,9 +59,7 @@ def show(
     source, recipe = manifest["source"], manifest["recipe"]
     console.print(f"source {source['name']} ({source['licence'] or 'licence not declared'})")
     console.print(f"recipe {recipe['name']} hash {recipe['hash']}")
-    schema = Table(title="kept schema", title_justify="left")
-    schema.add_column("column")
-    schema.add_column("type")
+    schema = new_table("kept schema", "column", "type")
     for column, kind in manifest["splits"]["kept"]["schema"].items():
         schema.add_row(escape(column), escape(kind))
     console.print(schema)
@@ -83,10 +79,8 @@ def head(
         return
     con = Workspace.resolve(workspace).connect()
     frame = con.sql(f"SELECT * FROM {version.relation_sql(split)} LIMIT {rows}").pl()
-    table = Table(title=f"{version.ref} {split}", title_justify="left")
     wanted = [c for c in ("id", "text", "step", "reason", "line", "error") if c in frame.columns]
-    for column in wanted:
-        table.add_column(column, overflow="fold")
+    table = new_table(f"{version.ref} {split}", *wanted)
     for row in frame.iter_rows(named=True):
         table.add_row(*[escape(" ".join(str(row[c]).split())[:160]) for c in wanted])
     console.print(table)
@@ -112,9 +106,7 @@ def sql(
         console.print("done (the statement returned no rows).")
         return
     frame = result.pl()
-    table = Table()
-    for column in frame.columns:
-        table.add_column(column, overflow="fold")
+    table = new_table(None, *frame.columns)
     for row in frame.head(limit).iter_rows():
         table.add_row(*[escape(" ".join(str(v).split())[:200]) for v in row])
     console.print(table)

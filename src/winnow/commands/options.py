@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 WorkspaceOption = Annotated[
     str | None,
@@ -18,3 +19,11 @@ WorkspaceOption = Annotated[
 ]
 
 console = Console()
+
+
+def new_table(title: str | None, *columns: str) -> Table:
+    """A left-titled table with the given column headers, the house style of every command."""
+    table = Table(title=title, title_justify="left")
+    for column in columns:
+        table.add_column(column, overflow="fold")
+    return table
