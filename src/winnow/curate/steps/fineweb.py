@@ -26,8 +26,9 @@ from winnow.curate.steps.text_stats import (
     TERMINAL_PUNCTUATION,
     char_class,
     duplicate_stats,
+    flat_pieces,
     ratio,
-    words_of,
+    word_counts,
 )
 
 _P = "fineweb_"
@@ -51,14 +52,12 @@ class FineWebQuality(Step):
         """Measure line endings, line lengths, repeated lines and newlines per word."""
         stops = TERMINAL_PUNCTUATION if self.stop_chars is None else tuple(self.stop_chars)
         text = pl.col("text").fill_null("")
-        non_blank = pl.element().filter(pl.element().str.contains(r"\S"))
-        lines = df.select(text.str.split("\n").list.eval(non_blank)).to_series()
-        flat = lines.explode().drop_nulls()
-        row = np.repeat(np.arange(df.height), lines.list.len().to_numpy())
+        split = df.select(text.str.split("\n")).to_series()
+        flat, row = flat_pieces(split, pl.col("x").str.contains(r"\S"))
         punct = flat.str.contains(char_class(stops) + "$").to_numpy()
         short = (flat.str.len_chars() <= self.short_line_length).to_numpy()
-        n_lines = pl.Series(lines.list.len(), dtype=pl.Int64)
-        dups = duplicate_stats(lines)
+        n_lines = pl.Series(np.bincount(row, minlength=df.height), dtype=pl.Int64)
+        dups = duplicate_stats(flat, row, df.height)
         newlines = text.str.count_matches("\n", literal=True)
         return df.with_columns(
             n_lines.alias(f"{_P}n_lines"),
@@ -71,7 +70,7 @@ class FineWebQuality(Step):
             ratio(pl.lit(dups["dup_chars"]), text.str.len_chars() - newlines).alias(
                 f"{_P}char_dup_ratio"
             ),
-            ratio(newlines, pl.lit(words_of(df["text"]).list.len())).alias(f"{_P}list_ratio"),
+            ratio(newlines, pl.lit(word_counts(df["text"]))).alias(f"{_P}list_ratio"),
         )
 
     def reason(self) -> pl.Expr:

@@ -92,18 +92,28 @@ class GopherQuality(Step):
         is_word = (~flat.str.contains(_SYMBOL_WORD)).to_numpy()
         lengths = flat.str.len_chars().to_numpy()
         alpha = flat.str.contains(r"\p{L}").to_numpy()
-        english = flat.is_in(list(self.stop_words)).to_numpy() & ~korean[row]
-        standalone = flat.is_in(list(self.korean_stop_words))
+        # Stop words as (row, word) pairs: English words as they are in other rows; in Korean
+        # rows the standalone words and "~" plus the particle an eojeol ends in.
+        in_korean = korean[row]
+        english = flat.filter(pl.Series(~in_korean))
+        english_stop = english.is_in(list(self.stop_words)).to_numpy()
+        hangul = flat.filter(pl.Series(in_korean))
         particle = (
-            flat.str.extract(self._particle_pattern(), 1)
+            hangul.str.extract(self._particle_pattern(), 1)
             if self.korean_particles
-            else pl.repeat(None, len(flat), dtype=pl.Utf8, eager=True)
+            else pl.repeat(None, len(hangul), dtype=pl.Utf8, eager=True)
         )
-        hangul = (standalone | particle.is_not_null()).to_numpy() & korean[row]
-        stop = english | hangul
-        key = pl.select(pl.when(standalone).then(flat).otherwise("~" + particle)).to_series()
-        keys = pl.select(pl.when(pl.Series(english)).then(flat).otherwise(key)).to_series()
-        stop_pairs = pl.DataFrame({"row": row[stop], "word": keys.filter(pl.Series(stop))})
+        standalone = hangul.is_in(list(self.korean_stop_words))
+        hangul_key = pl.select(pl.when(standalone).then(hangul).otherwise("~" + particle))
+        hangul_key = hangul_key.to_series()
+        stop_pairs = pl.DataFrame(
+            {
+                "row": np.concatenate(
+                    (row[~in_korean][english_stop], row[in_korean][hangul_key.is_not_null()])
+                ),
+                "word": pl.concat((english.filter(english_stop), hangul_key.drop_nulls())),
+            }
+        )
         n_stop = np.bincount(stop_pairs.unique()["row"].to_numpy(), minlength=df.height)
         n_words = np.bincount(row, is_word, df.height)
         word_chars = np.bincount(row, np.where(is_word, lengths, 0), df.height)

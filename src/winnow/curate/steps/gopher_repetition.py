@@ -8,7 +8,7 @@ characters (`dup_para_frac`, `dup_para_char_frac`), duplicate lines and their ch
 
 All n-gram statistics are computed for the whole shard at once: tokens are hashed,
 n-gram keys are built by a rolling polynomial over the flat token array (numpy, wrapping
-64-bit arithmetic) and counted with Polars group-bys. datatrove counts repeated n-grams
+64-bit arithmetic) and counted by sorting them. datatrove counts repeated n-grams
 greedily, jumping n words past each repeat; here each run of consecutive repeated
 positions is covered in steps of n from its start, which gives the same count except when
 a repeat's only earlier copy lay inside a stretch that the greedy scan jumped over.
@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from winnow.curate.steps.base import Step, first_reason, register
-from winnow.curate.steps.text_stats import duplicate_stats, words_of
+from winnow.curate.steps.text_stats import duplicate_stats, flat_pieces, words_of
 
 _P = "gopher_repetition_"
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
@@ -70,7 +70,8 @@ class _NgramCounter:
 
     An n-gram can repeat only where its (n-1)-gram prefix does, so each step looks at fewer
     positions. Keys pack the row into the top bits and a rolling hash of the n-gram into the
-    rest, so one 64-bit value identifies an n-gram within its row.
+    rest, so one 64-bit value identifies an n-gram within its row; sorting the keys puts the
+    copies of an n-gram next to each other and the rows in order.
     """
 
     def __init__(self, tokens: _Tokens, n_rows: int) -> None:
@@ -82,8 +83,8 @@ class _NgramCounter:
         self.hashes = tokens.hashes.copy()
         self.candidates = np.arange(len(tokens.row), dtype=np.int64)
 
-    def step(self, needed: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Advance to the next n; return positions of repeated n-grams and their keys.
+    def step(self, needed: bool) -> _Groups | None:
+        """Advance to the next n; return its repeated n-grams grouped, or None if not `needed`.
 
         Unigrams repeat almost everywhere, so unless they are `needed` they prune nothing
         worth a pass and are skipped.
@@ -91,50 +92,54 @@ class _NgramCounter:
         self.n += 1
         t, n = self.tokens, self.n
         if n == 1 and not needed:
-            return self.candidates, self.hashes
+            return None
         at = self.candidates[t.pos[self.candidates] + n <= t.row_len[self.candidates]]
         if n > 1:
             self.hashes[at] = self.hashes[at] * _MULTIPLIER + t.hashes[at + n - 1]
         rows = t.row[at].astype(np.uint64) << np.uint64(64 - self.row_bits)
         keys = rows | (self.hashes[at] >> np.uint64(self.row_bits))
-        repeated = pl.Series(keys).is_duplicated().to_numpy()
+        order = np.argsort(keys)
+        keys, at = keys[order], at[order]
+        new = np.ones(len(keys), dtype=bool)
+        new[1:] = keys[1:] != keys[:-1]
+        starts = np.flatnonzero(new)
+        sizes = np.diff(np.append(starts, len(keys)))
+        repeated = np.repeat(sizes > 1, sizes)
         self.candidates = at[repeated]
-        return self.candidates, keys[repeated]
+        kept = sizes > 1
+        first = np.minimum.reduceat(at, starts)[kept] if len(at) else starts
+        return _Groups(at=self.candidates, first=first, count=sizes[kept])
 
     def chars(self, at: np.ndarray, joiner: int) -> np.ndarray:
         """Characters of the n-grams at these positions, with `joiner` characters between words."""
         cum = self.tokens.cum_chars
         return cum[at + self.n] - cum[at] + joiner * (self.n - 1)
 
-    def top(self, at: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    def top(self, groups: _Groups) -> np.ndarray:
         """Per row, count times length of its most frequent n-gram (first seen wins); -1 if none."""
         t, n = self.tokens, self.n
         out = np.full(self.n_rows, -1, dtype=np.int64)
         has = t.row_len[t.pos == 0] >= n
         first = np.flatnonzero(t.pos == 0)[has]
         out[t.row[first]] = self.chars(first, 1)
-        if len(at) == 0:
+        if len(groups.first) == 0:
             return out
-        groups = (
-            pl.DataFrame({"key": keys, "at": at})
-            .group_by("key")
-            .agg(pl.len().cast(pl.Int64).alias("count"), pl.col("at").min())
-        )
-        group_at = groups["at"].to_numpy()
-        rank = (groups["count"].to_numpy() << 40) - group_at
-        best = (
-            pl.DataFrame({"row": t.row[group_at], "rank": rank, "at": group_at})
-            .sort("rank", descending=True)
-            .unique("row", keep="first")
-        )
-        best_at = best["at"].to_numpy()
-        out[t.row[best_at]] = (best["rank"].to_numpy() + best_at >> 40) * self.chars(best_at, 1)
+        # Groups come in row order; the best of a row has the highest count, then the
+        # earliest first position.
+        row = t.row[groups.first]
+        rank = (groups.count << 40) - groups.first
+        row_start = np.flatnonzero(np.diff(row, prepend=-1))
+        best = np.maximum.reduceat(rank, row_start)
+        chosen = rank == np.repeat(best, np.diff(np.append(row_start, len(row))))
+        at = groups.first[chosen]
+        out[row[chosen]] = groups.count[chosen] * self.chars(at, 1)
         return out
 
-    def duplicated_chars(self, at: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    def duplicated_chars(self, groups: _Groups) -> np.ndarray:
         """Per row, characters in repeated n-grams, covering each run of repeats in steps of n."""
         n = self.n
-        later = at[pl.Series(keys).is_first_distinct().not_().to_numpy()]
+        first = np.repeat(groups.first, groups.count)
+        later = np.sort(groups.at[groups.at != first])
         if len(later) == 0:
             return np.zeros(self.n_rows, dtype=np.int64)
         row = self.tokens.row
@@ -144,6 +149,16 @@ class _NgramCounter:
         chosen = later[(later - run_start) % n == 0]
         weights = self.chars(chosen, 0)
         return np.bincount(row[chosen], weights=weights, minlength=self.n_rows).astype(np.int64)
+
+
+@dataclass
+class _Groups:
+    """The repeated n-grams of one n: positions grouped by n-gram, each group's first position
+    and size, groups in row order."""
+
+    at: np.ndarray
+    first: np.ndarray
+    count: np.ndarray
 
 
 def _col(metric: str) -> pl.Expr:
@@ -176,13 +191,17 @@ class GopherRepetition(Step):
         text = pl.col("text").fill_null("")
         parts = df.select(
             text.str.len_chars().alias("n_chars"),
-            text.str.strip_chars().str.extract_all(r"[^\n]+(?:\n[^\n]+)*").alias("paras"),
-            text.str.extract_all(r"[^\n]+").alias("lines"),
+            text.str.strip_chars().str.split("\n\n").alias("paras"),
+            text.str.split("\n").alias("lines"),
             text.str.starts_with("\n").cast(pl.Int64).alias("lead"),
             text.str.ends_with("\n").cast(pl.Int64).alias("trail"),
         )
-        paras = duplicate_stats(parts["paras"])
-        lines = duplicate_stats(parts["lines"])
+        # A paragraph is a run of non-empty lines: pieces between blank lines, less the
+        # newlines left at their edges by runs of three or more.
+        paras, para_row = flat_pieces(parts["paras"], pl.col("x").str.strip_chars("\n") != "")
+        lines, line_row = flat_pieces(parts["lines"], pl.col("x") != "")
+        paras = duplicate_stats(paras.str.strip_chars("\n"), para_row, df.height)
+        lines = duplicate_stats(lines, line_row, df.height)
         n_chars = parts["n_chars"]
         # re.split gives one empty paragraph for blank text and empty first/last lines for a
         # text that starts/ends with a newline; the two empty lines repeat each other.
@@ -200,12 +219,12 @@ class GopherRepetition(Step):
         top_ns = {n for n, _ in self.top_n_grams}
         dup_ns = {n for n, _ in self.dup_n_grams}
         for n in range(1, max(top_ns | dup_ns, default=0) + 1):
-            at, keys = counter.step(n in top_ns | dup_ns)
-            if n in top_ns:
-                top = pl.Series(counter.top(at, keys))
+            groups = counter.step(n in top_ns | dup_ns)
+            if groups is not None and n in top_ns:
+                top = pl.Series(counter.top(groups))
                 columns[f"top_{n}_gram_frac"] = (top / n_chars).set(top < 0, None)
-            if n in dup_ns:
-                dup = pl.Series(counter.duplicated_chars(at, keys))
+            if groups is not None and n in dup_ns:
+                dup = pl.Series(counter.duplicated_chars(groups))
                 columns[f"dup_{n}_gram_frac"] = dup / n_chars
         return df.with_columns(v.alias(f"{_P}{k}") for k, v in columns.items())
 

@@ -12,6 +12,8 @@ operation over a whole column, so a shard is measured without a per-document Pyt
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import polars as pl
 
@@ -54,14 +56,22 @@ KOREAN_PARTICLES = (
 )  # fmt: skip
 
 
-# Pre-passes that put spaces where spaCy splits inside a whitespace-delimited chunk:
-# contraction suffixes ("do n't", "it 's") and the apostrophe-less forms it knows ("dont",
-# "cannot", "im"); then, outside URLs (which the first alternative matches and gives back
-# unchanged), a dash between a letter or digit and a letter, a sign
-# between digits, ":<>=/" between a letter or digit and a letter, "," between lowercase letters
-# and "." between a lowercase and an uppercase letter. The infix pass runs twice so that
-# "a-b-c" splits fully (a replacement consumes the letter after the mark).
+# Pre-passes that put spaces where spaCy splits inside a whitespace-delimited chunk. The
+# first alternative matches a URL and gives it back unchanged, so nothing inside a URL is
+# split; the others split contraction suffixes ("do n't", "it 's") and the apostrophe-less
+# forms spaCy knows ("dont", "cannot", "im"), a dash between a letter or digit and a letter,
+# a sign between digits, ":<>=/" between a letter or digit and a letter, "," between
+# lowercase letters and "." between a lowercase and an uppercase letter. Every alternative
+# has three groups (before, mark, after) so that one replacement spaces them all. The infix
+# pass runs a second time so that "a-b-c" splits fully (a replacement consumes the letter
+# after the mark).
 _URL = r"(?:https?://|www\.)[^\s<>\"'(){}\[\]]*[^\s<>\"'(){}\[\].,;:!?]"
+_CONTRACTIONS = (
+    r"(?i:(\p{L})()(n['’]t|['’](?:s|re|ll|ve|m|d))(?-u:\b))",
+    r"(?i:(?-u:\b)(do|does|did|is|are|was|were|ca|wo|could|would|should|has|have|had)()(nt)"
+    r"(?-u:\b))",
+    r"(?i:(?-u:\b)(can)()(not)(?-u:\b)|(?-u:\b)([Ii])()(m)(?-u:\b))",
+)
 _INFIXES = (
     r"([\p{L}\d])([-–—~])(\p{L})",
     r"(\d)([+\-*^])(\d)",
@@ -69,20 +79,18 @@ _INFIXES = (
     r"(\p{Ll})(,)(\p{Ll})",
     r"(\p{Ll})(\.)(\p{Lu})",
 )
-_INFIX = "|".join((f"({_URL})", *_INFIXES))
-_INFIX_SPACED = "${1}" + " ".join(
-    "".join(f"${{{2 + 3 * k + j}}}" for k in range(len(_INFIXES))) for j in range(3)
-)
-_SPLITS = (
-    (r"(?i)(\p{L})(n['’]t|['’](?:s|re|ll|ve|m|d))(?-u:\b)", "$1 $2"),
-    (
-        r"(?i)(?-u:\b)(do|does|did|is|are|was|were|ca|wo|could|would|should|has|have|had)(nt)(?-u:\b)",
-        "$1 $2",
-    ),
-    (r"(?i)(?-u:\b)(can)(not)(?-u:\b)|(?-u:\b)([Ii])(m)(?-u:\b)", "$1$3 $2$4"),
-    (_INFIX, _INFIX_SPACED),
-    (_INFIX, _INFIX_SPACED),
-)
+
+
+def _spacing(alternatives: tuple[str, ...]) -> tuple[str, str]:
+    """A pattern of a URL or these three-group alternatives, and the replacement spacing them."""
+    groups = sum(len(re.findall(r"\((?!\?)", a)) for a in alternatives)
+    replacement = "${1}" + " ".join(
+        "".join(f"${{{2 + 3 * k + j}}}" for k in range(groups // 3)) for j in range(3)
+    )
+    return "|".join((f"({_URL})", *alternatives)), replacement
+
+
+_SPLITS = (_spacing(_CONTRACTIONS + _INFIXES), _spacing(_INFIXES))
 # Punctuation and symbols are split off the edges of a chunk, except "@" and "_".
 _ROW_SPREAD = np.uint64(0x9E3779B97F4A7C15)
 _CORE = r"[^\s\p{P}\p{S}@_]"
@@ -103,11 +111,16 @@ _TOKEN = "|".join(
 )
 
 
-def words(text: pl.Expr) -> pl.Expr:
-    """Split text into a list of word tokens the way datatrove's English tokenizer does."""
+def _spaced(text: pl.Expr) -> pl.Expr:
+    """Text with spaces put where spaCy splits inside a chunk, so `_TOKEN` finds every token."""
     for pattern, replacement in _SPLITS:
         text = text.str.replace_all(pattern, replacement)
-    return text.str.extract_all(_TOKEN)
+    return text
+
+
+def words(text: pl.Expr) -> pl.Expr:
+    """Split text into a list of word tokens the way datatrove's English tokenizer does."""
+    return _spaced(text).str.extract_all(_TOKEN)
 
 
 def hangul_share(text: pl.Expr) -> pl.Expr:
@@ -117,25 +130,32 @@ def hangul_share(text: pl.Expr) -> pl.Expr:
     return pl.when(letters > 0).then(hangul / letters).otherwise(0.0)
 
 
-def duplicate_stats(pieces: pl.Series) -> pl.DataFrame:
-    """Per row of a list column, how many elements repeat an earlier one and their characters.
-
-    Returns `n`, `dup` and `dup_chars` per row, counting like datatrove's `find_duplicates`;
-    elements are compared by a 64-bit hash together with their row.
-    """
+def flat_pieces(pieces: pl.Series, keep: pl.Expr) -> tuple[pl.Series, np.ndarray]:
+    """Explode a list column, keeping the elements `keep` accepts, with each one's row."""
     lengths = pieces.list.len().fill_null(0).to_numpy()
-    flat = pieces.explode().drop_nulls()
+    flat = pieces.explode(empty_as_null=False, keep_nulls=False)
     row = np.repeat(np.arange(len(pieces), dtype=np.int64), lengths)
+    kept = flat.to_frame("x").select(keep.alias("k")).to_series().to_numpy()
+    return flat.filter(pl.Series(kept)), row[kept]
+
+
+def duplicate_stats(flat: pl.Series, row: np.ndarray, n_rows: int) -> pl.DataFrame:
+    """Per row, how many of its pieces repeat an earlier one of that row and their characters.
+
+    Takes the pieces flattened with their rows; returns `n`, `dup` and `dup_chars` per row,
+    counting like datatrove's `find_duplicates`; pieces are compared by a 64-bit hash
+    together with their row.
+    """
     keys = flat.hash(seed=1).to_numpy() ^ (row.astype(np.uint64) * _ROW_SPREAD)
     later = ~pl.Series(keys).is_first_distinct().to_numpy()
     chars = flat.str.len_chars().to_numpy()
     return pl.DataFrame(
         {
-            "n": lengths.astype(np.int64),
-            "dup": np.bincount(row[later], minlength=len(pieces)).astype(np.int64),
-            "dup_chars": np.bincount(
-                row[later], weights=chars[later], minlength=len(pieces)
-            ).astype(np.int64),
+            "n": np.bincount(row, minlength=n_rows).astype(np.int64),
+            "dup": np.bincount(row[later], minlength=n_rows).astype(np.int64),
+            "dup_chars": np.bincount(row[later], weights=chars[later], minlength=n_rows).astype(
+                np.int64
+            ),
         }
     )
 
@@ -149,15 +169,28 @@ class _WordCache:
         self.key: tuple[int, int] | None = None
         self.tokens: pl.Series | None = None
 
-    def words_of(self, texts: pl.Series) -> pl.Series:
-        """Token lists for a text column, reused while its content is unchanged."""
+    @staticmethod
+    def _key(texts: pl.Series) -> tuple[int, int]:
+        """A fingerprint of a text column's content: its length and a hash of its rows."""
         hashes = texts.fill_null("").hash(seed=3).to_numpy()
         spread = np.arange(1, 2 * len(hashes) + 1, 2, dtype=np.uint64)
-        key = (len(hashes), int((hashes * spread).sum(dtype=np.uint64)))
+        return len(hashes), int((hashes * spread).sum(dtype=np.uint64))
+
+    def words_of(self, texts: pl.Series) -> pl.Series:
+        """Token lists for a text column, reused while its content is unchanged."""
+        key = self._key(texts)
         if key != self.key or self.tokens is None:
             self.tokens = pl.select(words(pl.lit(texts.fill_null("")))).to_series()
             self.key = key
         return self.tokens
+
+    def counts_of(self, texts: pl.Series) -> np.ndarray:
+        """Tokens per row: from the cached lists when they hold this column, else counted
+        without building the lists, which costs less than half as much."""
+        if self.tokens is not None and self._key(texts) == self.key:
+            return self.tokens.list.len().fill_null(0).to_numpy()
+        spaced = pl.select(_spaced(pl.lit(texts.fill_null("")))).to_series()
+        return spaced.str.count_matches(_TOKEN).to_numpy()
 
     def clear(self) -> None:
         """Forget the cached lists (benchmarks time each step from a cold start)."""
@@ -170,6 +203,11 @@ WORD_CACHE = _WordCache()
 def words_of(texts: pl.Series) -> pl.Series:
     """Token lists for a text column, shared by the steps that run on the same shard."""
     return WORD_CACHE.words_of(texts)
+
+
+def word_counts(texts: pl.Series) -> np.ndarray:
+    """How many tokens `words` gives per row, reusing the shared split when there is one."""
+    return WORD_CACHE.counts_of(texts)
 
 
 def normalized_lines(text: pl.Expr) -> pl.Expr:
