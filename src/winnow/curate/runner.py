@@ -195,14 +195,16 @@ class Run:
                 for i, shard in enumerate(shards)
             ]
         )
-        verdicts = step.decide(keys)
+        verdicts = step.decide(keys).partition_by("__shard", as_dict=True, include_key=False)
         seconds = (perf_counter() - started) / len(shards)
         index = segment.first_index + len(segment.row_steps) - 1
         for i, shard in enumerate(shards):
             if shard not in pending:
                 continue
             docs = pl.read_parquet(self.stage(number, "scored", shard))
-            verdict = verdicts.filter(pl.col("__shard") == i).sort("__row").drop("__shard", "__row")
+            # a shard whose rows all left at earlier steps has no verdicts
+            empty = pl.DataFrame(schema={"__row": pl.UInt32, "reason": pl.Utf8})
+            verdict = verdicts.get((i,), empty).sort("__row").drop("__row")
             drop = verdict["reason"].is_not_null()
             extra = verdict.drop("reason")
             dropped = (
