@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from pathlib import Path
 
 from winnow.commands.curate import curate_with_progress
@@ -13,12 +16,24 @@ DEMO_SAMPLE = Path(__file__).resolve().parents[1] / "resources" / "demo" / "web_
 """A small web-like sample written for Winnow: clean text, boilerplate, copies, Korean."""
 
 
+def invoked_as() -> str:
+    """How to call winnow again: by name when it is on PATH, else by the path just used."""
+    invoked = sys.argv[0]
+    if shutil.which("winnow") == invoked:
+        return "winnow"
+    relative = os.path.relpath(invoked)
+    return invoked if relative.startswith("..") else relative
+
+
 def demo(workspace: WorkspaceOption = None) -> None:
     """Curate the bundled web sample with the 'demo' recipe and print the report."""
     ws = Workspace.resolve(workspace)
     console.print(f"[bold]Winnow demo[/]: curating {DEMO_SAMPLE.name} into {ws.root}")
     dataset = curate_with_progress(ws, "demo", str(DEMO_SAMPLE), "demo-web", RunOptions())
+    command = invoked_as()
+    console.print(f"Next: {command} data head {dataset.name} --split rejected", highlight=False)
     console.print(
-        f"Next: winnow data head {dataset.name} --workspace {ws.root}   "
-        f"winnow data head {dataset.name} --split rejected --workspace {ws.root}"
+        f'      {command} data sql \'SELECT reason, count(*) FROM "{dataset.name}_rejected" '
+        "GROUP BY reason'",
+        highlight=False,
     )

@@ -38,7 +38,7 @@ def reasons_table(manifest: dict[str, Any]) -> Table:
     for step in manifest["steps"]:
         for reason, count in step["removed"].items():
             example = step["examples"].get(reason, {})
-            snippet = " ".join(example.get("text", "").split())[:90]
+            snippet = " ".join(example.get("text", "").split())[:70]
             table.add_row(
                 step["step"], reason, f"{count:,}", f"[{example.get('id', '')}] {snippet}"
             )
