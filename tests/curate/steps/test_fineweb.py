@@ -6,6 +6,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests.curate.steps.judge import reasons
 from winnow.curate.steps.fineweb import FineWebQuality
 
 SENTENCE = "The committee published its annual report on regional water quality today."
@@ -26,17 +27,9 @@ CASES = [
 ]  # fmt: skip
 
 
-def reasons(texts: list[str], **params: object) -> list[str | None]:
-    """Score and judge texts with the step, returning each row's reason."""
-    step = FineWebQuality(**params)
-    scored = step.score(pl.DataFrame({"text": texts, "id": range(len(texts))}))
-    assert scored.columns[:2] == ["text", "id"]
-    return scored.select(step.reason()).to_series().to_list()
-
-
 @pytest.mark.parametrize(("name", "text", "params", "reason"), CASES, ids=[c[0] for c in CASES])
 def test_rule_gives_datatrove_reason(name: str, text: str, params: dict, reason: str | None):
-    assert reasons([text], **params) == [reason]
+    assert reasons(FineWebQuality, [text], **params) == [reason]
 
 
 def test_score_columns():
@@ -47,15 +40,15 @@ def test_score_columns():
 
 def test_web_documents(shared_data: Path):
     texts = pl.read_ndjson(shared_data / "web" / "c4_demo.jsonl")["text"].to_list()
-    got = reasons(texts)
+    got = reasons(FineWebQuality, texts)
     assert got.count(None) > 0.6 * len(texts)
     assert set(got) - {None} <= {"line_punct_ratio", "short_line_ratio", "char_dup_ratio"}
 
 
 def test_korean(shared_data: Path):
     text = (shared_data / "korean" / "constitution.txt").read_text(encoding="utf-8")
-    assert reasons([text]) == [None]
+    assert reasons(FineWebQuality, [text]) == [None]
     with gzip.open(shared_data / "korean" / "news_comments.txt.gz", "rt", encoding="utf-8") as f:
         comments = [next(f).strip() for _ in range(500)]
-    got = reasons(comments)
+    got = reasons(FineWebQuality, comments)
     assert got.count("line_punct_ratio") > 0.2 * len(comments)

@@ -6,6 +6,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests.curate.steps.judge import reasons
 from winnow.curate.steps.gopher_quality import GopherQuality
 
 SENTENCE = "The cat sat on the mat and looked at the birds that flew over the garden with joy. "
@@ -37,17 +38,9 @@ CASES = [
 ]
 
 
-def reasons(texts: list[str], **params: object) -> list[str | None]:
-    """Score and judge texts with the step, returning each row's reason."""
-    step = GopherQuality(**params)
-    scored = step.score(pl.DataFrame({"text": texts, "id": range(len(texts))}))
-    assert scored.columns[:2] == ["text", "id"]
-    return scored.select(step.reason()).to_series().to_list()
-
-
 @pytest.mark.parametrize(("name", "text", "params", "reason"), CASES, ids=[c[0] for c in CASES])
 def test_rule_gives_datatrove_reason(name: str, text: str, params: dict, reason: str | None):
-    assert reasons([text], **params) == [reason]
+    assert reasons(GopherQuality, [text], **params) == [reason]
 
 
 def test_score_columns_are_numeric_and_named_for_the_step():
@@ -69,7 +62,7 @@ def test_threshold_changes_only_the_decision():
 
 def test_web_documents(shared_data: Path):
     texts = pl.read_ndjson(shared_data / "web" / "c4_demo.jsonl")["text"].to_list()
-    got = reasons(texts)
+    got = reasons(GopherQuality, texts)
     kept = got.count(None)
     assert 0.75 * len(texts) < kept < len(texts)
     assert "gopher_short_doc" in got
@@ -89,5 +82,5 @@ def test_korean_constitution_is_kept_by_korean_rules(shared_data: Path):
 def test_korean_news_comments_are_mostly_too_short(shared_data: Path):
     with gzip.open(shared_data / "korean" / "news_comments.txt.gz", "rt", encoding="utf-8") as f:
         comments = [next(f).strip() for _ in range(2000)]
-    got = reasons(comments)
+    got = reasons(GopherQuality, comments)
     assert got.count("gopher_short_doc") > 0.9 * len(comments)

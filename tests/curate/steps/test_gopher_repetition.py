@@ -6,6 +6,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests.curate.steps.judge import reasons
 from winnow.curate.steps.gopher_repetition import GopherRepetition
 
 WORDS = [
@@ -50,17 +51,9 @@ CASES = [
 ]
 
 
-def reasons(texts: list[str], **params: object) -> list[str | None]:
-    """Score and judge texts with the step, returning each row's reason."""
-    step = GopherRepetition(**params)
-    scored = step.score(pl.DataFrame({"text": texts, "id": range(len(texts))}))
-    assert scored.columns[:2] == ["text", "id"]
-    return scored.select(step.reason()).to_series().to_list()
-
-
 @pytest.mark.parametrize(("name", "text", "params", "reason"), CASES, ids=[c[0] for c in CASES])
 def test_rule_gives_datatrove_reason(name: str, text: str, params: dict, reason: str | None):
-    assert reasons([text], **params) == [reason]
+    assert reasons(GopherRepetition, [text], **params) == [reason]
 
 
 def test_rows_are_independent_and_columns_numeric():
@@ -75,7 +68,7 @@ def test_rows_are_independent_and_columns_numeric():
 def test_web_documents(shared_data: Path):
     with gzip.open(next((shared_data / "web").glob("CC-MAIN-*.jsonl.gz")), "rt") as handle:
         texts = pl.read_ndjson(handle.read().encode())["text"].to_list()
-    got = reasons(texts)
+    got = reasons(GopherRepetition, texts)
     dropped = len(got) - got.count(None)
     assert 0.1 * len(texts) < dropped < 0.4 * len(texts)
     assert any(r and r.startswith("duplicated_") for r in got)
@@ -84,7 +77,7 @@ def test_web_documents(shared_data: Path):
 def test_korean_comments_repeating_themselves(shared_data: Path):
     with gzip.open(shared_data / "korean" / "news_comments.txt.gz", "rt", encoding="utf-8") as f:
         comments = [next(f).strip() for _ in range(500)]
-    got = reasons(comments + ["정말 좋아요 정말 좋아요 정말 좋아요 정말 좋아요"])
+    got = reasons(GopherRepetition, comments + ["정말 좋아요 정말 좋아요 정말 좋아요 정말 좋아요"])
     assert got[-1] == "top_2_gram"
     text = (shared_data / "korean" / "constitution.txt").read_text(encoding="utf-8")
-    assert reasons([text]) == [None]
+    assert reasons(GopherRepetition, [text]) == [None]
