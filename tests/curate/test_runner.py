@@ -21,9 +21,11 @@ from winnow.workspace import Workspace
 CC_FILE = "web/CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz"
 
 
-def curate(ws: Workspace, recipe: str, source: Path, output: str, batch_rows: int = 100):
+def curate(
+    ws: Workspace, recipe: str, source: Path, output: str, batch_rows: int = 100, workers: int = 1
+):
     """Run a shipped recipe over a file into the workspace."""
-    options = RunOptions(batch_rows=batch_rows)
+    options = RunOptions(batch_rows=batch_rows, workers=workers)
     return run_recipe(ws, load_recipe(recipe), resolve_source(str(source)), output, options)
 
 
@@ -152,3 +154,13 @@ def test_global_step_in_the_middle_feeds_later_steps(workspace: Path, shared_dat
     assert dataset.manifest["counts"]["kept"] == second["out"]
     text = json.dumps(dataset.manifest)
     assert "duplicate" in text
+
+
+def test_worker_processes_give_the_same_dataset(workspace: Path, shared_data: Path) -> None:
+    source = shared_data / CC_FILE
+    alone = curate(Workspace(workspace / "one"), "web-en", source, "cc")
+    pooled = curate(Workspace(workspace / "two"), "web-en", source, "cc", workers=2)
+    assert pooled.manifest["fingerprint"] == alone.manifest["fingerprint"]
+    assert pooled.manifest["counts"] == alone.manifest["counts"]
+    drop_times = [{**s, "seconds": 0} for s in alone.manifest["steps"]]
+    assert [{**s, "seconds": 0} for s in pooled.manifest["steps"]] == drop_times

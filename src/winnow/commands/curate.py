@@ -83,6 +83,10 @@ def run(
         bool, typer.Option(help="Stop at the first unreadable row instead of quarantining it.")
     ] = False,
     batch_rows: Annotated[int, typer.Option(help="Rows per shard (bounds memory).")] = 5_000,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="Processes scoring shards at once; the result is the same."),
+    ] = 1,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Curate SOURCE with RECIPE into a new version of dataset OUTPUT and print the report.
@@ -91,7 +95,7 @@ def run(
     quarantined with the error. A killed run resumes where it stopped when run again.
     """
     ws = Workspace.resolve(workspace)
-    options = RunOptions(strict=strict, batch_rows=batch_rows)
+    options = RunOptions(strict=strict, batch_rows=batch_rows, workers=workers)
     reading = {"text_mode": text_mode} if text_mode else {}
     curate_with_progress(
         ws,

@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -43,6 +46,7 @@ class RunOptions:
 
     strict: bool = False
     batch_rows: int = 5_000
+    workers: int = 1
     on_progress: Progress | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -89,6 +93,77 @@ def apply_row_steps(
     return df, rejected, stats
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where a run keeps its shard files; small and picklable, so worker processes share it."""
+
+    staging: Path
+
+    def stage(self, segment: int, part: str, shard: str) -> Path:
+        """Path of one shard's file in a phase of the staging folder."""
+        return self.staging / f"s{segment}" / part / f"{shard}.parquet"
+
+    def done_marker(self, segment: int, phase: str, shard: str) -> Path:
+        """The stats file whose presence says a shard finished a phase."""
+        return self.staging / f"s{segment}" / f"done-{phase}" / f"{shard}.json"
+
+
+def finish_rows(
+    layout: Layout, number: int, segment: Segment, shard: str, docs: pl.DataFrame | None
+) -> int:
+    """Process one shard through a segment's row steps, mark it done last, return its rows.
+
+    `docs` is None for later segments, whose input is the previous segment's kept shard.
+    """
+    if docs is None:
+        docs = pl.read_parquet(layout.stage(number - 1, "kept", shard))
+    kept, rejected, stats = apply_row_steps(docs, segment)
+    part = "scored" if segment.global_step else "kept"
+    write_parquet(kept, layout.stage(number, part, shard))
+    if rejected:
+        frame = pl.concat(rejected, how="diagonal_relaxed")
+        write_parquet(frame, layout.stage(number, "rejected", shard))
+    write_json({"rows_in": docs.height, "steps": stats}, layout.done_marker(number, "rows", shard))
+    return docs.height
+
+
+class ShardPool:
+    """Runs shard jobs in this process, or in worker processes with few jobs in flight."""
+
+    def __init__(self, workers: int, on_done: Progress) -> None:
+        self.workers, self.on_done = workers, on_done
+        self.pending: deque[tuple[str, Future[int]]] = deque()
+        self.executor = (
+            ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
+        )
+
+    def submit(self, label: str, *args: Any) -> None:
+        """Run `finish_rows(*args)`; with workers, wait once 2 jobs per worker are pending."""
+        if self.executor is None:
+            self.on_done(label, finish_rows(*args))
+            return
+        self.pending.append((label, self.executor.submit(finish_rows, *args)))
+        while len(self.pending) > 2 * self.workers:
+            self.reap()
+
+    def reap(self) -> None:
+        """Wait for the oldest pending job, re-raising its error here."""
+        label, future = self.pending.popleft()
+        self.on_done(label, future.result())
+
+    def __enter__(self) -> ShardPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Finish pending jobs on success; on an error, stop the workers without waiting."""
+        try:
+            while self.pending and exc[0] is None:
+                self.reap()
+        finally:
+            if self.executor is not None:
+                self.executor.shutdown(wait=exc[0] is None, cancel_futures=True)
+
+
 class Run:
     """One recipe run into a staging folder that survives a kill and is renamed when done."""
 
@@ -101,15 +176,13 @@ class Run:
             f"{recipe.hash}|{source.fingerprint()}|{options.batch_rows}|{options.strict}".encode()
         )
         self.staging = ws.datasets_dir / output / f".staging-{key}"
+        self.layout = Layout(self.staging)
+        self.stage, self.done_marker = self.layout.stage, self.layout.done_marker
         self.segments = split_segments(recipe.steps)
 
-    def stage(self, segment: int, part: str, shard: str) -> Path:
-        """Path of one shard's file in a phase of the staging folder."""
-        return self.staging / f"s{segment}" / part / f"{shard}.parquet"
-
-    def done_marker(self, segment: int, phase: str, shard: str) -> Path:
-        """The stats file whose presence says a shard finished a phase."""
-        return self.staging / f"s{segment}" / f"done-{phase}" / f"{shard}.json"
+    def pool(self) -> ShardPool:
+        """A pool for shard jobs with this run's worker count and progress reporting."""
+        return ShardPool(self.options.workers, self.progress)
 
     def progress(self, label: str, rows: int) -> None:
         """Report finished rows to the caller, if it listens."""
@@ -140,18 +213,19 @@ class Run:
         """Read the source and run the first segment per shard, skipping finished shards."""
         shards = []
         segment = self.segments[0]
-        for shard, docs, quarantine in self.batches():
-            shards.append(shard)
-            if self.done_marker(0, "rows", shard).exists():
-                continue
-            if self.options.strict and quarantine.height:
-                row = quarantine.row(0, named=True)
-                raise WinnowError(
-                    f"{row['source_file']}: {row['error']} "
-                    "(--strict stops here; fix the row or run without --strict to set it aside)."
-                )
-            write_parquet(quarantine, self.staging / "quarantine" / f"{shard}.parquet")
-            self.finish_rows(0, segment, shard, docs)
+        with self.pool() as pool:
+            for shard, docs, quarantine in self.batches():
+                shards.append(shard)
+                if self.done_marker(0, "rows", shard).exists():
+                    continue
+                if self.options.strict and quarantine.height:
+                    row = quarantine.row(0, named=True)
+                    raise WinnowError(
+                        f"{row['source_file']}: {row['error']} (--strict stops here; fix the row "
+                        "or run without --strict to set it aside)."
+                    )
+                write_parquet(quarantine, self.staging / "quarantine" / f"{shard}.parquet")
+                pool.submit("segment 0", self.layout, 0, segment, shard, docs)
         if not shards:
             raise WinnowError(
                 f"source '{self.source.name}' has no readable rows; check the path and format."
@@ -160,23 +234,10 @@ class Run:
 
     def row_phase(self, number: int, segment: Segment, shards: list[str]) -> None:
         """Run a later segment's row steps over the previous segment's kept shards."""
-        for shard in shards:
-            if not self.done_marker(number, "rows", shard).exists():
-                docs = pl.read_parquet(self.stage(number - 1, "kept", shard))
-                self.finish_rows(number, segment, shard, docs)
-
-    def finish_rows(self, number: int, segment: Segment, shard: str, docs: pl.DataFrame) -> None:
-        """Process one shard through row steps and mark it done last."""
-        kept, rejected, stats = apply_row_steps(docs, segment)
-        part = "scored" if segment.global_step else "kept"
-        write_parquet(kept, self.stage(number, part, shard))
-        if rejected:
-            frame = pl.concat(rejected, how="diagonal_relaxed")
-            write_parquet(frame, self.stage(number, "rejected", shard))
-        write_json(
-            {"rows_in": docs.height, "steps": stats}, self.done_marker(number, "rows", shard)
-        )
-        self.progress(f"segment {number}", docs.height)
+        with self.pool() as pool:
+            for shard in shards:
+                if not self.done_marker(number, "rows", shard).exists():
+                    pool.submit(f"segment {number}", self.layout, number, segment, shard, None)
 
     def global_phase(self, number: int, segment: Segment, shards: list[str]) -> None:
         """Let a global step judge all shards at once, then split each shard by its verdict."""
