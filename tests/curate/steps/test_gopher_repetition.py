@@ -65,6 +65,12 @@ def test_rows_are_independent_and_columns_numeric():
     assert scored["gopher_repetition_dup_5_gram_frac"].to_list() == [0.0, 0.0, 0.0]
 
 
+def test_empty_frame_gets_the_columns():
+    scored = GopherRepetition().score(pl.DataFrame({"text": []}, schema={"text": pl.String}))
+    assert scored.height == 0
+    assert "gopher_repetition_dup_10_gram_frac" in scored.columns
+
+
 def test_web_documents(shared_data: Path):
     with gzip.open(next((shared_data / "web").glob("CC-MAIN-*.jsonl.gz")), "rt") as handle:
         texts = pl.read_ndjson(handle.read().encode())["text"].to_list()
