@@ -7,6 +7,17 @@ import pytest
 from winnow.curate.recipes import load_recipe
 from winnow.errors import WinnowError
 
+WEB_EN_ORDER = (
+    "language",
+    "gopher_repetition",
+    "gopher_quality",
+    "c4",
+    "fineweb",
+    "pii",
+    "exact_dedup",
+)
+"""FineWeb's order of steps, which the shipped web-en recipe promises."""
+
 
 def write(tmp_path: Path, body: str) -> str:
     path = tmp_path / "r.yaml"
@@ -16,15 +27,7 @@ def write(tmp_path: Path, body: str) -> str:
 
 def test_shipped_recipes_load_with_expected_order() -> None:
     web = load_recipe("web-en")
-    assert [s.name for s in web.steps] == [
-        "language",
-        "gopher_repetition",
-        "gopher_quality",
-        "c4",
-        "fineweb",
-        "pii",
-        "exact_dedup",
-    ]
+    assert [s.name for s in web.steps] == list(WEB_EN_ORDER)
     assert load_recipe("web-ko").steps[1].languages == ["ko"]
     assert len(web.hash) == 16 and web.hash == load_recipe("web-en").hash
 

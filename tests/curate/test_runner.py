@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from tests.curate.test_recipes import WEB_EN_ORDER
 from winnow.curate.recipes import load_recipe, recipe_from_entries
 from winnow.curate.runner import RunOptions, run_recipe
 from winnow.curate.sources import resolve_source
@@ -37,15 +38,7 @@ def test_web_en_on_real_common_crawl(workspace: Path, shared_data: Path) -> None
     assert counts["input"] == 697
     assert counts["input"] == counts["kept"] + counts["rejected"] + counts["quarantined"]
     steps = [s["step"] for s in manifest["steps"]]
-    assert steps == [
-        "language",
-        "gopher_repetition",
-        "gopher_quality",
-        "c4",
-        "fineweb",
-        "pii",
-        "exact_dedup",
-    ]
+    assert steps == list(WEB_EN_ORDER)
     for before, after in zip(manifest["steps"], manifest["steps"][1:], strict=False):
         assert before["out"] == after["in"]
     assert manifest["steps"][-1]["out"] == counts["kept"]
