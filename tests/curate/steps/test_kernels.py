@@ -4,8 +4,6 @@
 equal its columns exactly, on the real web corpus and on texts chosen to hit the edge cases.
 """
 
-import gzip
-import json
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +11,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from winnow.curate.sources import iter_documents, resolve_source
 from winnow.curate.steps.gopher_repetition import GopherRepetition
 from winnow.curate.steps.text_stats import duplicate_stats, flat_pieces, words_of
 
@@ -124,12 +123,9 @@ def assert_matches_reference(texts: list[str | None], step: GopherRepetition) ->
 
 
 def read_texts(path: Path) -> list[str]:
-    """Texts of a JSONL(.gz) file's `text` field, or of a .txt file with one per line."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:
-        if ".jsonl" in path.name:
-            return [json.loads(line)["text"] for line in handle if line.strip()]
-        return [line.rstrip("\n") for line in handle if line.strip()]
+    """Texts of a real data file, read the way a curation run reads it."""
+    batches = iter_documents(resolve_source(str(path)))
+    return [text for batch in batches for text in batch.docs["text"].to_list()]
 
 
 SPACES = "\t\n\v\f\r \x1c\x1f\x85\xa0\u1680\u180e\u2000\u200a\u200b\u2028\u2029\u202f\u205f\u3000"
