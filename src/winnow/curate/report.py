@@ -45,6 +45,17 @@ def reasons_table(manifest: dict[str, Any]) -> Table:
     return table
 
 
+def tally_table(manifest: dict[str, Any]) -> Table:
+    """What steps counted besides removals, such as rows flagged per benchmark."""
+    table = Table(title="step tallies", title_justify="left")
+    for column in ("step", "count of", "rows"):
+        table.add_column(column, justify="right" if column == "rows" else "left")
+    for step in manifest["steps"]:
+        for key, count in step.get("tally", {}).items():
+            table.add_row(step["step"], key, f"{count:,}")
+    return table
+
+
 def print_report(console: Console, dataset: DatasetVersion) -> None:
     """Print the whole report of a dataset version from its manifest and quarantine."""
     manifest = dataset.manifest
@@ -52,6 +63,8 @@ def print_report(console: Console, dataset: DatasetVersion) -> None:
     console.print(steps_table(manifest))
     if any(step["removed"] for step in manifest["steps"]):
         console.print(reasons_table(manifest))
+    if any(step.get("tally") for step in manifest["steps"]):
+        console.print(tally_table(manifest))
     console.print(
         f"input {counts['input']:,} = kept {counts['kept']:,} + rejected {counts['rejected']:,}"
         f" + quarantined {counts['quarantined']:,}"

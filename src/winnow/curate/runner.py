@@ -87,7 +87,7 @@ def apply_row_steps(
                 rejected.append(dropped)
                 df = df.filter(~drop)
         if step.scope == "row":
-            part = step_stats(index, step.name, n_in, dropped)
+            part = step_stats(index, step.name, n_in, dropped, step.tally(df))
             part["seconds"] = perf_counter() - started
             stats.append(part)
     return df, rejected, stats
@@ -256,7 +256,9 @@ class Run:
                 for i, shard in enumerate(shards)
             ]
         )
-        verdicts = step.decide(keys).partition_by("__shard", as_dict=True, include_key=False)
+        decided = step.decide(keys)
+        tally = step.tally(decided)
+        verdicts = decided.partition_by("__shard", as_dict=True, include_key=False)
         seconds = (perf_counter() - started) / len(shards)
         index = segment.first_index + len(segment.row_steps) - 1
         for i, shard in enumerate(shards):
@@ -276,7 +278,8 @@ class Run:
             write_parquet(docs.filter(~drop), self.stage(number, "kept", shard))
             if dropped.height:
                 write_parquet(dropped, self.stage(number, "rejected-global", shard))
-            part = step_stats(index, step.name, docs.height, dropped)
+            # the whole tally goes with the first shard, so that the sum over shards is right
+            part = step_stats(index, step.name, docs.height, dropped, tally if i == 0 else {})
             part["seconds"] = seconds
             write_json({"steps": [part]}, self.done_marker(number, "global", shard))
             self.progress(f"{step.name}", docs.height)

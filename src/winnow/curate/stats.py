@@ -10,8 +10,14 @@ EXAMPLE_CHARS = 240
 """How much of an example document the report and manifest keep."""
 
 
-def step_stats(index: int, name: str, n_in: int, rejected: pl.DataFrame | None) -> dict[str, Any]:
-    """Statistics of one step on one shard, from the rows it rejected there."""
+def step_stats(
+    index: int,
+    name: str,
+    n_in: int,
+    rejected: pl.DataFrame | None,
+    tally: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """Statistics of one step on one shard, from the rows it rejected there and its tally."""
     removed: dict[str, int] = {}
     examples: dict[str, dict[str, str]] = {}
     if rejected is not None and rejected.height:
@@ -29,13 +35,15 @@ def step_stats(index: int, name: str, n_in: int, rejected: pl.DataFrame | None) 
         "out": out,
         "removed": removed,
         "examples": examples,
+        "tally": dict(tally or {}),
         "seconds": 0.0,
     }
 
 
 def merge_stats(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """Add up one step's statistics over shards given in stable order (first example wins)."""
-    merged = {**parts[0], "removed": {}, "examples": {}, "in": 0, "out": 0, "seconds": 0.0}
+    merged = {**parts[0], "removed": {}, "examples": {}, "tally": {}, "in": 0, "out": 0}
+    merged["seconds"] = 0.0
     for part in parts:
         merged["in"] += part["in"]
         merged["out"] += part["out"]
@@ -44,6 +52,8 @@ def merge_stats(parts: list[dict[str, Any]]) -> dict[str, Any]:
             merged["removed"][reason] = merged["removed"].get(reason, 0) + n
         for reason, example in part["examples"].items():
             merged["examples"].setdefault(reason, example)
+        for key, n in part.get("tally", {}).items():
+            merged["tally"][key] = merged["tally"].get(key, 0) + n
     merged["removed"] = dict(sorted(merged["removed"].items(), key=lambda kv: -kv[1]))
     merged["seconds"] = round(merged["seconds"], 4)
     return merged

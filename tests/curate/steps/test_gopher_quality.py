@@ -3,11 +3,26 @@
 import gzip
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from tests.curate.steps.judge import reasons
-from winnow.curate.steps.gopher_quality import GopherQuality
+from winnow.curate.steps.gopher_quality import (
+    _BULLET_LINES,
+    _ELLIPSES,
+    _ELLIPSIS_LINES,
+    _HANGUL,
+    _HASHES,
+    _LETTERS,
+    _LINES,
+    GopherQuality,
+    _char_stats,
+)
+from winnow.curate.steps.kernels import text_buffers
+from winnow.curate.steps.text_stats import PUNCTUATION_SET, normalized_lines
+from winnow.curate.steps.tokens import char_classes
 
 SENTENCE = "The cat sat on the mat and looked at the birds that flew over the garden with joy. "
 PROSE = SENTENCE * 5
@@ -84,3 +99,72 @@ def test_korean_news_comments_are_mostly_too_short(shared_data: Path):
         comments = [next(f).strip() for _ in range(2000)]
     got = reasons(GopherQuality, comments)
     assert got.count("gopher_short_doc") > 0.9 * len(comments)
+
+
+EDGES = [
+    None,
+    "",
+    "\n",
+    "\r\n",
+    "a\r\nb...\r\n• c\r\n",
+    "x…  \u2028 - y ....\x0b\x0c z",
+    "## #\n...\n......\n. . .",
+    "  - one\n\t•two\n\u3000-three\n-\n",
+    "end ...   ",
+    "가나다 …\n- 목록\nᄀᄂ ㄱㄴ abc",
+    "Ünïcode ÅÄÖ 한국어 텍스트입니다... \n",
+]
+
+
+def regex_counts(texts: list[str | None]) -> pl.DataFrame:
+    """The character and line measures as the Polars expressions the compiled pass replaced."""
+    text = pl.col("text").fill_null("")
+    lines = normalized_lines(text)
+    hangul = text.str.count_matches(r"[\x{AC00}-\x{D7A3}\x{1100}-\x{11FF}\x{3130}-\x{318F}]")
+    letters = text.str.count_matches(r"\p{L}")
+    n_lines = (
+        lines.str.count_matches("\n", literal=True)
+        + 1
+        - lines.str.ends_with("\n").cast(pl.UInt32)
+        - (lines.str.len_bytes() == 0).cast(pl.UInt32)
+    )
+    return pl.DataFrame({"text": texts}, schema={"text": pl.String}).select(
+        pl.when(letters > 0).then(hangul / letters).otherwise(0.0).alias("hangul_share"),
+        text.str.count_matches("#", literal=True).alias("hashes"),
+        (
+            text.str.count_matches("...", literal=True) + text.str.count_matches("…", literal=True)
+        ).alias("ellipses"),
+        lines.str.count_matches(r"(?m)^[^\S\n]*[•-]").alias("bullets"),
+        lines.str.count_matches(r"(?m)(?:\.\.\.|…)[^\S\n]*$").alias("ellipsis_lines"),
+        n_lines.alias("lines"),
+    )
+
+
+def compiled_counts(texts: list[str | None]) -> pl.DataFrame:
+    """The same measures from the step's compiled pass over the text bytes."""
+    offsets, data = text_buffers(pl.Series(texts, dtype=pl.String))
+    counts = _char_stats(offsets, data, char_classes(PUNCTUATION_SET))
+    hangul, letters = counts[:, _HANGUL], counts[:, _LETTERS]
+    share = np.divide(hangul, letters, out=np.zeros(len(texts)), where=letters > 0)
+    columns = {"hashes": _HASHES, "ellipses": _ELLIPSES, "bullets": _BULLET_LINES}
+    columns |= {"ellipsis_lines": _ELLIPSIS_LINES, "lines": _LINES}
+    return pl.DataFrame(
+        {"hangul_share": share} | {name: counts[:, k] for name, k in columns.items()}
+    )
+
+
+def assert_counts_match(texts: list[str | None]) -> None:
+    """The compiled pass gives every regex measure exactly."""
+    expected = regex_counts(texts)
+    assert_frame_equal(compiled_counts(texts), expected, check_dtypes=False, check_exact=True)
+
+
+def test_compiled_counts_match_regex_counts_on_edges():
+    assert_counts_match(EDGES)
+
+
+def test_compiled_counts_match_regex_counts_on_real_text(shared_data: Path):
+    texts = pl.read_ndjson(shared_data / "web" / "c4_demo.jsonl")["text"].to_list()
+    with gzip.open(shared_data / "korean" / "news_comments.txt.gz", "rt", encoding="utf-8") as f:
+        texts += [next(f) for _ in range(500)]
+    assert_counts_match(texts)

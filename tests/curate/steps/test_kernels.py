@@ -13,7 +13,7 @@ from polars.testing import assert_frame_equal
 
 from winnow.curate.sources import iter_documents, resolve_source
 from winnow.curate.steps.gopher_repetition import GopherRepetition
-from winnow.curate.steps.text_stats import duplicate_stats, flat_pieces, words_of
+from winnow.curate.steps.text_stats import duplicate_stats, flat_pieces, tokens_of
 
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 
@@ -105,7 +105,8 @@ def reference(df: pl.DataFrame, step: GopherRepetition) -> pl.DataFrame:
     }
     top_ns = {n for n, _ in step.top_n_grams}
     dup_ns = {n for n, _ in step.dup_n_grams}
-    ngrams = _reference_ngrams(words_of(df["text"]), df.height, top_ns, dup_ns)
+    token_lists = pl.Series(tokens_of(df["text"]).strings(), dtype=pl.List(pl.String))
+    ngrams = _reference_ngrams(token_lists, df.height, top_ns, dup_ns)
     for n in range(1, max(top_ns | dup_ns, default=0) + 1):
         if n in top_ns:
             top = pl.Series(ngrams[f"top_{n}"])

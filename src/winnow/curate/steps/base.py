@@ -39,6 +39,15 @@ class Step:
         """Return the drop reason for each row, or null to keep it; the default keeps all."""
         return pl.lit(None, dtype=pl.Utf8)
 
+    def tally(self, frame: pl.DataFrame) -> dict[str, int]:
+        """Counts worth reporting beyond removals (rows flagged per benchmark, clusters by size).
+
+        Row steps get each scored shard, global steps the frame `decide` returned; the counts
+        are summed over shards into the manifest and printed by the report. The default
+        counts nothing.
+        """
+        return {}
+
     def decide(self, keys: pl.DataFrame) -> pl.DataFrame:
         """For global steps: judge all rows at once.
 

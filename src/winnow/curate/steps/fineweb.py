@@ -28,7 +28,7 @@ from winnow.curate.steps.text_stats import (
     duplicate_stats,
     flat_pieces,
     ratio,
-    word_counts,
+    tokens_of,
 )
 
 _P = "fineweb_"
@@ -70,7 +70,7 @@ class FineWebQuality(Step):
             ratio(pl.lit(dups["dup_chars"]), text.str.len_chars() - newlines).alias(
                 f"{_P}char_dup_ratio"
             ),
-            ratio(newlines, pl.lit(word_counts(df["text"]))).alias(f"{_P}list_ratio"),
+            ratio(newlines, pl.lit(tokens_of(df["text"]).counts)).alias(f"{_P}list_ratio"),
         )
 
     def reason(self) -> pl.Expr:

@@ -34,22 +34,27 @@ from typing import ClassVar
 
 import numpy as np
 import polars as pl
+from numba import njit
 
 from winnow.curate.steps.base import Step, first_reason, register
+from winnow.curate.steps.kernels import code_point, is_space, text_buffers
 from winnow.curate.steps.text_stats import (
     KOREAN_PARTICLES,
     KOREAN_STOP_WORDS,
     PUNCTUATION_SET,
-    char_class,
-    hangul_share,
-    n_splitlines,
-    normalized_lines,
     ratio,
-    words_of,
+    tokens_of,
+)
+from winnow.curate.steps.tokens import (
+    ALPHA,
+    LETTER,
+    WORD,
+    char_classes,
+    hash_bytes,
+    hash_strings,
 )
 
 ENGLISH_STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
-_SYMBOL_WORD = "^" + char_class(PUNCTUATION_SET) + "+$"
 
 
 @register
@@ -74,75 +79,43 @@ class GopherQuality(Step):
     korean_stop_words: tuple[str, ...] = KOREAN_STOP_WORDS
     korean_particles: tuple[str, ...] = KOREAN_PARTICLES
 
-    def _particle_pattern(self) -> str:
-        """Matches an eojeol of two or more Hangul syllables that ends in a particle."""
-        particles = "|".join(sorted(self.korean_particles, key=len, reverse=True))
-        return rf"^[\x{{AC00}}-\x{{D7A3}}]+?({particles})$"
-
     def score(self, df: pl.DataFrame) -> pl.DataFrame:
-        """Measure words, symbols, lines and stop words; per-token tests run on one flat array."""
+        """Measure characters and lines in one compiled pass, then words and stop words from
+        the shard's tokens in another."""
         p = "gopher_quality_"
-        text = pl.col("text").fill_null("")
-        share = df.select(hangul_share(text)).to_series()
-        korean = (share >= self.korean_min_hangul_share).to_numpy()
-        tokens = words_of(df["text"])
-        n_tokens = tokens.list.len().fill_null(0).to_numpy()
-        row = np.repeat(np.arange(df.height), n_tokens)
-        flat = tokens.explode().drop_nulls()
-        is_word = (~flat.str.contains(_SYMBOL_WORD)).to_numpy()
-        lengths = flat.str.len_chars().to_numpy()
-        alpha = flat.str.contains(r"\p{L}").to_numpy()
-        # Stop words as (row, word) pairs: English words as they are in other rows; in Korean
-        # rows the standalone words and "~" plus the particle an eojeol ends in.
-        in_korean = korean[row]
-        english = flat.filter(pl.Series(~in_korean))
-        english_stop = english.is_in(list(self.stop_words)).to_numpy()
-        hangul = flat.filter(pl.Series(in_korean))
-        particle = (
-            hangul.str.extract(self._particle_pattern(), 1)
-            if self.korean_particles
-            else pl.repeat(None, len(hangul), dtype=pl.Utf8, eager=True)
+        offsets, data = text_buffers(df["text"])
+        chars = _char_stats(offsets, data, char_classes(PUNCTUATION_SET))
+        hangul, letters = chars[:, _HANGUL], chars[:, _LETTERS]
+        share = np.divide(hangul, letters, out=np.zeros(df.height), where=letters > 0)
+        tokens = tokens_of(df["text"])
+        words = _word_stats(
+            tokens.first,
+            tokens.starts,
+            tokens.ends,
+            tokens.hashes,
+            tokens.chars,
+            tokens.flags,
+            tokens.data,
+            share >= self.korean_min_hangul_share,
+            hash_strings(self.stop_words),
+            hash_strings(self.korean_stop_words),
+            hash_strings(self.korean_particles),
+            np.array([len(w.encode()) for w in self.korean_particles], dtype=np.int64),
         )
-        standalone = hangul.is_in(list(self.korean_stop_words))
-        hangul_key = pl.select(pl.when(standalone).then(hangul).otherwise("~" + particle))
-        hangul_key = hangul_key.to_series()
-        stop_pairs = pl.DataFrame(
-            {
-                "row": np.concatenate(
-                    (row[~in_korean][english_stop], row[in_korean][hangul_key.is_not_null()])
-                ),
-                "word": pl.concat((english.filter(english_stop), hangul_key.drop_nulls())),
-            }
-        )
-        n_stop = np.bincount(stop_pairs.unique()["row"].to_numpy(), minlength=df.height)
-        n_words = np.bincount(row, is_word, df.height)
-        word_chars = np.bincount(row, np.where(is_word, lengths, 0), df.height)
-        lines = normalized_lines(text)
-        n_lines = n_splitlines(lines)
-        n_tok = pl.lit(pl.Series(n_tokens))
+        n_tokens = pl.Series(tokens.counts)
+        n_words = pl.Series(words[:, _WORDS])
+        n_lines = pl.Series(chars[:, _LINES])
         return df.with_columns(
-            share.alias(f"{p}hangul_share"),
-            pl.lit(pl.Series(n_words.astype(np.int64))).alias(f"{p}n_words"),
-            n_tok.cast(pl.Int64).alias(f"{p}n_tokens"),
-            ratio(pl.lit(pl.Series(word_chars)), pl.lit(pl.Series(n_words))).alias(
-                f"{p}avg_word_length"
-            ),
-            ratio(text.str.count_matches("#", literal=True), n_tok).alias(f"{p}hash_ratio"),
-            ratio(
-                text.str.count_matches("...", literal=True)
-                + text.str.count_matches("…", literal=True),
-                n_tok,
-            ).alias(f"{p}ellipsis_ratio"),
-            ratio(lines.str.count_matches(r"(?m)^[^\S\n]*[•-]"), n_lines).alias(
-                f"{p}bullet_lines_ratio"
-            ),
-            ratio(lines.str.count_matches(r"(?m)(?:\.\.\.|…)[^\S\n]*$"), n_lines).alias(
-                f"{p}ellipsis_lines_ratio"
-            ),
-            ratio(pl.lit(pl.Series(np.bincount(row, alpha, df.height))), n_tok).alias(
-                f"{p}alpha_words_ratio"
-            ),
-            pl.lit(pl.Series(n_stop.astype(np.int64))).alias(f"{p}n_stop_words"),
+            pl.Series(f"{p}hangul_share", share),
+            n_words.alias(f"{p}n_words"),
+            n_tokens.alias(f"{p}n_tokens"),
+            _ratio(words[:, _WORD_CHARS], n_words).alias(f"{p}avg_word_length"),
+            _ratio(chars[:, _HASHES], n_tokens).alias(f"{p}hash_ratio"),
+            _ratio(chars[:, _ELLIPSES], n_tokens).alias(f"{p}ellipsis_ratio"),
+            _ratio(chars[:, _BULLET_LINES], n_lines).alias(f"{p}bullet_lines_ratio"),
+            _ratio(chars[:, _ELLIPSIS_LINES], n_lines).alias(f"{p}ellipsis_lines_ratio"),
+            _ratio(words[:, _ALPHA_WORDS], n_tokens).alias(f"{p}alpha_words_ratio"),
+            pl.Series(f"{p}n_stop_words", words[:, _STOP_WORDS]),
         )
 
     def reason(self) -> pl.Expr:
@@ -179,6 +152,152 @@ class GopherQuality(Step):
                 (pl.col(f"{p}n_stop_words") < self.min_stop_words, "gopher_enough_stop_words")
             )
         return first_reason(*rules)
+
+
+@njit(cache=True, nogil=True)
+def _index_of(keys: np.ndarray, h: np.uint64) -> int:
+    """Where h is among a few hashes, else -1."""
+    for k in range(len(keys)):
+        if keys[k] == h:
+            return k
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def _particle(
+    data: np.ndarray, start: int, end: int, particles: np.ndarray, lengths: np.ndarray
+) -> int:
+    """Which particle ends this token after one or more Hangul syllables, else -1: the
+    longest such ending, as `^[가-힣]+?(particle)$` finds it."""
+    split = start
+    while split < end:
+        c = code_point(data, split)
+        if not 0xAC00 <= c <= 0xD7A3:
+            return -1
+        split += 3
+        for k in range(len(particles)):
+            if lengths[k] == end - split and particles[k] == hash_bytes(data, split, end):
+                return k
+    return -1
+
+
+# Columns of `_word_stats` and `_char_stats`.
+_WORDS, _WORD_CHARS, _ALPHA_WORDS, _STOP_WORDS = range(4)
+_HASHES, _ELLIPSES, _LINES, _BULLET_LINES, _ELLIPSIS_LINES, _HANGUL, _LETTERS = range(7)
+
+
+@njit(cache=True, nogil=True)
+def _word_stats(
+    first: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    hashes: np.ndarray,
+    chars: np.ndarray,
+    flags: np.ndarray,
+    data: np.ndarray,
+    korean: np.ndarray,
+    english: np.ndarray,
+    standalone: np.ndarray,
+    particles: np.ndarray,
+    lengths: np.ndarray,
+) -> np.ndarray:
+    """Per row: words (tokens with a non-punctuation character), their characters, tokens
+    with a letter, and distinct stop words: English ones in other rows; in Korean rows the
+    standalone words and, as one each, the particles that end an eojeol."""
+    seen = np.full(len(english) + len(standalone) + len(particles), -1, np.int64)
+    out = np.zeros((len(first) - 1, 4), np.int64)
+    for r in range(len(first) - 1):
+        for t in range(first[r], first[r + 1]):
+            if flags[t] & WORD:
+                out[r, _WORDS] += 1
+                out[r, _WORD_CHARS] += chars[t]
+            if flags[t] & ALPHA:
+                out[r, _ALPHA_WORDS] += 1
+            if not korean[r]:
+                key = _index_of(english, hashes[t])
+            else:
+                key = _index_of(standalone, hashes[t])
+                if key >= 0:
+                    key += len(english)
+                else:
+                    key = _particle(data, starts[t], ends[t], particles, lengths)
+                    key = key + len(english) + len(standalone) if key >= 0 else -1
+            if key >= 0 and seen[key] != r:
+                seen[key] = r
+                out[r, _STOP_WORDS] += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _is_break(c: int) -> bool:
+    """Whether c ends a line for `str.splitlines` (CR LF counts once, see `_char_stats`)."""
+    return (
+        c == 10 or c == 13 or c == 11 or c == 12 or 0x1C <= c <= 0x1E or c == 0x85 or c == 0x2028
+    ) or c == 0x2029
+
+
+@njit(cache=True, nogil=True)
+def _char_stats(offsets: np.ndarray, data: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Per row: "#" characters, ellipses ("..." runs counted in threes, and "…"), lines as
+    `str.splitlines` gives them, lines whose first non-space character is a bullet ("•" or
+    "-"), lines ending in an ellipsis and trailing spaces, Hangul characters and letters."""
+    out = np.zeros((len(offsets) - 1, 7), np.int64)
+    for r in range(len(offsets) - 1):
+        i, end = offsets[r], offsets[r + 1]
+        breaks = dots = 0
+        leading = True  # still in the line's leading spaces
+        ellipsis_end = False  # the line so far ends in an ellipsis and spaces
+        while i < end:
+            c = code_point(data, i)
+            i += 1 if c < 0x80 else (2 if c < 0x800 else (3 if c < 0x10000 else 4))
+            if _is_break(c):
+                if c == 13 and i < end and data[i] == 10:
+                    i += 1
+                breaks += 1
+                out[r, _ELLIPSIS_LINES] += ellipsis_end
+                leading, ellipsis_end, dots = True, False, 0
+                continue
+            space = is_space(c)
+            if leading and not space:
+                leading = False
+                out[r, _BULLET_LINES] += c == 0x2022 or c == 45
+            if c == 46:
+                dots += 1
+                if dots % 3 == 0:
+                    out[r, _ELLIPSES] += 1
+                ellipsis_end = dots >= 3
+            else:
+                dots = 0
+                if c == 0x2026:
+                    out[r, _ELLIPSES] += 1
+                    ellipsis_end = True
+                elif not space:
+                    ellipsis_end = False
+            out[r, _HASHES] += c == 35
+            out[r, _HANGUL] += (
+                0xAC00 <= c <= 0xD7A3 or 0x1100 <= c <= 0x11FF or 0x3130 <= c <= 0x318F
+            )
+            out[r, _LETTERS] += c < 0x40000 and (table[c] & LETTER) > 0
+        out[r, _ELLIPSIS_LINES] += ellipsis_end
+        last_break = end > offsets[r] and _is_break(
+            code_point(data, _last_char(data, offsets[r], end))
+        )
+        out[r, _LINES] = breaks + 1 - last_break - (end == offsets[r])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _last_char(data: np.ndarray, start: int, end: int) -> int:
+    """The byte where the last character of a non-empty span starts."""
+    j = end - 1
+    while j > start and (data[j] & 0xC0) == 0x80:
+        j -= 1
+    return j
+
+
+def _ratio(numerator: np.ndarray, denominator: pl.Series) -> pl.Series:
+    """numerator / denominator as a float Series, null where the denominator is zero."""
+    return pl.select(ratio(pl.lit(pl.Series(numerator)), pl.lit(denominator))).to_series()
 
 
 def _by_script(korean: pl.Expr, korean_value: float | None, value: float | None) -> pl.Expr:

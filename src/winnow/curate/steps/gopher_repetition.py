@@ -31,7 +31,7 @@ import polars as pl
 
 from winnow.curate.steps import kernels
 from winnow.curate.steps.base import Step, first_reason, register
-from winnow.curate.steps.text_stats import words_of
+from winnow.curate.steps.text_stats import tokens_of
 
 _P = "gopher_repetition_"
 
@@ -66,7 +66,7 @@ class GopherRepetition(Step):
         top_ns = [n for n, _ in self.top_n_grams]
         dup_ns = [n for n, _ in self.dup_n_grams]
         stats, top, dup = kernels.repetition(
-            df["text"], words_of(df["text"]), max(top_ns + dup_ns, default=0), 1 in top_ns + dup_ns
+            df["text"], tokens_of(df["text"]), max(top_ns + dup_ns, default=0), 1 in top_ns + dup_ns
         )
         n_chars = pl.Series(stats[:, kernels.N_CHARS]).cast(pl.UInt32)
         columns = {

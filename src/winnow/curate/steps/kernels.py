@@ -9,13 +9,18 @@ by numba with `cache=True`, so a machine pays the compile once.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import polars as pl
 import pyarrow as pa
 from numba import njit
 
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
+if TYPE_CHECKING:
+    from winnow.curate.steps.tokens import Tokens
+
+FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+FNV_PRIME = np.uint64(0x100000001B3)
 _MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)
 _NEWLINE = 10
 
@@ -36,7 +41,7 @@ def text_buffers(texts: pl.Series) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True, nogil=True)
-def _mix(h: np.uint64) -> np.uint64:
+def mix(h: np.uint64) -> np.uint64:
     """Finish an FNV-1a hash with a multiply-shift so every bit depends on all input bytes."""
     h ^= h >> np.uint64(32)
     h *= _MULTIPLIER
@@ -46,10 +51,10 @@ def _mix(h: np.uint64) -> np.uint64:
 @njit(cache=True, nogil=True)
 def _fnv(data: np.ndarray, start: int, end: int) -> np.uint64:
     """The 64-bit hash of a byte span, as the line scan computes it on the fly."""
-    h = _FNV_OFFSET
+    h = FNV_OFFSET
     for i in range(start, end):
-        h = (h ^ np.uint64(data[i])) * _FNV_PRIME
-    return _mix(h)
+        h = (h ^ np.uint64(data[i])) * FNV_PRIME
+    return mix(h)
 
 
 @njit(cache=True, nogil=True)
@@ -62,7 +67,7 @@ def _chars(data: np.ndarray, start: int, end: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _code_point(data: np.ndarray, i: int) -> int:
+def code_point(data: np.ndarray, i: int) -> int:
     """The code point whose UTF-8 encoding starts at byte i."""
     b = np.int64(data[i])
     if b < 0x80:
@@ -80,7 +85,7 @@ def _code_point(data: np.ndarray, i: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _is_space(c: int) -> bool:
+def is_space(c: int) -> bool:
     """Unicode White_Space, which is what Polars' `str.strip_chars()` strips."""
     if c < 0x80:
         return c == 0x20 or 0x9 <= c <= 0xD
@@ -142,20 +147,20 @@ def _lines(
     first and last line when the text starts and ends with a newline (the two repeat); at
     least one."""
     n_chars = lines = dup = dup_chars = 0
-    h = _FNV_OFFSET
+    h = FNV_OFFSET
     piece, piece_chars = start, 0
     for i in range(start, end + 1):
         if i == end or data[i] == _NEWLINE:
             if i > piece:
                 lines += 1
-                if _find(keys, stamp, gen, bits, _mix(h))[1]:
+                if _find(keys, stamp, gen, bits, mix(h))[1]:
                     dup += 1
                     dup_chars += n_chars - piece_chars
-            h = _FNV_OFFSET
+            h = FNV_OFFSET
             n_chars += 1
             piece, piece_chars = i + 1, n_chars
         else:
-            h = (h ^ np.uint64(data[i])) * _FNV_PRIME
+            h = (h ^ np.uint64(data[i])) * FNV_PRIME
             n_chars += (data[i] & 0xC0) != 0x80
     if end > start:
         lead = 1 if data[start] == _NEWLINE else 0
@@ -172,7 +177,7 @@ def _paragraphs(
     """Paragraphs, repeated paragraphs and their characters: the pieces of the stripped text
     between "\\n\\n", stripped of newlines, non-empty; at least one, as `re.split` gives."""
     lo, hi = start, end
-    while lo < hi and _is_space(_code_point(data, lo)):
+    while lo < hi and is_space(code_point(data, lo)):
         lo += 1
         while lo < hi and (data[lo] & 0xC0) == 0x80:
             lo += 1
@@ -180,7 +185,7 @@ def _paragraphs(
         j = hi - 1
         while (data[j] & 0xC0) == 0x80:
             j -= 1
-        if not _is_space(_code_point(data, j)):
+        if not is_space(code_point(data, j)):
             break
         hi = j
     paras = dup = dup_chars = 0
@@ -310,13 +315,8 @@ def _repetition(
 
 
 def repetition(
-    texts: pl.Series, token_lists: pl.Series, max_n: int, unigrams: bool
+    texts: pl.Series, tokens: Tokens, max_n: int, unigrams: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gopher repetition counts for a text column and its token lists (see `_repetition`)."""
+    """Gopher repetition counts for a text column and its tokens (see `_repetition`)."""
     offsets, data = text_buffers(texts)
-    lengths = token_lists.list.len().fill_null(0).to_numpy().astype(np.int64)
-    flat = token_lists.explode(empty_as_null=False, keep_nulls=False)
-    first = np.concatenate(([0], np.cumsum(lengths)))
-    hashes = flat.hash(seed=0).to_numpy()
-    chars = flat.str.len_chars().to_numpy().astype(np.int64)
-    return _repetition(offsets, data, first, hashes, chars, max_n, unigrams)
+    return _repetition(offsets, data, tokens.first, tokens.hashes, tokens.chars, max_n, unigrams)
