@@ -39,9 +39,8 @@ def reasons_table(manifest: dict[str, Any]) -> Table:
         for reason, count in step["removed"].items():
             example = step["examples"].get(reason, {})
             snippet = " ".join(example.get("text", "").split())[:70]
-            table.add_row(
-                step["step"], reason, f"{count:,}", f"[{example.get('id', '')}] {snippet}"
-            )
+            example_text = escape(f"[{example.get('id', '')}] {snippet}")
+            table.add_row(step["step"], reason, f"{count:,}", example_text)
     return table
 
 
@@ -65,6 +64,9 @@ def print_report(console: Console, dataset: DatasetVersion) -> None:
         console.print(reasons_table(manifest))
     if any(step.get("tally") for step in manifest["steps"]):
         console.print(tally_table(manifest))
+    for step in manifest["steps"]:
+        for key, value in step.get("details", {}).items():
+            console.print(escape(f"{step['step']}: {key}: {value}"), highlight=False)
     console.print(
         f"input {counts['input']:,} = kept {counts['kept']:,} + rejected {counts['rejected']:,}"
         f" + quarantined {counts['quarantined']:,}"

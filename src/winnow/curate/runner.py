@@ -22,6 +22,7 @@ from winnow.curate.recipes import Recipe
 from winnow.curate.sources import SourceSpec, iter_documents
 from winnow.curate.stats import merge_stats, step_stats
 from winnow.curate.steps import Step
+from winnow.curate.steps.base import GlobalContext
 from winnow.errors import WinnowError
 from winnow.files import read_json, write_json, write_parquet
 from winnow.manifest import build_manifest
@@ -88,6 +89,7 @@ def apply_row_steps(
                 df = df.filter(~drop)
         if step.scope == "row":
             part = step_stats(index, step.name, n_in, dropped, step.tally(df))
+            part["details"] = step.describe()
             part["seconds"] = perf_counter() - started
             stats.append(part)
     return df, rejected, stats
@@ -256,7 +258,9 @@ class Run:
                 for i, shard in enumerate(shards)
             ]
         )
-        decided = step.decide(keys)
+        workdir = self.staging / f"s{number}" / "global-work"
+        workdir.mkdir(parents=True, exist_ok=True)
+        decided = step.decide(keys, GlobalContext(workdir, self.ws))
         tally = step.tally(decided)
         verdicts = decided.partition_by("__shard", as_dict=True, include_key=False)
         seconds = (perf_counter() - started) / len(shards)
@@ -269,7 +273,9 @@ class Run:
             empty = pl.DataFrame(schema={"__row": pl.UInt32, "reason": pl.Utf8})
             verdict = verdicts.get((i,), empty).sort("__row").drop("__row")
             drop = verdict["reason"].is_not_null()
-            extra = verdict.drop("reason")
+            extra = verdict.select(
+                c for c in verdict.columns if c != "reason" and not c.startswith("__")
+            )
             dropped = (
                 pl.concat([docs, extra], how="horizontal")
                 .filter(drop)
@@ -280,6 +286,7 @@ class Run:
                 write_parquet(dropped, self.stage(number, "rejected-global", shard))
             # the whole tally goes with the first shard, so that the sum over shards is right
             part = step_stats(index, step.name, docs.height, dropped, tally if i == 0 else {})
+            part["details"] = step.describe()
             part["seconds"] = seconds
             write_json({"steps": [part]}, self.done_marker(number, "global", shard))
             self.progress(f"{step.name}", docs.height)

@@ -9,6 +9,7 @@ from winnow.curate.steps import (  # noqa: F401  (imported to register)
     gopher_quality,
     gopher_repetition,
     language,
+    minhash_dedup,
     normalize,
     pii,
 )

@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import polars as pl
 
 from winnow.errors import WinnowError
 
+if TYPE_CHECKING:
+    from winnow.workspace import Workspace
+
 STEPS: dict[str, type[Step]] = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class GlobalContext:
+    """What a global step may use while it decides: a scratch folder inside the run's staging
+    area (removed with it) and the workspace, for indexes of other datasets."""
+
+    workdir: Path
+    workspace: Workspace
 
 
 def register(cls: type[Step]) -> type[Step]:
@@ -48,12 +61,17 @@ class Step:
         """
         return {}
 
-    def decide(self, keys: pl.DataFrame) -> pl.DataFrame:
+    def describe(self) -> dict[str, Any]:
+        """Settings worth showing beside the step's counts (derived ones, such as LSH bands)."""
+        return {}
+
+    def decide(self, keys: pl.DataFrame, context: GlobalContext | None = None) -> pl.DataFrame:
         """For global steps: judge all rows at once.
 
         `keys` holds `__shard`, `__row`, `id` and the step's `key_columns` for every row of
         every shard, in stable order. Return `__shard`, `__row`, `reason` (null keeps) and any
-        extra columns that describe a removal (they are attached to rejected rows only).
+        extra columns that describe a removal (they are attached to rejected rows only;
+        other columns whose names start with "__" are for `tally` and are not attached).
         """
         return keys.select("__shard", "__row", pl.lit(None, dtype=pl.Utf8).alias("reason"))
 

@@ -8,7 +8,7 @@ from typing import ClassVar
 import polars as pl
 import xxhash
 
-from winnow.curate.steps.base import Step, register
+from winnow.curate.steps.base import GlobalContext, Step, register
 
 
 def normalized_text(lowercase: bool) -> pl.Expr:
@@ -37,7 +37,7 @@ class ExactDedup(Step):
         hashes = [xxhash.xxh3_128_hexdigest(t.encode("utf-8")) for t in texts]
         return df.with_columns(pl.Series("exact_dedup_hash", hashes, dtype=pl.Utf8))
 
-    def decide(self, keys: pl.DataFrame) -> pl.DataFrame:
+    def decide(self, keys: pl.DataFrame, context: GlobalContext | None = None) -> pl.DataFrame:
         """Keep the first row of each hash group; later ones point at its id."""
         first = keys.group_by("exact_dedup_hash", maintain_order=True).agg(
             pl.col("__shard").first().alias("__first_shard"),

@@ -33,7 +33,7 @@ from numba import njit
 
 from winnow.curate.steps.kernels import FNV_OFFSET, FNV_PRIME, code_point, mix, text_buffers
 
-SPACE, LETTER, DIGIT, PUNCT, SYMBOL, DATATROVE_PUNCT = 1, 2, 4, 8, 16, 32
+SPACE, LETTER, DIGIT, PUNCT, SYMBOL, DATATROVE_PUNCT, MARK = 1, 2, 4, 8, 16, 32, 64
 _CORE_EXCLUDED = SPACE | PUNCT | SYMBOL
 _TABLE_SIZE = 0x40000
 # spaCy keeps these with their period; each packed as up to four lowercase ASCII bytes.
@@ -55,7 +55,7 @@ def char_classes(punctuation: frozenset[str]) -> np.ndarray:
     chars = pl.Series("c", [chr(p) for p in points], dtype=pl.String)
     tests = ((SPACE, r"\s"), (LETTER, r"\p{L}"), (DIGIT, r"\p{N}"), (PUNCT, r"\p{P}"))
     bits = np.zeros(len(points), dtype=np.uint8)
-    for bit, pattern in (*tests, (SYMBOL, r"\p{S}")):
+    for bit, pattern in (*tests, (SYMBOL, r"\p{S}"), (MARK, r"\p{M}")):
         bits |= chars.str.contains(pattern).to_numpy().astype(np.uint8) * np.uint8(bit)
     bits |= chars.is_in(list(punctuation)).to_numpy().astype(np.uint8) * np.uint8(DATATROVE_PUNCT)
     table = np.zeros(_TABLE_SIZE, dtype=np.uint8)
