@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from winnow.catalogs import list_entries
 from winnow.commands.options import WorkspaceOption, console, new_table
+from winnow.curate.evalsets import list_evalsets
 from winnow.curate.recipes import load_recipe
 from winnow.curate.report import print_report
 from winnow.curate.runner import RunOptions, run_recipe
@@ -136,4 +137,13 @@ def recipes() -> None:
     for name, path in list_entries("recipes").items():
         recipe = load_recipe(str(path))
         table.add_row(name, ", ".join(s.name for s in recipe.steps), str(path))
+    console.print(table)
+
+
+@app.command()
+def evals() -> None:
+    """List the eval sets in catalogs/evals/ that the decontaminate step can name."""
+    table = new_table("eval sets", "eval set", "files", "item text from", "description")
+    for name, found in list_evalsets().items():
+        table.add_row(name, str(len(found.paths)), ", ".join(found.fields), found.description)
     console.print(table)

@@ -77,6 +77,7 @@ def apply_row_steps(
         started = perf_counter()
         n_in = df.height
         df = step.score(df)
+        tally = step.tally(df) if step.scope == "row" else {}
         dropped = None
         if step.scope == "row" and df.height:
             reasons = df.with_columns(step.reason().alias("reason"))["reason"]
@@ -88,7 +89,7 @@ def apply_row_steps(
                 rejected.append(dropped)
                 df = df.filter(~drop)
         if step.scope == "row":
-            part = step_stats(index, step.name, n_in, dropped, step.tally(df))
+            part = step_stats(index, step.name, n_in, dropped, tally)
             part["details"] = step.describe()
             part["seconds"] = perf_counter() - started
             stats.append(part)

@@ -4,6 +4,7 @@ from winnow.curate.steps import (  # noqa: F401  (imported to register)
     badwords,
     base,
     c4,
+    decontaminate,
     exact_dedup,
     fineweb,
     gopher_quality,
