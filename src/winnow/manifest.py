@@ -127,3 +127,56 @@ def build_manifest(
         "platform": {"python": sys.version.split()[0], "machine": platform.machine()},
         "timings": {"total_seconds": round(seconds, 3)},
     }
+
+
+def build_mix_manifest(
+    folder: Path,
+    *,
+    name: str,
+    version: str,
+    mix: dict[str, Any],
+    parents: list[dict[str, Any]],
+    source: dict[str, Any],
+    seconds: float,
+    warnings: list[str],
+) -> dict[str, Any]:
+    """Assemble manifest.json for a mixed dataset folder, checking its rows against the draw.
+
+    Counts: input = rows drawn (repeats included) + rows of file inputs that could not be read;
+    kept = rows drawn; nothing is rejected; `mix.sources` holds each input's realised part.
+    """
+    splits = {split: split_summary(folder / split) for split in ("kept", "rejected", "quarantine")}
+    drawn = sum(part["docs"] for part in mix["sources"])
+    quarantined = sum(part["quarantined"] for part in mix["sources"])
+    written = (splits["kept"]["rows"], splits["rejected"]["rows"], splits["quarantine"]["rows"])
+    if written != (drawn, 0, quarantined):
+        raise RuntimeError(f"mix accounting broke: planned {drawn} + {quarantined}, got {written}")
+    kept_files = sorted((folder / "kept").glob("*.parquet"))
+    con = duckdb.connect(":memory:")
+    query = f"SELECT coalesce(sum(strlen(text)), 0) FROM read_parquet('{folder}/kept/*.parquet')"
+    text_bytes = con.execute(query).fetchall()[0][0]
+    con.close()
+    return {
+        "name": name,
+        "version": version,
+        "kind": "mix",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "counts": {
+            "input": drawn + quarantined,
+            "kept": drawn,
+            "rejected": 0,
+            "quarantined": quarantined,
+            "kept_text_bytes": int(text_bytes),
+        },
+        "splits": splits,
+        "fingerprint": content_fingerprint(kept_files),
+        "parents": parents,
+        "source": source,
+        "recipe": {"name": "mix", "path": None, "hash": mix["hash"], "steps": []},
+        "steps": [],
+        "mix": mix,
+        "warnings": warnings,
+        "versions": package_versions(),
+        "platform": {"python": sys.version.split()[0], "machine": platform.machine()},
+        "timings": {"total_seconds": round(seconds, 3)},
+    }
