@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from winnow.commands import curate, data, demo
+from winnow.commands import curate, data, demo, train
 from winnow.commands.options import console
 from winnow.errors import WinnowError
 
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.add_typer(curate.app, name="curate")
 app.add_typer(data.app, name="data")
 app.command("demo")(demo.demo)
+app.add_typer(train.app, name="train")
 
 
 def main() -> None:

@@ -11,12 +11,14 @@ import polars as pl
 import typer
 from rich.markup import escape
 
+from winnow.commands import stats
 from winnow.commands.options import WorkspaceOption, console, new_table
 from winnow.curate.report import print_report
 from winnow.errors import WinnowError
 from winnow.workspace import SPLITS, Workspace
 
 app = typer.Typer(help="List, inspect, query and export datasets.", no_args_is_help=True)
+app.command("stats")(stats.stats)
 
 SplitOption = Annotated[str, typer.Option("--split", help="kept, rejected or quarantine.")]
 

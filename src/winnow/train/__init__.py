@@ -1,0 +1,1 @@
+"""Training on curated datasets: tokenizers first, then models."""

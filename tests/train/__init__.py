@@ -1,0 +1,1 @@
+"""Tests of training on curated datasets."""
