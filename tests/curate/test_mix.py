@@ -218,6 +218,7 @@ def test_file_inputs_quarantine_bad_rows_and_data_commands_read_the_mix(
 
     code, out = run_cli(capsys, "data", "show", "files", "--workspace", str(curated))
     assert code == 0 and "recipe mix" in out and "mix_source" in out and "fingerprint" in out
+    assert "files@v1: mixture (docs)" in out and "steps" not in out.split("mixture")[0]
     code, out = run_cli(capsys, "data", "list", "--workspace", str(curated))
     assert code == 0 and "files@v1 │ mix" in out
     code, out = run_cli(

@@ -11,7 +11,7 @@ import polars as pl
 import typer
 from rich.markup import escape
 
-from winnow.commands import stats
+from winnow.commands import mix, stats
 from winnow.commands.options import WorkspaceOption, console, new_table
 from winnow.curate.report import print_report
 from winnow.errors import WinnowError
@@ -57,6 +57,8 @@ def show(
     if as_json:
         console.print_json(json.dumps(manifest))
         return
+    if manifest.get("kind") == "mix":
+        console.print(mix.mixture_table(manifest))
     print_report(console, version)
     source, recipe = manifest["source"], manifest["recipe"]
     console.print(f"source {source['name']} ({source['licence'] or 'licence not declared'})")

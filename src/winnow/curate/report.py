@@ -59,7 +59,8 @@ def print_report(console: Console, dataset: DatasetVersion) -> None:
     """Print the whole report of a dataset version from its manifest and quarantine."""
     manifest = dataset.manifest
     counts = manifest["counts"]
-    console.print(steps_table(manifest))
+    if manifest["steps"]:
+        console.print(steps_table(manifest))
     if any(step["removed"] for step in manifest["steps"]):
         console.print(reasons_table(manifest))
     if any(step.get("tally") for step in manifest["steps"]):
