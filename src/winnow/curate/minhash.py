@@ -15,7 +15,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from winnow.curate.steps.kernels import FNV_OFFSET, FNV_PRIME, code_point, mix
+from winnow.curate.steps.kernels import (
+    FNV_OFFSET,
+    FNV_PRIME,
+    code_point,
+    find_slot,
+    mix,
+    table_bits,
+)
 from winnow.curate.steps.tokens import DIGIT, LETTER, MARK
 
 _COMBINE = np.uint64(0x9E3779B97F4A7C15)
@@ -58,8 +65,10 @@ def optimal_bands(
 def _combine(units: np.ndarray, start: int, count: int, size: int) -> np.uint64:
     """The hash of `count` unit hashes read from a ring buffer of `size` starting at `start`."""
     h = np.uint64(0)
-    for k in range(count):
-        h = h * _COMBINE + units[(start + k) % size]
+    k = start % size
+    for _ in range(count):
+        h = h * _COMBINE + units[k]
+        k = k + 1 if k + 1 < size else 0
     return mix(h)
 
 
@@ -79,60 +88,50 @@ def _row_shingles(
     n: int,
     out: np.ndarray,
     at: int,
-) -> int:
-    """Write one row's shingle hashes into `out` from index `at`; return the new end index.
+) -> tuple[int, int, int, int]:
+    """Write one row's shingle hashes into `out` from index `at`; return the new end index,
+    and the row's words, word characters and Hangul syllables.
 
     Units are words (runs of letters, digits and marks) or, when `chars`, those characters
     one by one.
     """
     ring = np.empty(n, np.uint64)
-    seen = 0
+    seen = words = n_chars = syllables = 0
     h = FNV_OFFSET
-    in_word = False
+    in_word = pending = False
     i = start
     while i <= end:
         word_char = False
         width = 1
         if i < end:
-            c = code_point(data, i)
-            width = 1 if c < 0x80 else (2 if c < 0x800 else (3 if c < 0x10000 else 4))
-            word_char = _is_word_char(table, c)
+            b = data[i]
+            if b < 0x80:
+                word_char = (table[b] & _WORD_CHAR) != 0
+            else:
+                c = code_point(data, i)
+                width = 2 if c < 0x800 else (3 if c < 0x10000 else 4)
+                word_char = _is_word_char(table, c)
+                syllables += word_char and 0xAC00 <= c <= 0xD7A3
         if word_char:
             for k in range(i, i + width):
                 h = (h ^ np.uint64(data[k])) * FNV_PRIME
-            in_word = True
-        if in_word and (chars or not word_char):
+            n_chars += 1
+            words += not in_word
+            pending = True
+        in_word = word_char
+        if pending and (chars or not word_char):
             ring[seen % n] = mix(h)
             seen += 1
             if seen >= n:
                 out[at] = _combine(ring, seen - n, n, n)
                 at += 1
             h = FNV_OFFSET
-            in_word = False
+            pending = False
         i += width
     if 0 < seen < n:
         out[at] = _combine(ring, 0, seen, n)
         at += 1
-    return at
-
-
-@njit(cache=True, nogil=True)
-def _row_units(data: np.ndarray, table: np.ndarray, start: int, end: int) -> tuple[int, int, int]:
-    """A row's words, word characters and Hangul syllables."""
-    words = chars = syllables = 0
-    in_word = False
-    i = start
-    while i < end:
-        c = code_point(data, i)
-        i += 1 if c < 0x80 else (2 if c < 0x800 else (3 if c < 0x10000 else 4))
-        if _is_word_char(table, c):
-            chars += 1
-            syllables += 0xAC00 <= c <= 0xD7A3
-            words += not in_word
-            in_word = True
-        else:
-            in_word = False
-    return words, chars, syllables
+    return at, words, n_chars, syllables
 
 
 @njit(cache=True, nogil=True)
@@ -150,6 +149,7 @@ def shingles(
 
     `mode` is AUTO (characters for rows written without spaces: more than 20 characters a
     word), WORDS or CHARS; `korean_syllables` also shingles mostly-Hangul rows by syllable.
+    A row is shingled by words first; the rare row that needs characters is done again.
     """
     rows = len(offsets) - 1
     out = np.empty(len(data) + rows, np.uint64)
@@ -157,11 +157,14 @@ def shingles(
     counts = np.zeros(rows, np.int64)
     at = 0
     for r in range(rows):
-        words, chars, syllables = _row_units(data, table, offsets[r], offsets[r + 1])
-        by_chars = mode == CHARS or (mode == AUTO and chars > 20 * words)
-        by_chars = by_chars or (korean_syllables and 2 * syllables > chars)
-        n = n_chars if by_chars else n_words
-        at = _row_shingles(data, table, offsets[r], offsets[r + 1], by_chars, n, out, at)
+        a, b = offsets[r], offsets[r + 1]
+        end, words, chars, syllables = _row_shingles(
+            data, table, a, b, mode == CHARS, n_chars if mode == CHARS else n_words, out, at
+        )
+        by_chars = mode == AUTO and chars > 20 * words
+        if mode != CHARS and (by_chars or (korean_syllables and 2 * syllables > chars)):
+            end = _row_shingles(data, table, a, b, True, n_chars, out, at)[0]
+        at = end
         first[r + 1] = at
         counts[r] = chars
     return out[:at], first, counts
@@ -231,28 +234,36 @@ def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 @njit(cache=True, nogil=True)
 def jaccard(
-    hashes: np.ndarray, first: np.ndarray, left: np.ndarray, right: np.ndarray
+    values: np.ndarray, first: np.ndarray, left: np.ndarray, right: np.ndarray
 ) -> np.ndarray:
-    """Exact Jaccard similarity of the shingle sets of row pairs (rows given by index into
-    `first`): each row's hashes are sorted once, then every pair is merged."""
-    for r in range(len(first) - 1):
-        hashes[first[r] : first[r + 1]].sort()
+    """Exact Jaccard similarity of row pairs' shingle sets (rows own first[r] to first[r + 1]
+    of `values`, in any order, repeats allowed), through one hash table reused per pair."""
+    longest = 1
+    for e in range(len(left)):
+        pair = first[left[e] + 1] - first[left[e]] + first[right[e] + 1] - first[right[e]]
+        longest = max(longest, pair)
+    size = 1 << table_bits(longest)
+    keys = np.empty(size, np.uint64)
+    stamp = np.zeros(size, np.int64)
+    side = np.zeros(size, np.uint8)
     out = np.empty(len(left), np.float64)
     for e in range(len(left)):
-        i, i_end = first[left[e]], first[left[e] + 1]
-        j, j_end = first[right[e]], first[right[e] + 1]
-        common = union = 0
-        while i < i_end or j < j_end:
-            take_left = j == j_end or (i < i_end and hashes[i] < hashes[j])
-            x = hashes[i] if take_left else hashes[j]
-            in_left = in_right = False
-            while i < i_end and hashes[i] == x:
-                in_left = True
-                i += 1
-            while j < j_end and hashes[j] == x:
-                in_right = True
-                j += 1
-            union += 1
-            common += in_left and in_right
-        out[e] = common / union if union else 0.0
+        a, b = first[left[e]], first[left[e] + 1]
+        c, d = first[right[e]], first[right[e] + 1]
+        bits = table_bits(b - a + d - c)
+        distinct = common = 0
+        for k in range(a, b):
+            slot, seen = find_slot(keys, stamp, e + 1, bits, np.uint64(values[k]))
+            if not seen:
+                side[slot] = 1
+                distinct += 1
+        for k in range(c, d):
+            slot, seen = find_slot(keys, stamp, e + 1, bits, np.uint64(values[k]))
+            if not seen:
+                side[slot] = 2
+                distinct += 1
+            elif side[slot] == 1:
+                side[slot] = 3
+                common += 1
+        out[e] = common / distinct if distinct else 0.0
     return out

@@ -270,6 +270,8 @@ class Run:
             if shard not in pending:
                 continue
             docs = pl.read_parquet(self.stage(number, "scored", shard))
+            # columns named "__..." carry what only the global step needed
+            docs = docs.drop(c for c in docs.columns if c.startswith("__"))
             # a shard whose rows all left at earlier steps has no verdicts
             empty = pl.DataFrame(schema={"__row": pl.UInt32, "reason": pl.Utf8})
             verdict = verdicts.get((i,), empty).sort("__row").drop("__row")

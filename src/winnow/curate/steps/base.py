@@ -68,6 +68,8 @@ class Step:
     def decide(self, keys: pl.DataFrame, context: GlobalContext | None = None) -> pl.DataFrame:
         """For global steps: judge all rows at once.
 
+        Score columns whose names start with "__" reach `decide` as keys but are dropped
+        before the shards are written, for data only the decision needs.
         `keys` holds `__shard`, `__row`, `id` and the step's `key_columns` for every row of
         every shard, in stable order. Return `__shard`, `__row`, `reason` (null keeps) and any
         extra columns that describe a removal (they are attached to rejected rows only;

@@ -103,7 +103,7 @@ def is_space(c: int) -> bool:
 
 
 @njit(cache=True, nogil=True)
-def _table_bits(items: int) -> int:
+def table_bits(items: int) -> int:
     """log2 of a hash table size at least twice `items` (and at least 16)."""
     bits = 4
     while (1 << bits) < 2 * items:
@@ -112,7 +112,7 @@ def _table_bits(items: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _find(
+def find_slot(
     keys: np.ndarray, stamp: np.ndarray, gen: int, bits: int, h: np.uint64
 ) -> tuple[int, bool]:
     """The slot of h in the table of generation gen, and whether it was already there."""
@@ -153,7 +153,7 @@ def _lines(
         if i == end or data[i] == _NEWLINE:
             if i > piece:
                 lines += 1
-                if _find(keys, stamp, gen, bits, mix(h))[1]:
+                if find_slot(keys, stamp, gen, bits, mix(h))[1]:
                     dup += 1
                     dup_chars += n_chars - piece_chars
             h = FNV_OFFSET
@@ -199,7 +199,7 @@ def _paragraphs(
                 b -= 1
             if b > a:
                 paras += 1
-                if _find(keys, stamp, gen, bits, _fnv(data, a, b))[1]:
+                if find_slot(keys, stamp, gen, bits, _fnv(data, a, b))[1]:
                     dup += 1
                     dup_chars += _chars(data, a, b)
             i += 2
@@ -234,7 +234,7 @@ def _repetition(
             newlines[r] += data[i] == _NEWLINE
     max_pieces = int(newlines.max()) + 1 if rows else 1
     max_tokens = int(np.max(np.diff(first))) if rows else 0
-    size = 1 << _table_bits(max(max_pieces, max_tokens))
+    size = 1 << table_bits(max(max_pieces, max_tokens))
     keys = np.empty(size, np.uint64)
     stamp = np.zeros(size, np.int64)
     counts = np.zeros(size, np.int64)
@@ -247,7 +247,7 @@ def _repetition(
     dup = np.zeros((rows, max_n + 1), np.int64)
     gen = 0
     for r in range(rows):
-        bits = _table_bits(newlines[r] + 1)
+        bits = table_bits(newlines[r] + 1)
         gen += 1
         n_chars, lines, dup_lines, dup_line_chars = _lines(
             data, offsets[r], offsets[r + 1], keys, stamp, gen, bits
@@ -278,13 +278,13 @@ def _repetition(
             if not counted:
                 continue
             gen += 1
-            bits = _table_bits(m)
+            bits = table_bits(m)
             best_count, best_first = 1, 0
             # Storing each position's slot in this loop made it three times slower (measured
             # on the web corpus), so the second pass below looks the slots up again.
             for k in range(m):
                 i = candidates[k]
-                slot, seen = _find(keys, stamp, gen, bits, rolled[i])
+                slot, seen = find_slot(keys, stamp, gen, bits, rolled[i])
                 if seen:
                     counts[slot] += 1
                     c, f = counts[slot], firsts[slot]

@@ -15,18 +15,23 @@ pairs (false negatives weigh 0.9, false positives 0.1: 14 x 9 at 0.8); without i
 weights, override the choice.
 
 Columns: `minhash_dedup_shingles` (shingles hashed), `minhash_dedup_chars` (letters, digits
-and marks) and `minhash_dedup_bands`. Removed rows carry reason `near_duplicate`,
-`duplicate_of` (the kept id) and `cluster_id` (the stable index of the cluster's first row).
-Rows without shingles (empty after normalization) are kept and counted.
+and marks) and `minhash_dedup_bands`; with `verify`, each row's shingles (32-bit hashes)
+travel to `decide` in `__minhash_dedup_set`, which is not kept. Removed rows carry reason
+`near_duplicate`, `duplicate_of` (the kept id) and `cluster_id` (the stable index of the
+cluster's first row). Rows without shingles (empty after normalization) are kept and
+counted.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 
 from winnow.curate import minhash
 from winnow.curate.steps.base import GlobalContext, Step, register
@@ -39,12 +44,45 @@ _P = "minhash_dedup_"
 _HISTOGRAM = ((2, 2), (3, 4), (5, 9), (10, 99), (100, None))
 
 
+def _wordy(text: str) -> bool:
+    """Whether text has a letter, digit or mark: what shingles are made of."""
+    return any(unicodedata.category(c)[0] in "LNM" for c in text)
+
+
+@cache
+def nfkc_changes() -> str:
+    """A regex class of the characters whose NFKC form changes the words shingled: those
+    with a compatibility or canonical mapping to or from a letter, digit or mark (a no-break
+    space or an ellipsis only maps separators to separators), marks, and conjoining jamo.
+
+    Taken from Python's unicodedata below U+40000 (CJK ideographs and Hangul syllables, the
+    large stable blocks, skipped); a row without any of them shingles the same unnormalized.
+    """
+    searched = ((0x80, 0x33FF), (0x4DC0, 0x4DFF), (0xA000, 0xABFF), (0xD7A4, 0xD7FF))
+    searched += ((0xE000, 0x1FFFF), (0x30000, 0x3FFFF))
+    points = []
+    for low, high in searched:
+        for c in range(low, high + 1):
+            char = chr(c)
+            form = unicodedata.normalize("NFKC", char)
+            composes = unicodedata.category(char)[0] == "M" or 0x1100 <= c <= 0x11FF
+            if composes or (form != char and (_wordy(char) or _wordy(form))):
+                points.append(c)
+    ranges: list[list[int]] = []
+    for c in points:
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    return "[" + "".join(f"\\x{{{a:X}}}-\\x{{{b:X}}}" for a, b in ranges) + "]"
+
+
 def normalized(texts: pl.Series) -> pl.Series:
-    """Text as shingled: NFKC (only rows with non-ASCII characters need it) and lower case."""
+    """Text as shingled: NFKC (only for rows whose words it would change) and lower case."""
     texts = texts.fill_null("")
-    wide = texts.str.contains(r"[^\x00-\x7F]").arg_true()
-    if len(wide):
-        texts = texts.scatter(wide, texts.gather(wide).str.normalize("NFKC"))
+    changing = texts.str.contains(nfkc_changes()).arg_true()
+    if len(changing):
+        texts = texts.scatter(changing, texts.gather(changing).str.normalize("NFKC"))
     return texts.str.to_lowercase()
 
 
@@ -103,7 +141,7 @@ class MinhashDedup(Step):
         """What `decide` needs of every row: bands, sizes, and the text or score if used."""
         columns = [f"{_P}bands", f"{_P}shingles", f"{_P}chars"]
         if self.verify:
-            columns.append("text")
+            columns.append(f"__{_P}set")
         if self.keep == "score" and self.score_column:
             columns.append(self.score_column)
         return tuple(columns)
@@ -128,11 +166,17 @@ class MinhashDedup(Step):
         a, b = minhash.permutations(self.num_perm, self.seed)
         signature = minhash.signatures(hashes, first, a, b)
         bands = minhash.band_hashes(signature, self.bands or 1, self.rows or 1)
-        return df.with_columns(
+        columns = [
             pl.Series(f"{_P}shingles", np.diff(first)),
             pl.Series(f"{_P}chars", chars),
             pl.Series(f"{_P}bands", bands, dtype=pl.Array(pl.UInt64, bands.shape[1])),
-        )
+        ]
+        if self.verify:
+            # the top 32 bits of each shingle hash are enough to compare sets exactly
+            values = (hashes >> np.uint64(32)).astype(np.uint32)
+            sets = pa.LargeListArray.from_arrays(pa.array(first), pa.array(values))
+            columns.append(pl.Series(f"__{_P}set", sets))
+        return df.with_columns(columns)
 
     def decide(self, keys: pl.DataFrame, context: GlobalContext | None = None) -> pl.DataFrame:
         """Group band buckets band by band from Parquet, join candidates, keep one per cluster."""
@@ -140,10 +184,12 @@ class MinhashDedup(Step):
         valid = (keys[f"{_P}shingles"] > 0).to_numpy()
         left, right = self._candidates(keys, valid, context)
         if self.verify and len(left):
-            rows, pairs = np.unique(np.concatenate([left, right]), return_inverse=True)
-            hashes, first, _ = self.shingle_hashes(keys["text"].gather(rows))
-            near = pairs.reshape(2, -1)
-            similar = minhash.jaccard(hashes, first, near[0], near[1]) >= self.threshold
+            sets = keys[f"__{_P}set"].rechunk().to_arrow()
+            if isinstance(sets, pa.ChunkedArray):
+                sets = sets.combine_chunks()
+            starts = sets.offsets.to_numpy()
+            values = sets.values.to_numpy(zero_copy_only=False)
+            similar = minhash.jaccard(values, starts, left, right) >= self.threshold
             left, right = left[similar], right[similar]
         cluster = minhash.components(n, left, right)
         kept = self._kept(keys, cluster)
@@ -195,8 +241,9 @@ class MinhashDedup(Step):
                     pair = small & (position >= gap)
                     lefts.append(members[np.flatnonzero(pair) - gap])
                     rights.append(members[pair])
-        edges = np.unique(np.stack([np.concatenate(lefts), np.concatenate(rights)]), axis=1)
-        return edges[0], edges[1]
+        n = np.int64(len(valid))
+        edges = np.unique(np.concatenate(lefts) * n + np.concatenate(rights))
+        return edges // n, edges % n
 
     def _kept(self, keys: pl.DataFrame, cluster: np.ndarray) -> np.ndarray:
         """Per row, the index of its cluster's kept row by the `keep` rule."""
