@@ -35,3 +35,5 @@ format: install
 bench: install
 	$(BIN)/python benchmarks/heuristics_vs_datatrove.py
 	$(BIN)/python benchmarks/memory_2gb.py
+	$(BIN)/python benchmarks/minhash_vs_datasketch.py
+	cd benchmarks && ../$(BIN)/python minhash_1m.py
