@@ -160,3 +160,51 @@ def test_exact_jaccard_matches_python_sets():
     for k, (a, b) in enumerate(zip(left, right, strict=True)):
         x, y = set(rows[a].tolist()), set(rows[b].tolist())
         assert got[k] == pytest.approx(len(x & y) / len(x | y) if x | y else 0.0)
+
+
+def test_against_an_earlier_dataset_removes_its_near_copies(
+    tmp_path: Path, workspace: Path, web_texts: list[str], capsys: pytest.CaptureFixture[str]
+):
+    rng = random.Random(5)
+    earlier = tmp_path / "earlier.jsonl"
+    earlier.write_text(
+        "".join(
+            json.dumps({"id": f"e{i}", "text": t}) + "\n" for i, t in enumerate(web_texts[:15])
+        ),
+        encoding="utf-8",
+    )
+    recipe = tmp_path / "exact.yaml"
+    recipe.write_text("steps:\n  - step: exact_dedup\n", encoding="utf-8")
+    code, out = run_cli(
+        capsys, "curate", "run", str(recipe), "--source", str(earlier), "--output", "old"
+    )
+    assert code == 0, out
+    rows = [{"id": f"c{i}", "text": edited(web_texts[i], rng, 2)} for i in (2, 7)]
+    rows += [{"id": f"n{i}", "text": web_texts[i]} for i in range(20, 30)]
+    rows.append({"id": "n30", "text": edited(web_texts[20], rng, 1)})
+    fresh = tmp_path / "fresh.jsonl"
+    fresh.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    fuzzy = tmp_path / "fuzzy.yaml"
+    fuzzy.write_text("steps:\n  - step: minhash_dedup\n    against: old\n", encoding="utf-8")
+    built: list[int] = []
+    for run in ("new", "again"):
+        code, out = run_cli(
+            capsys, "curate", "run", str(fuzzy), "--source", str(fresh), "--output", run
+        )
+        assert code == 0, out
+        index_files = (workspace / "indexes" / "old" / "v1").glob("minhash-*.parquet")
+        built += [path.stat().st_mtime_ns for path in index_files]
+        assert "near-copies of old │ 2" in out
+        rejected = pl.read_parquet(workspace / "datasets" / run / "v1" / "rejected" / "*.parquet")
+        assert sorted(zip(rejected["id"], rejected["duplicate_of"], strict=True)) == [
+            ("c2", "old@v1:e2"),
+            ("c7", "old@v1:e7"),
+            ("n30", "n20"),
+        ]
+    assert len(built) == 2 and built[0] == built[1]  # the second run reads the saved index
+    indexes = list((workspace / "indexes" / "old" / "v1").glob("minhash-*.parquet"))
+    assert len(indexes) == 1 and pl.read_parquet(indexes[0]).height == 15
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("steps:\n  - step: minhash_dedup\n    against: nothing\n", encoding="utf-8")
+    code, out = run_cli(capsys, "curate", "run", str(bad), "--source", str(fresh), "--output", "x")
+    assert code == 2 and "no dataset 'nothing'" in out

@@ -14,6 +14,10 @@ pairs (false negatives weigh 0.9, false positives 0.1: 14 x 9 at 0.8); without i
 0.5 (9 x 13 at 0.8), as datasketch and text-dedup choose. `bands` and `rows`, or the two
 weights, override the choice.
 
+With `against: NAME[@VERSION]` documents that near-duplicate a kept row of that earlier
+dataset are removed first, with `duplicate_of` naming it as `NAME@VERSION:ID`; its index is
+built on first use and kept in the workspace (`minhash_index`).
+
 Columns: `minhash_dedup_shingles` (shingles hashed), `minhash_dedup_chars` (letters, digits
 and marks) and `minhash_dedup_bands`; with `verify`, each row's shingles (32-bit hashes)
 travel to `decide` in `__minhash_dedup_set`, which is not kept. Removed rows carry reason
@@ -33,7 +37,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-from winnow.curate import minhash
+from winnow.curate import minhash, minhash_index
 from winnow.curate.steps.base import GlobalContext, Step, register
 from winnow.curate.steps.kernels import text_buffers
 from winnow.curate.steps.text_stats import PUNCTUATION_SET
@@ -107,6 +111,7 @@ class MinhashDedup(Step):
     false_negative_weight: float | None = None
     keep: str = "first"
     score_column: str | None = None
+    against: str | None = None
 
     def __post_init__(self) -> None:
         """Check the parameters and settle bands x rows."""
@@ -182,7 +187,16 @@ class MinhashDedup(Step):
         """Group band buckets band by band from Parquet, join candidates, keep one per cluster."""
         n = keys.height
         valid = (keys[f"{_P}shingles"] > 0).to_numpy()
-        left, right = self._candidates(keys, valid, context)
+        matched, earlier = np.zeros(n, dtype=bool), []
+        if self.against:
+            if context is None:
+                raise WinnowError("step minhash_dedup: against needs a workspace to read from.")
+            ref, index = minhash_index.load_index(self, context.workspace, self.against)
+            hit = minhash_index.matches(self, keys, valid, index)
+            matched = hit >= 0
+            ids = index["id"].to_list()
+            earlier = [f"{ref}:{ids[h]}" for h in hit[matched]]
+        left, right = self._candidates(keys, valid & ~matched, context)
         if self.verify and len(left):
             sets = keys[f"__{_P}set"].rechunk().to_arrow()
             if isinstance(sets, pa.ChunkedArray):
@@ -193,8 +207,11 @@ class MinhashDedup(Step):
             left, right = left[similar], right[similar]
         cluster = minhash.components(n, left, right)
         kept = self._kept(keys, cluster)
-        removed = kept != np.arange(n)
-        ids = keys["id"]
+        inside = kept != np.arange(n)
+        removed = inside | matched
+        duplicate_of = keys["id"].gather(kept).set(pl.Series(~inside), None)
+        if matched.any():
+            duplicate_of = duplicate_of.scatter(np.flatnonzero(matched), earlier)
         return pl.DataFrame(
             {
                 "__shard": keys["__shard"],
@@ -202,9 +219,10 @@ class MinhashDedup(Step):
                 "reason": pl.Series(removed).replace_strict(
                     {True: "near_duplicate", False: None}, return_dtype=pl.String
                 ),
-                "duplicate_of": ids.gather(kept).set(pl.Series(~removed), None),
-                "cluster_id": pl.Series(cluster).set(pl.Series(~removed), None),
+                "duplicate_of": duplicate_of,
+                "cluster_id": pl.Series(cluster).set(pl.Series(~inside), None),
                 "__no_shingles": ~valid,
+                "__earlier": matched,
             }
         )
 
@@ -273,6 +291,8 @@ class MinhashDedup(Step):
                 out[label] = int(inside.sum())
         if frame["__no_shingles"].any():
             out["rows without shingles (kept)"] = int(frame["__no_shingles"].sum())
+        if frame["__earlier"].any():
+            out[f"near-copies of {self.against}"] = int(frame["__earlier"].sum())
         return out
 
     def describe(self) -> dict[str, Any]:
