@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from winnow.catalogs import list_entries
-from winnow.commands import mix
+from winnow.commands import mix, quality
 from winnow.commands.options import WorkspaceOption, console, new_table
 from winnow.curate.evalsets import list_evalsets
 from winnow.curate.recipes import load_recipe
@@ -21,6 +21,7 @@ from winnow.workspace import DatasetVersion, Workspace
 
 app = typer.Typer(help="Curate raw text into datasets with recipes.", no_args_is_help=True)
 app.command("mix")(mix.mix)
+app.add_typer(quality.app, name="quality")
 
 
 def curate_with_progress(

@@ -9,10 +9,12 @@ from winnow.curate.steps import (  # noqa: F401  (imported to register)
     fineweb,
     gopher_quality,
     gopher_repetition,
+    hf_classifier,
     language,
     minhash_dedup,
     normalize,
     pii,
+    quality_classifier,
 )
 from winnow.curate.steps.base import STEPS, Step, build_step, register
 
