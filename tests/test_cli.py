@@ -17,6 +17,7 @@ def test_demo_then_every_data_command(
     assert code == 0, out
     assert "demo-web@v1: steps" in out and "exact_dedup" in out and "duplicate" in out
     assert "quarantined" in out and "line 13" in out
+    assert "near_duplicate │ 1 │ [demo-near-bees]" in out and "clusters of 2 │ 1" in out
     manifest = json.loads(next(workspace.glob("datasets/demo-web/v1/manifest.json")).read_text())
     counts = manifest["counts"]
     assert counts["input"] == 29 and counts["quarantined"] == 2
