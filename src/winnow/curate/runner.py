@@ -251,6 +251,14 @@ class Run:
             return
         started = perf_counter()
         columns = ["id", *step.key_columns]
+        present = pl.read_parquet_schema(self.stage(number, "scored", shards[0]))
+        missing = [c for c in columns if c not in present]
+        if missing:
+            raise WinnowError(
+                f"step {step.name} needs the column(s) {', '.join(missing)}, which the rows do "
+                f"not have (they have: {', '.join(present)}); set the step's column parameter "
+                "or map the field when reading the source."
+            )
         keys = pl.concat(
             [
                 pl.read_parquet(self.stage(number, "scored", shard), columns=columns)

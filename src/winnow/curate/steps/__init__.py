@@ -15,6 +15,7 @@ from winnow.curate.steps import (  # noqa: F401  (imported to register)
     normalize,
     pii,
     quality_classifier,
+    select_diverse,
 )
 from winnow.curate.steps.base import STEPS, Step, build_step, register
 

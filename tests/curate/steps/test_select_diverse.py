@@ -1,0 +1,90 @@
+"""select_diverse: a budget of rows spread over the clusters, paraphrases picked once."""
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from tests.cli_helpers import run_cli
+from winnow.curate.steps.select_diverse import SelectDiverse, shares
+from winnow.errors import WinnowError
+
+
+def keys_of(frame: pl.DataFrame) -> pl.DataFrame:
+    """Key rows as the runner stacks them: one shard."""
+    return frame.with_row_index("__row").with_columns(pl.lit(0, dtype=pl.Int64).alias("__shard"))
+
+
+@pytest.fixture(scope="module")
+def alpaca(shared_data: Path) -> pl.DataFrame:
+    """The 999 real Alpaca instructions."""
+    rows = json.loads((shared_data / "instruct" / "alpaca_en_demo.json").read_text())
+    return pl.DataFrame({"instruction": [r["instruction"] for r in rows]})
+
+
+def test_budget_is_spread_over_clusters_and_the_report_shows_it(alpaca: pl.DataFrame):
+    step = SelectDiverse(budget=100)
+    verdict = step.decide(keys_of(alpaca))
+    assert verdict["__selected"].sum() == 100
+    assert set(verdict.filter(~pl.col("__selected"))["reason"]) == {"not_selected"}
+    assert verdict.filter(pl.col("__selected"))["reason"].null_count() == 100
+    tally = step.tally(verdict)
+    assert tally["clusters covered (20 in all), after"] == 20
+    assert (
+        tally["rows in the largest cluster, after"]
+        == 5
+        < tally["rows in the largest cluster, before"] / 10
+    )
+    assert tally["leading word 'generate': before 90, after"] < 9
+    again = SelectDiverse(budget=100).decide(keys_of(alpaca))
+    assert again["__selected"].to_list() == verdict["__selected"].to_list()
+
+
+def test_paraphrases_are_picked_once(alpaca: pl.DataFrame):
+    copies = [f"Write a short poem about the sea, version {i}." for i in range(40)]
+    frame = pl.concat([alpaca.head(300), pl.DataFrame({"instruction": copies})])
+    verdict = SelectDiverse(budget=60, clusters=12).decide(keys_of(frame))
+    assert verdict["__selected"].sum() == 60
+    assert verdict["__selected"].tail(40).sum() <= 5
+
+
+def test_small_sets_are_kept_whole_and_a_score_picks_the_first_row(alpaca: pl.DataFrame):
+    small = alpaca.head(30)
+    assert SelectDiverse(budget=50, clusters=5).decide(keys_of(small))["reason"].null_count() == 30
+    scored = alpaca.head(200).with_columns(score=pl.int_range(200).cast(pl.Float64))
+    verdict = SelectDiverse(budget=20, clusters=4, score_column="score").decide(keys_of(scored))
+    assert verdict["__selected"][199]
+
+
+def test_shares_fill_small_groups_and_spread_the_rest():
+    assert shares(pl.Series([2, 50, 50]).to_numpy(), 30).tolist() == [2, 14, 14]
+    assert shares(pl.Series([3, 3]).to_numpy(), 100).tolist() == [3, 3]
+
+
+def test_recipe_run_and_bad_parameters(
+    shared_data: Path, tmp_path: Path, workspace: Path, capsys: pytest.CaptureFixture[str]
+):
+    recipe = tmp_path / "lima.yaml"
+    recipe.write_text("steps:\n  - step: select_diverse\n    budget: 100\n", encoding="utf-8")
+    source = str(shared_data / "instruct" / "alpaca_en_demo.json")
+    code, out = run_cli(
+        capsys, "curate", "run", str(recipe), "--source", source, "--text-field", "output",
+        "--output", "picked",
+    )  # fmt: skip
+    assert code == 0, out
+    assert "not_selected" in out and "rows in the largest cluster, after │ 5" in out
+    kept = pl.read_parquet(workspace / "datasets" / "picked" / "v1" / "kept" / "*.parquet")
+    assert kept.height == 100 and "instruction" in kept.columns
+    for params, words in (
+        ({"budget": 0}, "budget 0 must be at least 1"),
+        ({"method": "embedding"}, "method 'embedding' is not available"),
+    ):
+        with pytest.raises(WinnowError, match=words):
+            SelectDiverse(**params)
+    recipe.write_text("steps:\n  - step: select_diverse\n    column: prompt\n", encoding="utf-8")
+    code, out = run_cli(
+        capsys, "curate", "run", str(recipe), "--source", source, "--text-field", "output",
+        "--output", "missing",
+    )  # fmt: skip
+    assert code == 2 and "step select_diverse needs the column(s) prompt" in out
