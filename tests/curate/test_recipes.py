@@ -45,7 +45,7 @@ def test_unknown_parameter_names_key_and_lists_parameters(tmp_path: Path) -> Non
     with pytest.raises(
         WinnowError,
         match="steps\\[1\\]: step 'exact_dedup' has no parameter "
-        "'lowercased'; its parameters are: lowercase",
+        "'lowercased'; its parameters are: column, lowercase",
     ):
         load_recipe(path)
 

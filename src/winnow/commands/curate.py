@@ -9,7 +9,7 @@ import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from winnow.catalogs import list_entries
-from winnow.commands import mix, quality
+from winnow.commands import instruct, mix, preference, quality
 from winnow.commands.options import WorkspaceOption, console, new_table
 from winnow.curate.evalsets import list_evalsets
 from winnow.curate.recipes import load_recipe
@@ -22,6 +22,8 @@ from winnow.workspace import DatasetVersion, Workspace
 app = typer.Typer(help="Curate raw text into datasets with recipes.", no_args_is_help=True)
 app.command("mix")(mix.mix)
 app.add_typer(quality.app, name="quality")
+app.command("instruct")(instruct.instruct)
+app.command("preference")(preference.preference)
 
 
 def curate_with_progress(

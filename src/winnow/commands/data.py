@@ -11,6 +11,7 @@ import polars as pl
 import typer
 from rich.markup import escape
 
+from winnow import exports
 from winnow.commands import mix, stats
 from winnow.commands.options import WorkspaceOption, console, new_table
 from winnow.curate.report import print_report
@@ -121,19 +122,54 @@ def sql(
 @app.command()
 def export(
     dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="A .parquet or .jsonl file.")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="A .parquet or .jsonl file (plain, trl), a .json file (llama-factory) or a new "
+            "folder (hf).",
+        ),
+    ],
     split: SplitOption = "kept",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="plain (every column), trl (TRL's columns), llama-factory (JSON + "
+            "dataset_info.json entry) or hf (datasets.save_to_disk).",
+        ),
+    ] = "plain",
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Write one split of a dataset version to a Parquet or JSON Lines file."""
+    """Write one split of a dataset version to a file, or in a training tool's layout."""
     version = Workspace.resolve(workspace).dataset(dataset)
     if split not in SPLITS:
         raise WinnowError(f"--split '{split}' is unknown; use one of: {', '.join(SPLITS)}.")
+    if fmt not in exports.FORMATS:
+        raise WinnowError(f"--format '{fmt}' is unknown; use one of: {', '.join(exports.FORMATS)}.")
     suffix = output.suffix.lower()
-    if suffix not in {".parquet", ".jsonl"}:
+    if fmt == "plain" and suffix not in {".parquet", ".jsonl"}:
         raise WinnowError(f"--output {output}: expected a name ending in .parquet or .jsonl.")
     output.parent.mkdir(parents=True, exist_ok=True)
-    if not any((version.path / split).glob("*.parquet")):
+    files = sorted((version.path / split).glob("*.parquet"))
+    if fmt != "plain":
+        frame = exports.decoded(
+            pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
+            if files
+            else pl.DataFrame(schema={"id": pl.Utf8, "text": pl.Utf8})
+        )
+        if fmt == "trl":
+            exports.write_trl(frame, output)
+        elif fmt == "hf":
+            exports.write_hf(frame, output)
+        else:
+            info = exports.write_llama_factory(frame, output, version.name)
+            console.print(f"entry '{version.name}' written to {info}")
+        kind = exports.kind_of(frame)
+        console.print(f"wrote {frame.height:,} {split} rows ({kind}) of {version.ref} to {output}")
+        return
+    if not files:
         empty = pl.DataFrame(schema={"id": pl.Utf8, "text": pl.Utf8})
         if suffix == ".parquet":
             empty.write_parquet(output)
@@ -142,7 +178,7 @@ def export(
         console.print(f"{version.ref} has no {split} rows; wrote an empty {output}.")
         return
     con = Workspace.resolve(workspace).connect()
-    fmt = "PARQUET" if suffix == ".parquet" else "JSON"
-    con.execute(f"COPY (SELECT * FROM {version.relation_sql(split)}) TO '{output}' (FORMAT {fmt})")
+    kind = "PARQUET" if suffix == ".parquet" else "JSON"
+    con.execute(f"COPY (SELECT * FROM {version.relation_sql(split)}) TO '{output}' (FORMAT {kind})")
     rows = con.execute(f"SELECT count(*) FROM {version.relation_sql(split)}").fetchall()[0][0]
     console.print(f"wrote {rows:,} {split} rows of {version.ref} to {output}")

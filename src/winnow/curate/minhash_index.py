@@ -27,12 +27,16 @@ if TYPE_CHECKING:
 
 _P = "minhash_dedup_"
 INDEX_PARAMETERS = ("num_perm", "seed", "bands", "rows", "n", "char_n", "shingle", "korean")
+# The compared column joins the index key only when it is not the text, so existing indexes
+# keep their names.
 
 
 def index_path(step: MinhashDedup, ws: Workspace, ref: str) -> tuple[str, Path]:
     """The version's full reference and where its index for these parameters lives."""
     version = ws.dataset(ref)
     settings = {key: getattr(step, key) for key in INDEX_PARAMETERS} | {"verify": step.verify}
+    if step.column != "text":
+        settings["column"] = step.column
     key = xxhash.xxh64_hexdigest(json.dumps(settings, sort_keys=True).encode())
     folder = ws.root / "indexes" / version.name / version.version
     return version.ref, folder / f"minhash-{key}.parquet"

@@ -9,11 +9,19 @@ import polars as pl
 import xxhash
 
 from winnow.curate.steps.base import GlobalContext, Step, register
+from winnow.errors import WinnowError
 
 
-def normalized_text(lowercase: bool) -> pl.Expr:
+def normalized_text(lowercase: bool, column: str = "text") -> pl.Expr:
     """The text as compared: NFC, whitespace runs folded, trimmed, optionally lower-cased."""
-    expr = pl.col("text").str.normalize("NFC").str.replace_all(r"\s+", " ").str.strip_chars()
+    expr = (
+        pl.col(column)
+        .cast(pl.Utf8)
+        .fill_null("")
+        .str.normalize("NFC")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
     return expr.str.to_lowercase() if lowercase else expr
 
 
@@ -22,18 +30,25 @@ def normalized_text(lowercase: bool) -> pl.Expr:
 class ExactDedup(Step):
     """Drop rows whose normalized text equals an earlier row's; they carry `duplicate_of`.
 
-    Column: `exact_dedup_hash` (xxh3-128 hex of the normalized text, stable across versions
-    and machines). Reason: `duplicate`.
+    `column` names the compared column (e.g. `instruction` for duplicate instructions in an
+    instruct recipe). Column: `exact_dedup_hash` (xxh3-128 hex of the normalized text, stable
+    across versions and machines). Reason: `duplicate`.
     """
 
     name: ClassVar[str] = "exact_dedup"
     scope: ClassVar[str] = "global"
     key_columns: ClassVar[tuple[str, ...]] = ("exact_dedup_hash",)
     lowercase: bool = False
+    column: str = "text"
 
     def score(self, df: pl.DataFrame) -> pl.DataFrame:
         """Hash each row's normalized text with a stable hash (never Polars' own hash)."""
-        texts = df.select(normalized_text(self.lowercase)).to_series().to_list()
+        if self.column not in df.columns:
+            raise WinnowError(
+                f"exact_dedup: the rows have no column '{self.column}'; name one of: "
+                f"{', '.join(df.columns)}."
+            )
+        texts = df.select(normalized_text(self.lowercase, self.column)).to_series().to_list()
         hashes = [xxhash.xxh3_128_hexdigest(t.encode("utf-8")) for t in texts]
         return df.with_columns(pl.Series("exact_dedup_hash", hashes, dtype=pl.Utf8))
 

@@ -93,7 +93,10 @@ def normalized(texts: pl.Series) -> pl.Series:
 @register
 @dataclass
 class MinhashDedup(Step):
-    """Drop documents whose shingle sets are near copies of a kept document's."""
+    """Drop documents whose shingle sets are near copies of a kept document's.
+
+    `column` names the compared column (e.g. `instruction` for near-duplicate instructions).
+    """
 
     name: ClassVar[str] = "minhash_dedup"
     scope: ClassVar[str] = "global"
@@ -112,6 +115,7 @@ class MinhashDedup(Step):
     keep: str = "first"
     score_column: str | None = None
     against: str | None = None
+    column: str = "text"
 
     def __post_init__(self) -> None:
         """Check the parameters and settle bands x rows."""
@@ -167,7 +171,12 @@ class MinhashDedup(Step):
 
     def score(self, df: pl.DataFrame) -> pl.DataFrame:
         """Hash shingles, sign, and keep each row's band hashes for the global decision."""
-        hashes, first, chars = self.shingle_hashes(df["text"])
+        if self.column not in df.columns:
+            raise WinnowError(
+                f"step minhash_dedup: the rows have no column '{self.column}'; name one of: "
+                f"{', '.join(df.columns)}."
+            )
+        hashes, first, chars = self.shingle_hashes(df[self.column].cast(pl.Utf8))
         a, b = minhash.permutations(self.num_perm, self.seed)
         signature = minhash.signatures(hashes, first, a, b)
         bands = minhash.band_hashes(signature, self.bands or 1, self.rows or 1)

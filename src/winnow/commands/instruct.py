@@ -1,0 +1,78 @@
+"""`winnow curate instruct`: import an instruction set, render it, validate it, curate it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from winnow.commands.options import WorkspaceOption, console, new_table
+from winnow.curate.recipes import load_recipe
+from winnow.curate.report import print_report
+from winnow.curate.runner import RunOptions
+from winnow.errors import WinnowError
+from winnow.instruct.build import import_file
+from winnow.instruct.importers import FORMATS, parse_map
+from winnow.instruct.run import curate_instruct
+from winnow.instruct.validate import char_tokens, tokenizer_counter
+from winnow.workspace import Workspace
+
+
+def instruct(
+    source: Annotated[str, typer.Option(help="Instruction file: .json (a list), .jsonl or .csv.")],
+    output: Annotated[str, typer.Option(help="Dataset name; each run writes a new version.")],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help=f"auto (from the first records' keys) or one of: {', '.join(FORMATS)}.",
+        ),
+    ] = "auto",
+    field_map: Annotated[
+        str | None,
+        typer.Option(
+            "--map",
+            help="Rename columns to the names a format reads, TARGET=COLUMN,... "
+            "(e.g. question=Q,answer=A for qa-csv).",
+        ),
+    ] = None,
+    recipe: Annotated[
+        str, typer.Option(help="Recipe name in catalogs/recipes/ or a YAML path.")
+    ] = "instruct",
+    max_tokens: Annotated[
+        int | None,
+        typer.Option(help="Quarantine rows over this many tokens (characters/4 by default)."),
+    ] = None,
+    tokenizer: Annotated[
+        str | None,
+        typer.Option(help="Count --max-tokens with this tokenizer.json, folder or hub id."),
+    ] = None,
+    batch_rows: Annotated[int, typer.Option(help="Rows per shard (bounds memory).")] = 5_000,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Import SOURCE as instruction rows, render and validate them, and curate them with RECIPE.
+
+    Rows get `id, instruction, input, output, system, history, source, lang` and the renders
+    `text` (Alpaca prompt + output), `messages`, `prompt` and `completion`. Invalid rows are
+    quarantined with their reason and counted.
+    """
+    if tokenizer and max_tokens is None:
+        raise WinnowError("--tokenizer only counts tokens for --max-tokens; give --max-tokens N.")
+    ws = Workspace.resolve(workspace)
+    loaded = load_recipe(recipe)
+    path = Path(source).expanduser()
+    mapping = parse_map(field_map)
+    count = tokenizer_counter(tokenizer) if tokenizer else char_tokens
+    imported = import_file(path, fmt, mapping, max_tokens, count)
+    if imported.reasons:
+        table = new_table("validation: quarantined rows", "reason", "rows")
+        for reason, rows in imported.reasons.items():
+            table.add_row(reason, f"{rows:,}")
+        console.print(table)
+    settings = {"map": mapping, "max_tokens": max_tokens, "tokenizer": tokenizer}
+    options = RunOptions(batch_rows=batch_rows)
+    dataset = curate_instruct(ws, loaded, path, imported, output, options, settings)
+    console.print(escape(f"format {imported.format}: {imported.rows.height:,} rows imported"))
+    print_report(console, dataset)

@@ -1,0 +1,1 @@
+"""Instruction sets: import the common formats, render prompts, validate rows."""

@@ -1,0 +1,105 @@
+"""Turn an instruction file into schema rows (with renders) and quarantined rows with reasons.
+
+Schema: `id, instruction, input, output, system, history, source, lang`, then the renders
+`text, messages, prompt, completion`. `history` is List(List(String)) of [user, assistant]
+pairs; `messages`, `prompt` and `completion` are List(Struct(role, content)). A dataset
+version stores these nested columns as their JSON text, like every Winnow source.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import xxhash
+
+from winnow.curate.readers.base import QUARANTINE_SCHEMA, RAW_LIMIT
+from winnow.curate.steps.language import identify_py3langid
+from winnow.instruct.importers import import_candidates
+from winnow.instruct.render import render_row
+from winnow.instruct.validate import Counter, char_tokens, check_budget, row_problem
+
+MESSAGE = pl.List(pl.Struct({"role": pl.Utf8, "content": pl.Utf8}))
+"""The type of `messages`, `prompt` and `completion`."""
+
+SCHEMA = {
+    "id": pl.Utf8,
+    "instruction": pl.Utf8,
+    "input": pl.Utf8,
+    "output": pl.Utf8,
+    "system": pl.Utf8,
+    "history": pl.List(pl.List(pl.Utf8)),
+    "source": pl.Utf8,
+    "lang": pl.Utf8,
+    "text": pl.Utf8,
+    "messages": MESSAGE,
+    "prompt": MESSAGE,
+    "completion": MESSAGE,
+}
+"""Columns of imported instruction rows, in order."""
+
+
+@dataclass
+class Imported:
+    """An imported file: its format, usable rows, quarantined rows and reason counts."""
+
+    format: str
+    rows: pl.DataFrame
+    quarantine: pl.DataFrame
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+def stable_id(source: str, position: str) -> str:
+    """The id of a row without its own: xxh64 of the source name and position."""
+    return xxhash.xxh64_hexdigest(f"{source}\x1f{position}".encode())
+
+
+def languages(rows: list[dict[str, Any]]) -> list[str | None]:
+    """py3langid's language of each row's instruction and output together."""
+    texts = [f"{r['instruction']}\n{r['output']}" for r in rows]
+    langs, _ = identify_py3langid(texts)
+    return langs
+
+
+def import_file(
+    path: Path,
+    fmt: str = "auto",
+    mapping: dict[str, str] | None = None,
+    max_tokens: int | None = None,
+    count: Counter = char_tokens,
+) -> Imported:
+    """Import, validate and render one file; every record ends up in rows or quarantine."""
+    check_budget(max_tokens)
+    used, candidates = import_candidates(path, fmt, mapping)
+    source = path.name
+    good: list[dict[str, Any]] = []
+    bad: list[dict[str, Any]] = []
+    reasons: Tally[str] = Tally()
+    for cand in candidates:
+        problem = row_problem(cand, max_tokens, count)
+        if problem:
+            reasons[problem.split(":")[0]] += 1
+            error = f"line {cand['line']}: {problem}; fix the record or leave it out"
+            bad.append(
+                {
+                    "source_file": str(path),
+                    "line": cand["line"],
+                    "error": error,
+                    "raw": cand["raw"][:RAW_LIMIT],
+                }
+            )
+            continue
+        row = {k: cand[k] for k in ("instruction", "input", "output", "system")}
+        row["history"] = [list(pair) for pair in cand["history"]]
+        row["id"] = cand["id"] or stable_id(source, cand["position"])
+        row["source"] = source
+        good.append(row)
+    for row, lang in zip(good, languages(good), strict=True):
+        row["lang"] = lang
+        row.update(render_row(row))
+    rows = pl.DataFrame(good, schema=SCHEMA) if good else pl.DataFrame(schema=SCHEMA)
+    quarantine = pl.DataFrame(bad, schema=QUARANTINE_SCHEMA)
+    return Imported(used, rows.select(list(SCHEMA)), quarantine, dict(sorted(reasons.items())))

@@ -1,0 +1,1 @@
+"""Preference sets: chosen/rejected pairs and unpaired KTO rows for DPO and reward models."""
