@@ -3,11 +3,15 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
+import torch
+from transformers import AutoModel, AutoTokenizer
 
 from tests.cli_helpers import run_cli
-from winnow.curate.steps.select_diverse import SelectDiverse, shares
+from tests.curate.steps.test_hf_classifier import tiny_model
+from winnow.curate.steps.select_diverse import SelectDiverse, embeddings, shares
 from winnow.errors import WinnowError
 
 
@@ -78,7 +82,8 @@ def test_recipe_run_and_bad_parameters(
     assert kept.height == 100 and "instruction" in kept.columns
     for params, words in (
         ({"budget": 0}, "budget 0 must be at least 1"),
-        ({"method": "embedding"}, "method 'embedding' is not available"),
+        ({"method": "embedding"}, "method embedding needs model"),
+        ({"method": "bm25"}, "method 'bm25' is unknown"),
     ):
         with pytest.raises(WinnowError, match=words):
             SelectDiverse(**params)
@@ -88,3 +93,18 @@ def test_recipe_run_and_bad_parameters(
         "--output", "missing",
     )  # fmt: skip
     assert code == 2 and "step select_diverse needs the column(s) prompt" in out
+
+
+def test_embedding_method_uses_an_encoders_mean_pooled_states(alpaca: pl.DataFrame, tmp_path: Path):
+    texts = alpaca["instruction"].head(300).to_list()
+    folder = tiny_model(tmp_path / "encoder", texts, {0: "a", 1: "b"})
+    points = embeddings(texts[:5], str(folder), batch_size=2)
+    tokenizer, encoder = AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder)
+    with torch.inference_mode():
+        alone = encoder(**tokenizer(texts[0], return_tensors="pt")).last_hidden_state.mean(1)[0]
+    np.testing.assert_allclose(points[0], (alone / alone.norm()).numpy(), atol=1e-5)
+    step = SelectDiverse(budget=40, clusters=4, method="embedding", model=str(folder))
+    verdict = step.decide(keys_of(alpaca.head(300)))
+    assert verdict["__selected"].sum() == 40
+    with pytest.raises(WinnowError, match="cannot load model"):
+        embeddings(texts[:2], str(tmp_path / "missing"), batch_size=2)

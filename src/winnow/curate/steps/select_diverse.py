@@ -1,8 +1,11 @@
 """Diverse selection to a budget (LIMA: a thousand well-chosen examples beat 52,000).
 
-Every row's `column` (the instruction, by default) becomes a vector: TF-IDF of words and word
-pairs (hashed, so memory does not grow with the vocabulary), reduced to `dimensions` by
-truncated SVD and normalized. k-means splits the vectors into `clusters` groups, and the
+Every row's `column` (the instruction, by default) becomes a vector: with `method: tfidf`,
+TF-IDF of words and word pairs (hashed, so memory does not grow with the vocabulary) reduced
+to `dimensions` by truncated SVD; with `method: embedding`, the mean of a Hugging Face
+encoder's last hidden states (`model`: a local folder, or a hub id once online, such as a
+sentence-transformers checkpoint), computed in batches on CUDA when there is one. Vectors are
+normalized. k-means splits the vectors into `clusters` groups, and the
 budget is shared across them as evenly as their sizes allow (a small cluster gives all its
 rows, the rest is spread over the others), so one over-represented kind of request (52k
 "generate a list of..." rows) cannot fill the budget. Within each cluster farthest-point
@@ -47,6 +50,38 @@ def vectors(texts: list[str], dimensions: int, seed: int) -> np.ndarray:
         if size >= 2
         else weighted.toarray()
     )
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    return dense / np.where(norms > 0, norms, 1.0)
+
+
+def embeddings(texts: list[str], model: str, batch_size: int) -> np.ndarray:
+    """Mean-pooled last hidden states of a Hugging Face encoder, one row per text."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model)
+        encoder = AutoModel.from_pretrained(model).to(device).eval()
+    except OSError as exc:
+        raise WinnowError(
+            f"step select_diverse: cannot load model '{model}' ({str(exc).splitlines()[0]}); "
+            "give a local folder, or download the hub id once while online."
+        ) from exc
+    parts = []
+    with torch.inference_mode():
+        for start in range(0, len(texts), batch_size):
+            batch = tokenizer(
+                texts[start : start + batch_size],
+                truncation=True,
+                max_length=256,
+                padding=True,
+                return_tensors="pt",
+            ).to(device)
+            hidden = encoder(**batch).last_hidden_state.float()
+            mask = batch["attention_mask"].unsqueeze(-1).float()
+            parts.append(((hidden * mask).sum(1) / mask.sum(1).clamp(min=1)).cpu().numpy())
+    dense = np.concatenate(parts) if parts else np.zeros((0, 1))
     norms = np.linalg.norm(dense, axis=1, keepdims=True)
     return dense / np.where(norms > 0, norms, 1.0)
 
@@ -99,6 +134,8 @@ class SelectDiverse(Step):
     dimensions: int = 64
     clusters: int = 20
     score_column: str | None = None
+    model: str | None = None
+    batch_size: int = 64
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -106,10 +143,13 @@ class SelectDiverse(Step):
         where = "step select_diverse"
         if self.budget < 1:
             raise WinnowError(f"{where}: budget {self.budget} must be at least 1.")
-        if self.method != "tfidf":
+        if self.method not in ("tfidf", "embedding"):
             raise WinnowError(
-                f"{where}: method '{self.method}' is not available; use tfidf (TF-IDF with "
-                "truncated SVD)."
+                f"{where}: method '{self.method}' is unknown; use tfidf or embedding."
+            )
+        if self.method == "embedding" and not self.model:
+            raise WinnowError(
+                f"{where}: method embedding needs model, an encoder folder or hub id."
             )
         if self.dimensions < 2 or self.clusters < 1:
             raise WinnowError(f"{where}: dimensions must be at least 2 and clusters at least 1.")
@@ -124,7 +164,10 @@ class SelectDiverse(Step):
         from sklearn.cluster import KMeans
 
         texts = keys[self.column].fill_null("").to_list()
-        points = vectors(texts, self.dimensions, self.seed)
+        if self.method == "embedding" and self.model:
+            points = embeddings(texts, self.model, self.batch_size)
+        else:
+            points = vectors(texts, self.dimensions, self.seed)
         k = min(self.clusters, len(texts))
         kmeans = KMeans(n_clusters=k, n_init=3, random_state=self.seed).fit(points)
         labels = kmeans.labels_
