@@ -18,6 +18,8 @@ def test_demo_then_every_data_command(
     assert "demo-web@v1: steps" in out and "exact_dedup" in out and "duplicate" in out
     assert "quarantined" in out and "line 13" in out
     assert "near_duplicate │ 1 │ [demo-near-bees]" in out and "clusters of 2 │ 1" in out
+    assert "input 15 = kept 10 + rejected 4 + quarantined 1" in out and "empty_output" in out
+    assert "refusal │ refusal │ 1" in out and "template_leftover │ 1" in out
     manifest = json.loads(next(workspace.glob("datasets/demo-web/v1/manifest.json")).read_text())
     counts = manifest["counts"]
     assert counts["input"] == 29 and counts["quarantined"] == 2

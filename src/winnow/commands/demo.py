@@ -7,13 +7,18 @@ import shutil
 import sys
 from pathlib import Path
 
+from winnow.commands import instruct
 from winnow.commands.curate import curate_with_progress
 from winnow.commands.options import WorkspaceOption, console
 from winnow.curate.runner import RunOptions
 from winnow.workspace import Workspace
 
-DEMO_SAMPLE = Path(__file__).resolve().parents[1] / "resources" / "demo" / "web_sample.jsonl"
+DEMO_FOLDER = Path(__file__).resolve().parents[1] / "resources" / "demo"
+DEMO_SAMPLE = DEMO_FOLDER / "web_sample.jsonl"
 """A small web-like sample written for Winnow: clean text, boilerplate, copies, Korean."""
+INSTRUCT_SAMPLE = DEMO_FOLDER / "instruct_sample.json"
+"""Alpaca-style rows written for Winnow: good answers, a refusal, a template leftover, an
+empty answer, a degenerate one and a repeated instruction."""
 
 
 def invoked_as() -> str:
@@ -26,7 +31,7 @@ def invoked_as() -> str:
 
 
 def demo(workspace: WorkspaceOption = None) -> None:
-    """Curate the bundled web sample with the 'demo' recipe and print the report."""
+    """Curate the bundled web sample ('demo' recipe) and instruction sample ('demo-instruct')."""
     ws = Workspace.resolve(workspace)
     console.print(f"[bold]Winnow demo[/]: curating {DEMO_SAMPLE.name} into {ws.root}")
     dataset = curate_with_progress(ws, "demo", str(DEMO_SAMPLE), "demo-web", RunOptions())
@@ -35,5 +40,16 @@ def demo(workspace: WorkspaceOption = None) -> None:
     console.print(
         f'      {command} data sql \'SELECT reason, count(*) FROM "{dataset.name}_rejected" '
         "GROUP BY reason'",
+        highlight=False,
+    )
+    console.print(f"[bold]Winnow demo[/]: importing {INSTRUCT_SAMPLE.name} as an instruction set")
+    instruct.instruct(
+        source=str(INSTRUCT_SAMPLE),
+        output="demo-instruct",
+        recipe="demo-instruct",
+        workspace=str(ws.root),
+    )
+    console.print(
+        f"Next: {command} data export demo-instruct --format trl -o demo-instruct.jsonl",
         highlight=False,
     )
