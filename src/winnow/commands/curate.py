@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from winnow.catalogs import list_entries
 from winnow.commands import instruct, mix, preference, quality
 from winnow.commands.options import WorkspaceOption, console, new_table
+from winnow.commands.synthesize import synthesize
 from winnow.curate.evalsets import list_evalsets
 from winnow.curate.recipes import load_recipe
 from winnow.curate.report import print_report
@@ -24,6 +25,7 @@ app.command("mix")(mix.mix)
 app.add_typer(quality.app, name="quality")
 app.command("instruct")(instruct.instruct)
 app.command("preference")(preference.preference)
+app.command("synthesize")(synthesize)
 
 
 def curate_with_progress(
