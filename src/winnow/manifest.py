@@ -58,6 +58,17 @@ def split_summary(folder: Path) -> dict[str, Any]:
     return {"rows": rows, "bytes": size, "files": len(files), "schema": schema}
 
 
+def kept_text_bytes(folder: Path, kept_files: list[Path]) -> int:
+    """UTF-8 bytes of the kept rows' text, summed by DuckDB over the kept shards."""
+    if not kept_files:
+        return 0
+    con = duckdb.connect(":memory:")
+    relation = f"read_parquet('{folder}/kept/*.parquet', union_by_name = true)"
+    text_bytes = con.execute(f"SELECT coalesce(sum(strlen(text)), 0) FROM {relation}").fetchall()
+    con.close()
+    return int(text_bytes[0][0])
+
+
 def describe_source(source: SourceSpec) -> dict[str, Any]:
     """Where the rows came from, enough to find and re-read them."""
     return {
@@ -92,13 +103,7 @@ def build_manifest(
     if accounted != total:
         raise RuntimeError(f"row accounting broke: {total} read but {accounted} written")
     kept_files = sorted((folder / "kept").glob("*.parquet"))
-    text_bytes = 0
-    if kept_files:
-        con = duckdb.connect(":memory:")
-        relation = f"read_parquet('{folder}/kept/*.parquet', union_by_name = true)"
-        query = f"SELECT coalesce(sum(strlen(text)), 0) FROM {relation}"
-        text_bytes = con.execute(query).fetchall()[0][0]
-        con.close()
+    text_bytes = kept_text_bytes(folder, kept_files)
     return {
         "name": name,
         "version": version,
@@ -152,10 +157,7 @@ def build_mix_manifest(
     if written != (drawn, 0, quarantined):
         raise RuntimeError(f"mix accounting broke: planned {drawn} + {quarantined}, got {written}")
     kept_files = sorted((folder / "kept").glob("*.parquet"))
-    con = duckdb.connect(":memory:")
-    query = f"SELECT coalesce(sum(strlen(text)), 0) FROM read_parquet('{folder}/kept/*.parquet')"
-    text_bytes = con.execute(query).fetchall()[0][0]
-    con.close()
+    text_bytes = kept_text_bytes(folder, kept_files)
     return {
         "name": name,
         "version": version,

@@ -57,7 +57,7 @@ def load_index(step: MinhashDedup, ws: Workspace, ref: str) -> tuple[str, pl.Dat
     return full_ref, index
 
 
-def _flat_sets(column: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+def flat_sets(column: pl.Series) -> tuple[np.ndarray, np.ndarray]:
     """The values and row starts of a list column of 32-bit shingle hashes."""
     sets = column.rechunk().to_arrow()
     if isinstance(sets, pa.ChunkedArray):
@@ -83,8 +83,8 @@ def matches(
     candidates = pl.concat(pairs).select("doc", "ref").unique().sort("doc", "ref")
     doc, ref = candidates["doc"].to_numpy(), candidates["ref"].to_numpy()
     if step.verify and len(doc):
-        values, starts = _flat_sets(keys[f"__{_P}set"])
-        other, other_starts = _flat_sets(index[f"__{_P}set"])
+        values, starts = flat_sets(keys[f"__{_P}set"])
+        other, other_starts = flat_sets(index[f"__{_P}set"])
         flat = np.concatenate([values, other])
         first = np.concatenate([starts, other_starts[1:] + starts[-1]])
         similar = minhash.jaccard(flat, first, doc, ref + keys.height) >= step.threshold

@@ -207,11 +207,7 @@ class MinhashDedup(Step):
             earlier = [f"{ref}:{ids[h]}" for h in hit[matched]]
         left, right = self._candidates(keys, valid & ~matched, context)
         if self.verify and len(left):
-            sets = keys[f"__{_P}set"].rechunk().to_arrow()
-            if isinstance(sets, pa.ChunkedArray):
-                sets = sets.combine_chunks()
-            starts = sets.offsets.to_numpy()
-            values = sets.values.to_numpy(zero_copy_only=False)
+            values, starts = minhash_index.flat_sets(keys[f"__{_P}set"])
             similar = minhash.jaccard(values, starts, left, right) >= self.threshold
             left, right = left[similar], right[similar]
         cluster = minhash.components(n, left, right)
