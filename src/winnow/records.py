@@ -8,15 +8,88 @@ error, for the caller to quarantine; a file that cannot be read at all is one cl
 from __future__ import annotations
 
 import csv
+import glob
 import gzip
 import json
 from pathlib import Path
 from typing import Any
 
+import xxhash
+
 from winnow.errors import WinnowError
+
+SourceFile = tuple[Path, str]
+"""A file to import and its name relative to the source root (a row's `source`)."""
 
 BrokenLine = tuple[int, str, str]
 """A JSON Lines line that does not parse: its number, the parser's error and the raw line."""
+
+
+def record_suffix(path: Path) -> str:
+    """A file's kind extension, ignoring a trailing .gz: `.json`, `.jsonl`, `.csv`..."""
+    name = path.name.lower().removesuffix(".gz")
+    return "." + name.rsplit(".", 1)[-1] if "." in name else ""
+
+
+def source_files(spec: str, suffixes: tuple[str, ...]) -> list[SourceFile]:
+    """The files a `--source` names, a file, a folder (recursively) or a glob, in sorted order.
+
+    Hidden files and folders are skipped, and in a folder only files with an accepted
+    extension are taken; names are relative to the folder or the glob's fixed part.
+    """
+    path = Path(spec).expanduser()
+    accepted = ", ".join(suffixes)
+    if path.is_file():
+        return [(path, path.name)]
+    if path.is_dir():
+        root = path
+        found = [
+            p
+            for p in sorted(path.rglob("*"))
+            if p.is_file()
+            and record_suffix(p) in suffixes
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        ]
+        if not found:
+            raise WinnowError(f"folder {path} holds no {accepted} files; add some or fix --source.")
+    elif glob.has_magic(str(path)):
+        parts = path.parts
+        fixed = parts[: next(i for i, p in enumerate(parts) if glob.has_magic(p))]
+        root = Path(*fixed) if fixed else Path(".")
+        found = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+        if not found:
+            raise WinnowError(f"glob '{spec}' matches no files; check the pattern.")
+    else:
+        raise WinnowError(
+            f"--source {spec}: no such file, folder or glob; give a {accepted} file, a folder "
+            "of them or a pattern such as 'data/*.jsonl'."
+        )
+    return [(p, p.relative_to(root).as_posix()) for p in found]
+
+
+def file_hash(path: Path) -> str:
+    """xxh3-64 of a file's bytes, so lineage names exactly what was read."""
+    digest = xxhash.xxh3_64()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def files_fingerprint(files: list[SourceFile]) -> str:
+    """One hash over the input files' names and bytes (a lone file's own hash)."""
+    if len(files) == 1:
+        return file_hash(files[0][0])
+    parts = "|".join(f"{name}:{file_hash(path)}" for path, name in files)
+    return xxhash.xxh3_64_hexdigest(parts.encode())
+
+
+def source_label(files: list[SourceFile], default: str) -> str:
+    """The source's name: a lone file's stem, or the folder the files are named from."""
+    if len(files) == 1:
+        return files[0][0].stem
+    path, name = files[0]
+    return Path(*path.parts[: -len(Path(name).parts)]).name or default
 
 
 def read_records(
@@ -27,8 +100,7 @@ def read_records(
     The number is the record's line in JSON Lines, its place in a JSON list, its data row
     (header not counted) in CSV. `suffixes` are the kinds the caller accepts.
     """
-    name = path.name.lower().removesuffix(".gz")
-    suffix = "." + name.rsplit(".", 1)[-1] if "." in name else ""
+    suffix = record_suffix(path)
     accepted = ", ".join(suffixes)
     if not path.is_file():
         raise WinnowError(f"{path}: file not found; give a {accepted} file.")

@@ -131,3 +131,69 @@ def test_all_rows_quarantined_fails(
     code, out = run_cli(capsys, "curate", "instruct", "--source", str(path), "--output", "x")
     assert code == 2
     assert "no usable rows; all 1 were quarantined (empty_output 1)" in out
+
+
+def test_folder_of_files_with_their_own_formats(
+    capsys: pytest.CaptureFixture[str], workspace: Path, shared_data: Path, tmp_path: Path
+) -> None:
+    """A folder: each file detected on its own, rows named by file, every row accounted for."""
+    folder = tmp_path / "mixed"
+    (folder / "seeds").mkdir(parents=True)
+    (folder / "lima.json").symlink_to(shared_data / "instruct" / "lima.json")
+    seeds = shared_data / "instruct" / "self_instruct_seed_tasks.jsonl"
+    (folder / "seeds" / "tasks.jsonl").symlink_to(seeds)
+    (folder / "notes.txt").write_text("not an instruction file\n")
+    args = ["curate", "instruct", "--source", str(folder), "--output", "mixed"]
+    code, out = run_cli(capsys, *args)
+    assert code == 0, out
+    assert "format alpaca+self-instruct: 1,204 rows imported from 2 files" in out
+    manifest = json.loads((version_dir(workspace, "mixed") / "manifest.json").read_text())
+    assert manifest["source"]["name"] == "mixed"
+    assert manifest["source"]["files"] == [
+        str(folder / "lima.json"),
+        str(folder / "seeds" / "tasks.jsonl"),
+    ]
+    assert manifest["counts"]["input"] == 1204
+    kept = pl.read_parquet(version_dir(workspace, "mixed") / "kept" / "*.parquet")
+    assert set(kept["source"]) == {"lima.json", "seeds/tasks.jsonl"}
+    by_file = dict(kept.group_by("source_file").len().iter_rows())
+    assert set(by_file) == {str(folder / "lima.json"), str(folder / "seeds" / "tasks.jsonl")}
+
+
+def test_glob_and_missing_source(
+    capsys: pytest.CaptureFixture[str], workspace: Path, shared_data: Path
+) -> None:
+    """A quoted glob takes the matching files; a pattern with no match is one clear line."""
+    pattern = str(shared_data / "instruct" / "alpaca_*_demo.json")
+    code, out = run_cli(capsys, "curate", "instruct", "--source", pattern, "--output", "both")
+    assert code == 0, out
+    assert "rows imported from 2 files" in out
+    manifest = json.loads((version_dir(workspace, "both") / "manifest.json").read_text())
+    assert [Path(f).name for f in manifest["source"]["files"]] == [
+        "alpaca_en_demo.json",
+        "alpaca_zh_demo.json",
+    ]
+    assert manifest["instruct"]["rows_imported"] == 1999
+    missing = str(shared_data / "instruct" / "nothing_*.json")
+    code, out = run_cli(capsys, "curate", "instruct", "--source", missing, "--output", "none")
+    assert code == 2
+    assert "matches no files" in out
+
+
+def test_messages_importer_on_real_conversations(
+    capsys: pytest.CaptureFixture[str], workspace: Path, shared_data: Path
+) -> None:
+    """The KTO demo's OpenAI-style `messages`: earlier turns become history, the last answer
+    the output."""
+    source = str(shared_data / "preference" / "kto_en_demo.json")
+    args = ["curate", "instruct", "--source", source, "--format", "messages", "--output", "msg"]
+    code, out = run_cli(capsys, *args)
+    assert code == 0, out
+    assert "format messages: 300 rows imported" in out
+    kept = pl.read_parquet(version_dir(workspace, "msg") / "kept" / "*.parquet")
+    turns = kept["history"].map_elements(lambda h: len(json.loads(h)), return_dtype=pl.Int64)
+    histogram = sorted(turns.value_counts().iter_rows())
+    assert histogram == [(0, 223), (1, 3), (2, 47), (3, 22), (4, 1), (5, 4)]
+    first = kept.row(0, named=True)
+    assert first["instruction"].startswith("The Federal Trade Commission is going after spyware")
+    assert first["output"].startswith("Ooh ooh ah ah! *giggle*")

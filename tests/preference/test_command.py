@@ -147,3 +147,26 @@ def test_ranked_adjacent_and_rated_auto(
     assert manifest["preference"]["reasons"] == {"tie": 1}
     kept = pl.read_parquet(Workspace.resolve(workspace).dataset("s").path / "kept" / "*.parquet")
     assert kept["margin"].to_list() == [3.0]
+
+
+def test_folder_dedups_across_files(
+    capsys: pytest.CaptureFixture[str], shared_data: Path, workspace: Path, tmp_path: Path
+) -> None:
+    """The same file twice in a folder: every pair of the second copy is a rejected duplicate,
+    and mixed formats are detected per file."""
+    folder = tmp_path / "prefs"
+    for sub in ("a", "b"):
+        (folder / sub).mkdir(parents=True)
+        (folder / sub / "dpo.json").symlink_to(shared_data / DPO)
+    (folder / "kto.json").symlink_to(shared_data / "preference" / "kto_en_demo.json")
+    args = ["curate", "preference", "--source", str(folder), "--output", "prefs"]
+    code, out = run_cli(capsys, *args)
+    assert code == 0, out
+    assert "input 900 = kept 595 + rejected 305 + quarantined 0" in out
+    manifest = Workspace.resolve(workspace).dataset("prefs").manifest
+    assert manifest["preference"]["format"] == "sharegpt-dpo+kto"
+    assert manifest["source"]["name"] == "prefs"
+    assert len(manifest["source"]["files"]) == 3
+    version = Workspace.resolve(workspace).dataset("prefs")
+    rejected = pl.read_parquet(version.path / "rejected" / "*.parquet")
+    assert rejected.filter(pl.col("id").str.starts_with("b/dpo.json:")).height == 300

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,15 +12,25 @@ from winnow.curate.recipes import load_recipe
 from winnow.curate.report import print_report
 from winnow.curate.runner import RunOptions
 from winnow.errors import WinnowError
-from winnow.instruct.build import import_file
+from winnow.instruct.build import import_files
 from winnow.instruct.importers import FORMATS, parse_map
 from winnow.instruct.run import curate_instruct
 from winnow.instruct.validate import char_tokens, tokenizer_counter
+from winnow.records import source_files
 from winnow.workspace import Workspace
+
+SUFFIXES = (".json", ".jsonl", ".csv")
+"""File kinds an instruction source may hold."""
 
 
 def instruct(
-    source: Annotated[str, typer.Option(help="Instruction file: .json (a list), .jsonl or .csv.")],
+    source: Annotated[
+        str,
+        typer.Option(
+            help="Instruction data: a .json (list), .jsonl or .csv file (.gz too), a folder of "
+            "them (recursive) or a quoted glob; each file's format is detected on its own."
+        ),
+    ],
     output: Annotated[str, typer.Option(help="Dataset name; each run writes a new version.")],
     fmt: Annotated[
         str,
@@ -62,10 +71,10 @@ def instruct(
         raise WinnowError("--tokenizer only counts tokens for --max-tokens; give --max-tokens N.")
     ws = Workspace.resolve(workspace)
     loaded = load_recipe(recipe)
-    path = Path(source).expanduser()
+    files = source_files(source, SUFFIXES)
     mapping = parse_map(field_map)
     count = tokenizer_counter(tokenizer) if tokenizer else char_tokens
-    imported = import_file(path, fmt, mapping, max_tokens, count)
+    imported = import_files(files, fmt, mapping, max_tokens, count)
     if imported.reasons:
         table = new_table("validation: quarantined rows", "reason", "rows")
         for reason, rows in imported.reasons.items():
@@ -73,6 +82,11 @@ def instruct(
         console.print(table)
     settings = {"map": mapping, "max_tokens": max_tokens, "tokenizer": tokenizer}
     options = RunOptions(batch_rows=batch_rows)
-    dataset = curate_instruct(ws, loaded, path, imported, output, options, settings)
-    console.print(escape(f"format {imported.format}: {imported.rows.height:,} rows imported"))
+    dataset = curate_instruct(ws, loaded, files, imported, output, options, settings)
+    console.print(
+        escape(
+            f"format {imported.format}: {imported.rows.height:,} rows imported from "
+            f"{len(files):,} file{'s' if len(files) > 1 else ''}"
+        )
+    )
     print_report(console, dataset)

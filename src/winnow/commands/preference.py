@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -13,6 +12,7 @@ from winnow.commands.options import WorkspaceOption, console, new_table
 from winnow.curate.report import print_report
 from winnow.preference.dataset import import_preference
 from winnow.preference.importers import FORMATS, PAIRINGS
+from winnow.records import source_files
 from winnow.workspace import Workspace
 
 TOP_LANGUAGES = 10
@@ -51,8 +51,11 @@ def report_table(name: str, report: dict[str, Any]) -> Table:
 
 def preference(
     source: Annotated[
-        Path,
-        typer.Option(help="A .json (list), .jsonl or .jsonl.gz file of preference records."),
+        str,
+        typer.Option(
+            help="Preference data: a .json (list) or .jsonl file (.gz too), a folder of them "
+            "(recursive) or a quoted glob; each file's format is detected on its own."
+        ),
     ],
     output: Annotated[str, typer.Option(help="Dataset name; each import writes a new version.")],
     fmt: Annotated[
@@ -77,7 +80,8 @@ def preference(
     and the prompt languages, which the manifest also records.
     """
     ws = Workspace.resolve(workspace)
-    with console.status(f"importing {source.name} into {output}"):
-        dataset = import_preference(ws, source, output, fmt, pairs)
+    files = source_files(source, (".json", ".jsonl"))
+    with console.status(escape(f"importing {len(files):,} file(s) from {source} into {output}")):
+        dataset = import_preference(ws, files, output, fmt, pairs)
     console.print(report_table(dataset.ref, dataset.manifest["preference"]))
     print_report(console, dataset)

@@ -21,6 +21,7 @@ from winnow.curate.steps.language import identify_py3langid
 from winnow.instruct.importers import import_candidates
 from winnow.instruct.render import render_row
 from winnow.instruct.validate import Counter, char_tokens, check_budget, row_problem
+from winnow.records import SourceFile
 
 MESSAGE = pl.List(pl.Struct({"role": pl.Utf8, "content": pl.Utf8}))
 """The type of `messages`, `prompt` and `completion`."""
@@ -70,11 +71,15 @@ def import_file(
     mapping: dict[str, str] | None = None,
     max_tokens: int | None = None,
     count: Counter = char_tokens,
+    name: str | None = None,
 ) -> Imported:
-    """Import, validate and render one file; every record ends up in rows or quarantine."""
+    """Import, validate and render one file; every record ends up in rows or quarantine.
+
+    `name` (the file's name by default) becomes the rows' `source` and seeds their ids.
+    """
     check_budget(max_tokens)
     used, candidates = import_candidates(path, fmt, mapping)
-    source = path.name
+    source = name or path.name
     good: list[dict[str, Any]] = []
     bad: list[dict[str, Any]] = []
     reasons: Tally[str] = Tally()
@@ -103,3 +108,27 @@ def import_file(
     rows = pl.DataFrame(good, schema=SCHEMA) if good else pl.DataFrame(schema=SCHEMA)
     quarantine = pl.DataFrame(bad, schema=QUARANTINE_SCHEMA)
     return Imported(used, rows.select(list(SCHEMA)), quarantine, dict(sorted(reasons.items())))
+
+
+def import_files(
+    files: list[SourceFile],
+    fmt: str = "auto",
+    mapping: dict[str, str] | None = None,
+    max_tokens: int | None = None,
+    count: Counter = char_tokens,
+) -> Imported:
+    """Import several files as one set, each detected on its own when `fmt` is auto.
+
+    `format` names every format met, in file order, joined by `+`.
+    """
+    parts = [import_file(path, fmt, mapping, max_tokens, count, name) for path, name in files]
+    formats = list(dict.fromkeys(part.format for part in parts))
+    reasons: Tally[str] = Tally()
+    for part in parts:
+        reasons.update(part.reasons)
+    return Imported(
+        "+".join(formats),
+        pl.concat([part.rows for part in parts]),
+        pl.concat([part.quarantine for part in parts]),
+        dict(sorted(reasons.items())),
+    )

@@ -1,15 +1,15 @@
 """Curate an imported instruction file through Winnow's runner into an `instruct` version.
 
-The rows are staged as a Parquet file in the dataset's folder (named for the input file's
-content and the import options, so a killed run resumes), validation's quarantine joins the
-first shard's, and the manifest gets `kind: instruct` plus an `instruct` section.
+The rows are staged as one Parquet file per input file in the dataset's folder (named for
+the input files' content and the import options, so a killed run resumes), validation's
+quarantine joins the first shard's, and the manifest gets `kind: instruct` plus an
+`instruct` section.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -22,31 +22,25 @@ from winnow.errors import WinnowError
 from winnow.files import read_json, write_json, write_parquet
 from winnow.instruct.build import Imported
 from winnow.instruct.validate import TOKEN_RULE
+from winnow.records import SourceFile, files_fingerprint, source_label
 from winnow.workspace import DatasetVersion, Workspace, check_name
-
-
-def file_hash(path: Path) -> str:
-    """xxh3-64 of a file's bytes."""
-    digest = xxhash.xxh3_64()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class InstructRun(Run):
     """A recipe run whose first shard also carries validation's quarantined rows."""
 
-    def __init__(self, *args: Any, imported: Imported, section: dict[str, Any]) -> None:
+    def __init__(
+        self, *args: Any, imported: Imported, section: dict[str, Any], originals: dict[str, str]
+    ) -> None:
         super().__init__(*args)
-        self.imported, self.section = imported, section
+        self.imported, self.section, self.originals = imported, section, originals
 
     def batches(self) -> Iterator[tuple[str, pl.DataFrame, pl.DataFrame]]:
-        """The staged rows' batches naming the input file, validation's quarantine in the first."""
+        """Staged batches naming their input file, validation's quarantine in the first."""
         first = True
-        original = pl.lit(self.section["source"]["files"][0], dtype=pl.Utf8)
         for shard, batch, quarantine in super().batches():
-            docs = batch.with_columns(original.alias("source_file"))
+            original = pl.col("source_file").replace_strict(self.originals, return_dtype=pl.Utf8)
+            docs = batch.with_columns(original)
             if first:
                 quarantine = pl.concat([self.imported.quarantine, quarantine])
                 first = False
@@ -68,31 +62,43 @@ class InstructRun(Run):
 def curate_instruct(
     ws: Workspace,
     recipe: Recipe,
-    path: Path,
+    files: list[SourceFile],
     imported: Imported,
     output: str,
     options: RunOptions,
     settings: dict[str, Any],
 ) -> DatasetVersion:
-    """Stage the imported rows, run the recipe over them and publish a new version."""
+    """Stage the imported rows (one Parquet file per input file), run the recipe, publish.
+
+    With several files, rows are told apart by `source`, the name `import_files` gave them.
+    """
     check_name(output)
+    label = source_label(files, "instruct")
+    where = files[0][0] if len(files) == 1 else f"{len(files)} files from {label}"
     if not imported.rows.height:
         reasons = ", ".join(f"{k} {v}" for k, v in imported.reasons.items()) or "none"
         raise WinnowError(
-            f"{path}: no usable rows; all {imported.quarantine.height} were quarantined "
+            f"{where}: no usable rows; all {imported.quarantine.height} were quarantined "
             f"({reasons}); fix the records or check --format and --map."
         )
-    digest = file_hash(path)
+    digest = files_fingerprint(files)
     key = xxhash.xxh64_hexdigest(f"{digest}|{sorted(settings.items())}".encode())
     stage = ws.datasets_dir / output / f".instruct-{key}"
-    staged = stage / f"{path.stem}.parquet"
-    if not staged.exists():
-        write_parquet(imported.rows, staged)
-    source = resolve_source(str(staged), fmt="parquet")
+    originals = {}
+    for index, (path, name) in enumerate(files):
+        one = len(files) == 1
+        rows = imported.rows if one else imported.rows.filter(pl.col("source") == name)
+        if not rows.height:
+            continue
+        staged = stage / f"{index:05d}.parquet"
+        originals[str(staged)] = str(path)
+        if not staged.exists():
+            write_parquet(rows, staged)
+    source = resolve_source(str(stage), fmt="parquet")
     section = {
         "source": {
-            "name": path.stem,
-            "files": [str(path)],
+            "name": label,
+            "files": [str(path) for path, _ in files],
             "format": imported.format,
             "fingerprint": digest,
         },
@@ -102,7 +108,9 @@ def curate_instruct(
         "rows_imported": imported.rows.height,
         "quarantined_by_reason": imported.reasons,
     }
-    version = InstructRun(ws, recipe, source, output, options, imported=imported, section=section)
-    dataset = version.execute()
+    run = InstructRun(
+        ws, recipe, source, output, options, imported=imported, section=section, originals=originals
+    )
+    dataset = run.execute()
     shutil.rmtree(stage)
     return dataset

@@ -30,6 +30,7 @@ from winnow.preference.importers import (
 )
 from winnow.preference.report import label_counts, language_mix, length_bias
 from winnow.preference.validate import DUPLICATE, Checked, check, pair_key
+from winnow.records import SourceFile, files_fingerprint, source_label
 from winnow.workspace import DatasetVersion, Workspace, check_name
 
 MESSAGES = pl.List(pl.Struct({"role": pl.Utf8, "content": pl.Utf8}))
@@ -57,7 +58,7 @@ def rows_frame(rows: list[Row], schema: dict[str, Any]) -> pl.DataFrame:
     return pl.DataFrame([{k: row.get(k) for k in schema} for row in rows], schema=schema)
 
 
-def quarantine_frame(source_file: str, candidates: list[Candidate]) -> pl.DataFrame:
+def quarantine_frame(candidates: list[Candidate]) -> pl.DataFrame:
     """Quarantined records with their reason and raw JSON (cut to RAW_LIMIT characters)."""
     rows = []
     for c in candidates:
@@ -65,7 +66,7 @@ def quarantine_frame(source_file: str, candidates: list[Candidate]) -> pl.DataFr
         reason = c.reject.reason if c.reject else "bad_row"
         rows.append(
             {
-                "source_file": source_file,
+                "source_file": c.file,
                 "line": c.line,
                 "error": str(c.reject),
                 "raw": raw[:RAW_LIMIT],
@@ -83,21 +84,12 @@ def fingerprint(rows: list[Row]) -> str:
     return digest.hexdigest()
 
 
-def file_hash(path: Path) -> str:
-    """A hash of the source file's bytes, so lineage names exactly what was read."""
-    digest = xxhash.xxh64()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def build_preference_manifest(
     folder: Path,
     *,
     name: str,
     version: str,
-    source: Path,
+    files: list[SourceFile],
     fmt: str,
     pairing: str,
     checked: Checked,
@@ -116,7 +108,7 @@ def build_preference_manifest(
         raise RuntimeError(f"row accounting broke: {(kept, rejected, quarantined)} != {written}")
     report = {
         "format": fmt,
-        "pairing": pairing if fmt == "ranked" else None,
+        "pairing": pairing if "ranked" in fmt.split("+") else None,
         "reasons": checked.reasons(),
         "length_bias": length_bias(checked.kept),
         "labels": label_counts(checked.kept),
@@ -139,14 +131,14 @@ def build_preference_manifest(
         "fingerprint": fingerprint(checked.kept),
         "parents": [],
         "source": {
-            "name": source.name,
-            "files": [str(source)],
+            "name": source_label(files, "preference"),
+            "files": [str(path) for path, _ in files],
             "hub_id": None,
             "format": fmt,
             "text_field": None,
             "id_field": None,
             "licence": None,
-            "fingerprint": file_hash(source),
+            "fingerprint": files_fingerprint(files),
         },
         "recipe": {
             "name": "preference",
@@ -163,7 +155,7 @@ def build_preference_manifest(
     }
 
 
-def write_splits(folder: Path, checked: Checked, source: Path) -> None:
+def write_splits(folder: Path, checked: Checked) -> None:
     """Write kept, rejected (duplicates) and quarantined rows as one shard per split."""
     for split in ("kept", "rejected", "quarantine"):
         (folder / split).mkdir(parents=True)
@@ -175,37 +167,49 @@ def write_splits(folder: Path, checked: Checked, source: Path) -> None:
         frame = rows_frame(duplicates, REJECTED_SCHEMA)
         write_parquet(frame, folder / "rejected" / "part-00000.parquet")
     if checked.quarantined:
-        frame = quarantine_frame(str(source), checked.quarantined)
+        frame = quarantine_frame(checked.quarantined)
         write_parquet(frame, folder / "quarantine" / "part-00000.parquet")
 
 
 def import_preference(
-    ws: Workspace, source: Path, output: str, fmt: str = "auto", pairing: str = "best-worst"
+    ws: Workspace,
+    files: list[SourceFile],
+    output: str,
+    fmt: str = "auto",
+    pairing: str = "best-worst",
 ) -> DatasetVersion:
-    """Read, check and write `source` as a new version of preference dataset `output`."""
+    """Read, check and write `files` as a new version of preference dataset `output`.
+
+    With `fmt` auto each file is detected on its own; pairs are deduplicated across files.
+    """
     started = perf_counter()
     check_name(output)
     if fmt != "auto" and fmt not in FORMATS:
         raise WinnowError(f"--format '{fmt}' is unknown; use auto or one of: {', '.join(FORMATS)}.")
     if pairing not in PAIRINGS:
         raise WinnowError(f"--pairs '{pairing}' is unknown; use one of: {', '.join(PAIRINGS)}.")
-    if not source.is_file():
-        raise WinnowError(f"--source {source}: no such file; give a .json, .jsonl or .jsonl.gz.")
-    records, unreadable = read_records(source)
-    chosen_format = detect_format(records, str(source)) if fmt == "auto" else fmt
-    candidates = unreadable + import_records(records, chosen_format, source.name, pairing)
+    candidates: list[Candidate] = []
+    formats: dict[str, None] = {}
+    for path, name in files:
+        records, unreadable = read_records(path)
+        used = detect_format(records, str(path)) if fmt == "auto" else fmt
+        formats[used] = None
+        for found in unreadable + import_records(records, used, name, pairing):
+            found.file = str(path)
+            candidates.append(found)
+    chosen_format = "+".join(formats)
     checked = check(candidates)
     version = ws.next_version(output)
     staging = ws.datasets_dir / output / f".partial-{os.getpid()}"
     if staging.exists():
         shutil.rmtree(staging)
     try:
-        write_splits(staging, checked, source)
+        write_splits(staging, checked)
         manifest = build_preference_manifest(
             staging,
             name=output,
             version=version,
-            source=source,
+            files=files,
             fmt=chosen_format,
             pairing=pairing,
             checked=checked,

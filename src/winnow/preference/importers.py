@@ -58,6 +58,7 @@ class Candidate:
     raw: Any
     row: Row | None = None
     reject: Reject | None = None
+    file: str = ""
 
 
 def read_records(path: Path) -> tuple[list[tuple[int, Any]], list[Candidate]]:

@@ -26,7 +26,8 @@ from winnow.curate.runner import RunOptions
 from winnow.errors import WinnowError
 from winnow.files import read_json, write_json
 from winnow.instruct.build import Imported, import_file
-from winnow.instruct.run import curate_instruct, file_hash
+from winnow.instruct.run import curate_instruct
+from winnow.records import file_hash
 from winnow.synthesize.generators import Generator
 from winnow.synthesize.prompt import Task, format_prompt, parse_reply, reply_text
 from winnow.synthesize.rouge import Pool
@@ -215,7 +216,8 @@ def publish(
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         imported = with_lineage(import_file(path, "alpaca"), outcome, section["generator"]["name"])
         settings = {"map": None, "max_tokens": None, "tokenizer": None}
-        version = curate_instruct(ws, recipe, path, imported, output, RunOptions(), settings)
+        files = [(path, path.name)]
+        version = curate_instruct(ws, recipe, files, imported, output, RunOptions(), settings)
     manifest_path = version.path / "manifest.json"
     manifest = read_json(manifest_path)
     manifest["source"] = seeds.source
