@@ -20,6 +20,7 @@ app.add_typer(curate.app, name="curate")
 app.add_typer(data.app, name="data")
 app.command("demo")(demo.demo)
 app.add_typer(train.app, name="train")
+app.command("generate")(train.generate)
 
 
 def main() -> None:

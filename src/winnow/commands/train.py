@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from winnow.commands.options import WorkspaceOption, console, new_table
+from winnow.errors import WinnowError
 from winnow.train.tokenizer import TokenizerConfig, train_tokenizer
 from winnow.workspace import Workspace
 
@@ -79,3 +80,363 @@ def tokenizer(
     table.add_row("train seconds", f"{record['train_seconds']:.2f}")
     table.add_row("files", " ".join(sorted(p.name for p in trained.path.iterdir())))
     console.print(table, highlight=False)
+
+
+Base = Annotated[
+    str | None,
+    typer.Option(
+        help="tiny (tokenizer + small Llama built on --data), a run name, a model folder, a "
+        ".gguf file, or a hub id (online).",
+        show_default=False,
+    ),
+]
+Data = Annotated[str | None, typer.Option(help="Dataset NAME or NAME@vN.", show_default=False)]
+Output = Annotated[str | None, typer.Option(help="Run name: runs/NAME.", show_default=False)]
+Config = Annotated[
+    str | None,
+    typer.Option(
+        "--config", help="Job YAML: a path or a name in catalogs/jobs/.", show_default=False
+    ),
+]
+MaxSteps = Annotated[int | None, typer.Option(help="Optimizer steps.", show_default=False)]
+LearningRate = Annotated[float | None, typer.Option(help="Peak learning rate.", show_default=False)]
+BatchSize = Annotated[int | None, typer.Option(help="Rows per device step.", show_default=False)]
+MaxLength = Annotated[
+    int | None, typer.Option(help="Tokens per sequence (longer ones are cut).", show_default=False)
+]
+Lora = Annotated[
+    str | None,
+    typer.Option(
+        help="none, lora (peft adapters, merged at the end) or qlora (4-bit, CUDA).",
+        show_default=False,
+    ),
+]
+Sets = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Any config field as KEY=VALUE (e.g. --set warmup_ratio=0.1); repeat for more.",
+        show_default=False,
+    ),
+]
+Resume = Annotated[
+    bool, typer.Option("--resume", help="Continue run --output from its last checkpoint.")
+]
+
+
+def run_job(
+    method: str,
+    config: str | None,
+    options: dict[str, Any],
+    sets: list[str] | None,
+    resume: bool,
+    workspace: str | None,
+) -> None:
+    """Build the job's config (from the run's own record when resuming), train, report."""
+    from winnow.train import methods
+    from winnow.train.config import load_config
+    from winnow.train.jobs import execute
+
+    ws = Workspace.resolve(workspace)
+    start = resumed_config(ws, options.get("output"), method) if resume else None
+    job, path = load_config(method, config, options, list(sets or []), start)
+    prepare, finish, head = methods.METHODS[method]
+    console.print(escape(f"train {method}: {job.data} on base {job.base} -> runs/{job.output}"))
+    run = execute(ws, job, path, resume, prepare, finish, head)
+    print_run(run.record)
+
+
+def resumed_config(ws: Workspace, output: str | None, method: str) -> dict[str, Any]:
+    """The stored config of the run --resume continues."""
+    from winnow.files import read_json
+
+    record = ws.root / "runs" / str(output) / "run.json"
+    if not output or not record.is_file():
+        raise WinnowError(f"--resume: no run '{output}' in {ws.root / 'runs'}; check --output.")
+    return read_json(record)["config"]
+
+
+def print_run(record: dict[str, Any]) -> None:
+    """The finished run as one table: data, model, results, where things are."""
+    table = new_table(
+        escape(f"run {record['name']} ({record['method']}): {record['status']}"), "", ""
+    )
+    table.show_header = False
+    for item in record["inputs"]:
+        table.add_row(
+            "data",
+            escape(f"{item['ref']} ({item['rows']:,} rows, fingerprint {item['fingerprint']})"),
+        )
+    model = record.get("model", {})
+    table.add_row(
+        "model", escape(f"{model.get('architecture')}: {model.get('parameters', 0):,} parameters")
+    )
+    table.add_row("device", escape(f"{record['device']['type']} ({record['device']['name']})"))
+    for key, value in (record.get("data") or {}).items():
+        table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
+    for key, value in (record.get("results") or {}).items():
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        table.add_row(key.replace("_", " "), shown)
+    console.print(table, highlight=False)
+
+
+@app.command()
+def pretrain(
+    base: Base = None,
+    data: Data = None,
+    output: Output = None,
+    config: Config = None,
+    max_steps: MaxSteps = None,
+    learning_rate: LearningRate = None,
+    batch_size: BatchSize = None,
+    max_length: MaxLength = None,
+    tiny_params: Annotated[
+        int | None, typer.Option(help="Parameter budget of a tiny base.", show_default=False)
+    ] = None,
+    sets: Sets = None,
+    resume: Resume = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Pretrain a causal LM on a text dataset (tiny: tokenizer and Llama built from it).
+
+    Documents are packed into --max-length blocks; a held-out split (eval_fraction) gives eval
+    loss and perplexity. runs/OUTPUT gets run.json, metrics.jsonl, checkpoints/ and model/.
+    """
+    options = {
+        "base": base,
+        "data": data,
+        "output": output,
+        "max_steps": max_steps,
+        "learning_rate": learning_rate,
+        "batch_size": batch_size,
+        "max_length": max_length,
+        "tiny_params": tiny_params,
+    }
+    run_job("pretrain", config, options, sets, resume, workspace)
+
+
+@app.command()
+def sft(
+    base: Base = None,
+    data: Data = None,
+    output: Output = None,
+    config: Config = None,
+    max_steps: MaxSteps = None,
+    learning_rate: LearningRate = None,
+    batch_size: BatchSize = None,
+    max_length: MaxLength = None,
+    packing: Annotated[
+        bool | None,
+        typer.Option(
+            "--packing/--no-packing", help="Pack rows into max-length blocks.", show_default=False
+        ),
+    ] = None,
+    lora: Lora = None,
+    chat_template: Annotated[
+        str | None,
+        typer.Option(
+            help="chatml or a Jinja file; needed when the base's tokenizer has none.",
+            show_default=False,
+        ),
+    ] = None,
+    sets: Sets = None,
+    resume: Resume = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Fine-tune on an instruction set with loss on answer tokens only (TRL SFTTrainer).
+
+    Prints a token-level preview of the loss mask and counts rows with no trainable token
+    before the first step; stops when none is left. Chat template and EOS are pinned and
+    recorded in run.json.
+    """
+    options = {
+        "base": base,
+        "data": data,
+        "output": output,
+        "max_steps": max_steps,
+        "learning_rate": learning_rate,
+        "batch_size": batch_size,
+        "max_length": max_length,
+        "packing": packing,
+        "lora": lora,
+        "chat_template": chat_template,
+    }
+    run_job("sft", config, options, sets, resume, workspace)
+
+
+@app.command()
+def dpo(
+    base: Base = None,
+    data: Data = None,
+    output: Output = None,
+    config: Config = None,
+    max_steps: MaxSteps = None,
+    learning_rate: LearningRate = None,
+    batch_size: BatchSize = None,
+    max_length: MaxLength = None,
+    beta: Annotated[
+        float | None,
+        typer.Option(help="Strength of the pull to the reference.", show_default=False),
+    ] = None,
+    loss_type: Annotated[
+        str | None,
+        typer.Option(
+            help="sigmoid (DPO), ipo, hinge, robust, ... any TRL offers.", show_default=False
+        ),
+    ] = None,
+    lora: Lora = None,
+    chat_template: Annotated[
+        str | None,
+        typer.Option(
+            help="chatml or a Jinja file; needed when the base's tokenizer has none.",
+            show_default=False,
+        ),
+    ] = None,
+    sets: Sets = None,
+    resume: Resume = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Preference-tune a model on a chosen/rejected set with TRL's DPOTrainer.
+
+    Logs DPO rewards (chosen, rejected, margins, accuracies) to metrics.jsonl. Reference
+    log-probs are computed once per data and base and reused by later runs (reuse_ref_logps).
+    """
+    options = {
+        "base": base,
+        "data": data,
+        "output": output,
+        "max_steps": max_steps,
+        "learning_rate": learning_rate,
+        "batch_size": batch_size,
+        "max_length": max_length,
+        "beta": beta,
+        "loss_type": loss_type,
+        "lora": lora,
+        "chat_template": chat_template,
+    }
+    run_job("dpo", config, options, sets, resume, workspace)
+
+
+@app.command()
+def reward(
+    base: Base = None,
+    data: Data = None,
+    output: Output = None,
+    config: Config = None,
+    max_steps: MaxSteps = None,
+    learning_rate: LearningRate = None,
+    batch_size: BatchSize = None,
+    max_length: MaxLength = None,
+    lora: Lora = None,
+    chat_template: Annotated[
+        str | None,
+        typer.Option(
+            help="chatml or a Jinja file; needed when the base's tokenizer has none.",
+            show_default=False,
+        ),
+    ] = None,
+    sets: Sets = None,
+    resume: Resume = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Train a reward model (one score per conversation) on a chosen/rejected set.
+
+    eval_fraction of the pairs (10% by default) is held out; run.json's results and
+    metrics.jsonl get the exact pairwise accuracy on it.
+    """
+    options = {
+        "base": base,
+        "data": data,
+        "output": output,
+        "max_steps": max_steps,
+        "learning_rate": learning_rate,
+        "batch_size": batch_size,
+        "max_length": max_length,
+        "lora": lora,
+        "chat_template": chat_template,
+    }
+    run_job("reward", config, options, sets, resume, workspace)
+
+
+Temperature = Annotated[float, typer.Option(help="Sampling temperature; 0 is greedy.")]
+TopP = Annotated[
+    float, typer.Option(help="Nucleus sampling: keep the smallest set of tokens with this mass.")
+]
+TopK = Annotated[int, typer.Option(help="Keep the k likeliest tokens; 0 keeps all.")]
+MaxNewTokens = Annotated[int, typer.Option(help="Tokens generated per answer at most.")]
+Seed = Annotated[int, typer.Option(help="Seeds sampling (prompt i uses seed + i).")]
+
+
+@app.command()
+def sample(
+    policy: Annotated[
+        str, typer.Option(help="Policy: a run name, model folder, .gguf file or hub id.")
+    ],
+    reward: Annotated[str, typer.Option(help="Reward model: a run of 'winnow train reward'.")],
+    prompts: Annotated[
+        str, typer.Option(help="Instruction set NAME or NAME@vN whose prompts are sampled.")
+    ],
+    output: Annotated[
+        str, typer.Option(help="Run name; datasets OUTPUT-pairs and OUTPUT-best are written.")
+    ],
+    n: Annotated[int, typer.Option(help="Answers per prompt.")] = 4,
+    temperature: Temperature = 1.0,
+    top_p: TopP = 1.0,
+    top_k: TopK = 0,
+    max_new_tokens: MaxNewTokens = 128,
+    max_prompts: Annotated[
+        int | None, typer.Option(help="Sample only the first N prompts.", show_default=False)
+    ] = None,
+    seed: Seed = 0,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Best-of-n: N answers per prompt from POLICY, scored by REWARD, published as two sets.
+
+    OUTPUT-pairs is a preference set (best against worst, margin = score gap; all-equal scores
+    are quarantined as ties); OUTPUT-best an instruction set of the best answers. Both name
+    the prompts as parent and the policy and reward model in their manifest; every answer and
+    score is kept in runs/OUTPUT/samples.jsonl.
+    """
+    from winnow.curate.report import print_report
+    from winnow.train.generation import Sampling
+    from winnow.train.sample import SampleJob
+    from winnow.train.sample import sample as best_of_n
+
+    sampling = Sampling(temperature, top_p, top_k, max_new_tokens, seed)
+    job = SampleJob(policy, reward, prompts, output, n, max_prompts, sampling)
+    ws = Workspace.resolve(workspace)
+    run, pairs, best = best_of_n(ws, job)
+    console.print(
+        escape(f"run {run.record['name']}: {run.record['results']['answers']:,} answers scored")
+    )
+    print_report(console, pairs)
+    print_report(console, best)
+
+
+def generate(
+    model: Annotated[str, typer.Option(help="A run name, model folder, .gguf file or hub id.")],
+    prompt: Annotated[str, typer.Option(help="The user message.")],
+    system: Annotated[
+        str | None, typer.Option(help="A system message.", show_default=False)
+    ] = None,
+    n: Annotated[int, typer.Option(help="Answers to sample.")] = 1,
+    temperature: Temperature = 0.7,
+    top_p: TopP = 0.9,
+    top_k: TopK = 50,
+    max_new_tokens: MaxNewTokens = 128,
+    seed: Seed = 0,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Answer PROMPT with MODEL, chat template applied, with the usual sampling controls."""
+    from winnow.train.generation import Sampling, load_model
+    from winnow.train.generation import generate as sample_answers
+
+    sampling = Sampling(temperature, top_p, top_k, max_new_tokens, seed)
+    sampling.check()
+    _, loaded, tokenizer = load_model(model, Workspace.resolve(workspace))
+    messages = [{"role": "system", "content": system}] if system else []
+    messages.append({"role": "user", "content": prompt})
+    for index, answer in enumerate(sample_answers(loaded, tokenizer, messages, sampling, n)):
+        if n > 1:
+            console.print(f"[bold]answer {index + 1}[/]")
+        console.print(escape(answer), highlight=False)

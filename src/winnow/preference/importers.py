@@ -241,8 +241,14 @@ def rated_answer(item: Any) -> tuple[str, float]:
 
 
 def import_rated(record: dict[str, Any]) -> Iterator[Row]:
-    """Best-rated answer against worst-rated; margin is their rating difference."""
-    prompt = instruction_prompt(record)
+    """Best-rated answer against worst-rated; margin is their rating difference.
+
+    The prompt is `instruction` (+ `input`, `system`), or `prompt` as a list of messages.
+    """
+    given = record.get("prompt")
+    prompt = (
+        role_messages(given, "prompt") if isinstance(given, list) else instruction_prompt(record)
+    )
     answers = [rated_answer(item) for item in record.get("answers") or []]
     if len(answers) < 2:
         raise Reject("too_few_answers", f"{len(answers)} answer(s); a pair needs two")
@@ -258,14 +264,10 @@ def import_rated(record: dict[str, Any]) -> Iterator[Row]:
     }
 
 
-def import_kto(record: dict[str, Any]) -> Iterator[Row]:
-    """An unpaired row: the final assistant message is the completion, the rest the prompt."""
-    messages = record.get("messages")
-    label = record.get("label")
-    if not isinstance(label, bool):
-        raise Reject("bad_row", "'label' should be true or false")
+def role_messages(messages: Any, key: str) -> list[Message]:
+    """OpenAI-style `[{role, content}]` as chat messages, or the reason they are not."""
     if not isinstance(messages, list) or not messages:
-        raise Reject("bad_row", "'messages' should be a non-empty list")
+        raise Reject("bad_row", f"'{key}' should be a non-empty list")
     parsed = []
     for message in messages:
         if not isinstance(message, dict) or not isinstance(message.get("content"), str):
@@ -274,6 +276,16 @@ def import_kto(record: dict[str, Any]) -> Iterator[Row]:
         if role is None:
             raise Reject("bad_row", f"unknown role '{message.get('role')}'")
         parsed.append({"role": role, "content": message["content"]})
+    return parsed
+
+
+def import_kto(record: dict[str, Any]) -> Iterator[Row]:
+    """An unpaired row: the final assistant message is the completion, the rest the prompt."""
+    messages = record.get("messages")
+    label = record.get("label")
+    if not isinstance(label, bool):
+        raise Reject("bad_row", "'label' should be true or false")
+    parsed = role_messages(messages, "messages")
     if parsed[-1]["role"] != "assistant":
         raise Reject("no_assistant_turn", "the last message is not an assistant answer")
     yield {"prompt": parsed[:-1], "completion": parsed[-1:], "label": label}

@@ -1,0 +1,286 @@
+"""One training job from start to finish: check inputs, open the run, load the base, train
+with TRL, save the model and record everything in run.json.
+
+Checks that need no compute (config, data columns, base, resume checkpoint, QLoRA device)
+come first, so a bad input costs one line and no training time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from winnow.commands.options import console
+from winnow.errors import WinnowError
+from winnow.train.config import JobConfig
+from winnow.train.data import load_training_set
+from winnow.train.models import (
+    TINY_SPECIALS,
+    Base,
+    build_tiny,
+    load_causal_lm,
+    load_tokenizer,
+    pin_chat_template,
+    resolve_base,
+    template_hash,
+)
+from winnow.train.runs import MetricsLog, RunFolder, now, open_run
+from winnow.workspace import Workspace
+
+DATA_KIND = {"pretrain": "text", "sft": "instruct", "dpo": "preference", "reward": "preference"}
+"""The kind of dataset each method trains on."""
+
+
+@dataclass
+class Context:
+    """What a method's trainer is built from."""
+
+    job: JobConfig
+    run: RunFolder
+    base: Base
+    dataset: Any
+    model: Any = None
+    tokenizer: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Prepared:
+    """A method's trainer and what it records before training (e.g. SFT's mask counts)."""
+
+    trainer: Any
+    data: dict[str, Any]
+
+
+Prepare = Callable[[Context], Prepared]
+Finish = Callable[[Context, Any], dict[str, Any]]
+
+
+def device_info() -> dict[str, Any]:
+    """CUDA with bf16 when available, else the CPU."""
+    import torch
+
+    if torch.cuda.is_available():
+        return {
+            "type": "cuda",
+            "name": torch.cuda.get_device_name(0),
+            "count": torch.cuda.device_count(),
+            "bf16": torch.cuda.is_bf16_supported(),
+        }
+    return {"type": "cpu", "name": "cpu", "count": 1, "bf16": False}
+
+
+def trainer_args(job: JobConfig, run: RunFolder, has_eval: bool) -> dict[str, Any]:
+    """TrainingArguments shared by every method, from the job and the device."""
+    device = run.record["device"]
+    return {
+        "output_dir": str(run.checkpoints),
+        "max_steps": job.max_steps,
+        "learning_rate": job.learning_rate,
+        "per_device_train_batch_size": job.batch_size,
+        "per_device_eval_batch_size": job.batch_size,
+        "gradient_accumulation_steps": job.grad_accum,
+        "warmup_steps": job.warmup_ratio,
+        "weight_decay": job.weight_decay,
+        "lr_scheduler_type": job.scheduler,
+        "seed": job.seed,
+        "logging_steps": job.logging_steps,
+        "logging_first_step": True,
+        "save_steps": job.save_steps,
+        "save_total_limit": 2,
+        "eval_strategy": "steps" if has_eval else "no",
+        "eval_steps": job.save_steps,
+        "report_to": "none",
+        "disable_tqdm": True,
+        "bf16": bool(device["bf16"]),
+        "use_cpu": device["type"] == "cpu",
+    }
+
+
+def lora_config(job: JobConfig, model: Any, task: str) -> Any:
+    """peft's LoraConfig for the job, after checking its targets exist in the model."""
+    from peft import LoraConfig
+
+    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    missing = [t for t in job.lora_targets if t not in names]
+    if missing:
+        linear = sorted(
+            {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if type(m).__name__ == "Linear"}
+        )
+        raise WinnowError(
+            f"lora_targets {', '.join(missing)}: no such module in {type(model).__name__}; its "
+            f"linear layers are {', '.join(linear)}."
+        )
+    return LoraConfig(
+        r=job.lora_r,
+        lora_alpha=job.lora_alpha,
+        lora_dropout=job.lora_dropout,
+        target_modules=list(job.lora_targets),
+        task_type=task,
+    )
+
+
+def check_qlora(job: JobConfig) -> None:
+    """QLoRA needs CUDA and bitsandbytes; say so before loading anything."""
+    if job.lora != "qlora":
+        return
+    import importlib.util
+
+    import torch
+
+    if not torch.cuda.is_available():
+        raise WinnowError(
+            "lora qlora: 4-bit loading needs a CUDA GPU and this machine has none; use "
+            "--lora lora (or none) on the CPU."
+        )
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise WinnowError("lora qlora: needs bitsandbytes; pip install bitsandbytes.")
+
+
+def quantization(job: JobConfig) -> dict[str, Any]:
+    """from_pretrained's 4-bit settings for QLoRA, else nothing."""
+    if job.lora != "qlora":
+        return {}
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    config = BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_compute_dtype=torch.bfloat16,
+        bnb_4bit_use_double_quant=True,
+    )
+    return {"quantization_config": config}
+
+
+def warn_unused(rows: int, used: int, max_length: int) -> None:
+    """Say how many rows TRL left out for not fitting max_length (it says nothing itself)."""
+    if used < rows:
+        console.print(
+            f"[yellow]{rows - used:,} of {rows:,} pairs do not fit max_length {max_length} and "
+            "are left out; raise --max-length to keep them[/]"
+        )
+
+
+def tiny_base(ctx: Context, ws: Workspace) -> None:
+    """Train a BPE tokenizer on the job's data and build a fresh tiny Llama."""
+    from winnow.train.tokenizer import TokenizerConfig, train_tokenizer
+
+    job = ctx.job
+    folder = ctx.run.path / "tokenizer-trained"
+    if not (folder / "tokenizer.json").is_file():
+        config = TokenizerConfig("bpe", job.tiny_vocab, special_tokens=list(TINY_SPECIALS))
+        train_tokenizer(job.data, config, folder, ws)
+    ctx.model, ctx.tokenizer = build_tiny(folder, job.tiny_params, job.max_length, job.seed)
+
+
+def load_base(ctx: Context, ws: Workspace, head: str) -> None:
+    """The model (causal LM or a one-score classifier) and tokenizer the job starts from."""
+    job = ctx.job
+    if ctx.base.kind == "tiny":
+        if head != "causal":
+            raise WinnowError(
+                f"--base tiny: train {job.method} needs a trained base; run winnow train "
+                "pretrain (or sft) first and pass --base RUN."
+            )
+        tiny_base(ctx, ws)
+        return
+    ctx.tokenizer = load_tokenizer(ctx.base)
+    if head == "causal":
+        ctx.model = load_causal_lm(ctx.base, **quantization(job))
+    else:
+        from transformers import AutoModelForSequenceClassification
+
+        ctx.model = AutoModelForSequenceClassification.from_pretrained(
+            ctx.base.path, num_labels=1, **ctx.base.load_args(), **quantization(job)
+        )
+    if ctx.model.config.pad_token_id is None:
+        ctx.model.config.pad_token_id = ctx.tokenizer.pad_token_id
+
+
+def model_record(model: Any) -> dict[str, Any]:
+    """Architecture and parameter counts."""
+    params = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {
+        "architecture": type(model).__name__,
+        "parameters": params,
+        "trainable_parameters": trainable,
+        "config": {
+            k: getattr(model.config, k, None)
+            for k in ("hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size")
+        },
+    }
+
+
+def tokenizer_record(tokenizer: Any) -> dict[str, Any]:
+    """The pinned chat template (hash and text), EOS and pad tokens, vocabulary size."""
+    return {
+        "chat_template_hash": template_hash(tokenizer),
+        "chat_template": tokenizer.chat_template,
+        "eos_token": tokenizer.eos_token,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token": tokenizer.pad_token,
+        "vocab_size": len(tokenizer),
+    }
+
+
+def save_model(trainer: Any, ctx: Context) -> None:
+    """The finished model (LoRA merged in) and tokenizer in run/model."""
+    model = trainer.model
+    if hasattr(model, "merge_and_unload") and ctx.job.lora != "qlora":
+        model = model.merge_and_unload()
+    if ctx.job.lora == "qlora":
+        trainer.save_model(str(ctx.run.model_dir))
+    else:
+        model.save_pretrained(str(ctx.run.model_dir))
+    ctx.tokenizer.save_pretrained(str(ctx.run.model_dir))
+
+
+def execute(
+    ws: Workspace,
+    job: JobConfig,
+    job_file: str | None,
+    resume: bool,
+    prepare: Prepare,
+    finish: Finish,
+    head: str = "causal",
+) -> RunFolder:
+    """Run one job: checks, the run folder, the base, training, the saved model, the record."""
+    from transformers import PrinterCallback
+
+    check_qlora(job)
+    dataset, data_input = load_training_set(ws, job.data, DATA_KIND[job.method])
+    base = resolve_base(job.base, ws)
+    spec = {
+        "config": dataclasses.asdict(job),
+        "job_file": job_file,
+        "inputs": [data_input],
+        "base": base.record(),
+        "device": device_info(),
+    }
+    run, checkpoint = open_run(ws, job.output, job.method, spec, resume)
+    ctx = Context(job, run, base, dataset)
+    try:
+        load_base(ctx, ws, head)
+        if job.method != "pretrain":
+            pin_chat_template(ctx.tokenizer, job.chat_template, base)
+        prepared = prepare(ctx)
+        run.update(
+            config=dataclasses.asdict(job),
+            tokenizer=tokenizer_record(ctx.tokenizer),
+            model=model_record(prepared.trainer.model),
+            data=prepared.data,
+        )
+        prepared.trainer.remove_callback(PrinterCallback)
+        prepared.trainer.add_callback(MetricsLog(run.metrics_path))
+        prepared.trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        results = finish(ctx, prepared.trainer)
+        save_model(prepared.trainer, ctx)
+        run.update(status="completed", finished_at=now(), results=results)
+    except BaseException as exc:
+        run.fail(exc)
+        raise
+    return run
