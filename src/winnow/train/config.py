@@ -31,6 +31,7 @@ class JobConfig:
     base: str = "tiny"
     data: str = ""
     output: str = ""
+    max_rows: int | None = None
     max_steps: int = 50
     learning_rate: float = 5e-4
     batch_size: int = 8
@@ -61,6 +62,8 @@ class JobConfig:
         for key in ("max_steps", "batch_size", "grad_accum", "max_length", "logging_steps"):
             if getattr(self, key) < 1:
                 raise WinnowError(f"{key} {getattr(self, key)}: must be 1 or more.")
+        if self.max_rows is not None and self.max_rows < 1:
+            raise WinnowError(f"max_rows {self.max_rows}: must be 1 or more, or left out.")
         if not 0.0 <= self.eval_fraction < 1.0:
             raise WinnowError(f"eval_fraction {self.eval_fraction}: must be in [0, 1).")
         if self.lora not in LORA_MODES:

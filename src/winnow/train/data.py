@@ -82,8 +82,11 @@ def convert(frame: pl.DataFrame, kind: str) -> list[dict[str, Any]]:
     ]
 
 
-def load_training_set(ws: Workspace, ref: str, kind: str) -> tuple[Any, dict[str, Any]]:
-    """The dataset NAME[@vN] as a file-backed `datasets.Dataset`, and its run.json record."""
+def load_training_set(
+    ws: Workspace, ref: str, kind: str, max_rows: int | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """The dataset NAME[@vN] as a file-backed `datasets.Dataset` (its first `max_rows` rows
+    when given), and its run.json record."""
     from datasets import Dataset, load_from_disk
 
     version = ws.dataset(ref)
@@ -97,6 +100,8 @@ def load_training_set(ws: Workspace, ref: str, kind: str) -> tuple[Any, dict[str
             )
         Dataset.from_list(rows).save_to_disk(str(cache))
     dataset = load_from_disk(str(cache))
+    if max_rows is not None and max_rows < len(dataset):
+        dataset = dataset.select(range(max_rows))
     return dataset, input_record(version, len(dataset))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from winnow.commands.options import console
@@ -31,6 +32,9 @@ from winnow.workspace import Workspace
 
 DATA_KIND = {"pretrain": "text", "sft": "instruct", "dpo": "preference", "reward": "preference"}
 """The kind of dataset each method trains on."""
+
+TINY_METHODS = ("pretrain", "sft")
+"""Methods that may start from a fresh tiny model (the others need a trained one)."""
 
 
 @dataclass
@@ -180,11 +184,6 @@ def load_base(ctx: Context, ws: Workspace, head: str) -> None:
     """The model (causal LM or a one-score classifier) and tokenizer the job starts from."""
     job = ctx.job
     if ctx.base.kind == "tiny":
-        if head != "causal":
-            raise WinnowError(
-                f"--base tiny: train {job.method} needs a trained base; run winnow train "
-                "pretrain (or sft) first and pass --base RUN."
-            )
         tiny_base(ctx, ws)
         return
     ctx.tokenizer = load_tokenizer(ctx.base)
@@ -239,21 +238,18 @@ def save_model(trainer: Any, ctx: Context) -> None:
     ctx.tokenizer.save_pretrained(str(ctx.run.model_dir))
 
 
-def execute(
-    ws: Workspace,
-    job: JobConfig,
-    job_file: str | None,
-    resume: bool,
-    prepare: Prepare,
-    finish: Finish,
-    head: str = "causal",
-) -> RunFolder:
-    """Run one job: checks, the run folder, the base, training, the saved model, the record."""
-    from transformers import PrinterCallback
-
+def start(
+    ws: Workspace, job: JobConfig, job_file: str | None, resume: bool, head: str = "causal"
+) -> tuple[Context, Path | None]:
+    """Checks, the run folder, the base and its pinned chat template; the checkpoint to resume."""
     check_qlora(job)
-    dataset, data_input = load_training_set(ws, job.data, DATA_KIND[job.method])
+    dataset, data_input = load_training_set(ws, job.data, DATA_KIND[job.method], job.max_rows)
     base = resolve_base(job.base, ws)
+    if base.kind == "tiny" and job.method not in TINY_METHODS:
+        raise WinnowError(
+            f"--base tiny: train {job.method} needs a trained base; run winnow train pretrain "
+            "(or sft) first and pass --base RUN."
+        )
     spec = {
         "config": dataclasses.asdict(job),
         "job_file": job_file,
@@ -267,6 +263,27 @@ def execute(
         load_base(ctx, ws, head)
         if job.method != "pretrain":
             pin_chat_template(ctx.tokenizer, job.chat_template, base)
+    except BaseException as exc:
+        run.fail(exc)
+        raise
+    return ctx, checkpoint
+
+
+def execute(
+    ws: Workspace,
+    job: JobConfig,
+    job_file: str | None,
+    resume: bool,
+    prepare: Prepare,
+    finish: Finish,
+    head: str = "causal",
+) -> RunFolder:
+    """Run one job: start it, build the trainer, train, save the model, record the results."""
+    from transformers import PrinterCallback
+
+    ctx, checkpoint = start(ws, job, job_file, resume, head)
+    run = ctx.run
+    try:
         prepared = prepare(ctx)
         run.update(
             config=dataclasses.asdict(job),
