@@ -7,7 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from winnow.commands import instruct
+from winnow.commands import instruct, train
 from winnow.commands.curate import curate_with_progress
 from winnow.commands.options import WorkspaceOption, console
 from winnow.curate.runner import RunOptions
@@ -30,8 +30,18 @@ def invoked_as() -> str:
     return invoked if relative.startswith("..") else relative
 
 
+def free_run(ws: Workspace, stem: str) -> str:
+    """The first of STEM, STEM-2, STEM-3... with no run yet, so the demo can run again."""
+    name, number = stem, 1
+    while (ws.root / "runs" / name).exists():
+        number += 1
+        name = f"{stem}-{number}"
+    return name
+
+
 def demo(workspace: WorkspaceOption = None) -> None:
-    """Curate the bundled web sample ('demo' recipe) and instruction sample ('demo-instruct')."""
+    """Curate the bundled web sample ('demo' recipe) and instruction sample ('demo-instruct'),
+    pretrain a tiny model on the web sample and fine-tune it on the instructions."""
     ws = Workspace.resolve(workspace)
     console.print(f"[bold]Winnow demo[/]: curating {DEMO_SAMPLE.name} into {ws.root}")
     dataset = curate_with_progress(ws, "demo", str(DEMO_SAMPLE), "demo-web", RunOptions())
@@ -51,5 +61,14 @@ def demo(workspace: WorkspaceOption = None) -> None:
     )
     console.print(
         f"Next: {command} data export demo-instruct --format trl -o demo-instruct.jsonl",
+        highlight=False,
+    )
+    base, tuned = free_run(ws, "demo-base"), free_run(ws, "demo-sft")
+    console.print(f"[bold]Winnow demo[/]: pretraining a tiny model on demo-web as {base}")
+    train.pretrain(base="tiny", data="demo-web", output=base, max_steps=40, workspace=str(ws.root))
+    console.print(f"[bold]Winnow demo[/]: fine-tuning {base} on demo-instruct as {tuned}")
+    train.sft(base=base, data="demo-instruct", output=tuned, max_steps=20, workspace=str(ws.root))
+    console.print(
+        f'Next: {command} generate --model {tuned} --prompt "Name three primary colours."',
         highlight=False,
     )

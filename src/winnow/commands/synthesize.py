@@ -27,8 +27,8 @@ def synthesize(
     generator: Annotated[
         str,
         typer.Option(
-            help="A Hugging Face causal LM folder or cached hub id, or an OpenAI-compatible "
-            "http(s)://.../v1 URL ($OPENAI_API_KEY is sent when set)."
+            help="A Hugging Face causal LM folder, .gguf file or cached hub id, or an "
+            "OpenAI-compatible http(s)://.../v1 URL ($OPENAI_API_KEY is sent when set)."
         ),
     ],
     n: Annotated[int, typer.Option(min=1, help="How many prompts to send to the generator.")],

@@ -12,6 +12,7 @@ import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from winnow.errors import WinnowError
@@ -107,7 +108,7 @@ class EndpointGenerator:
 
 
 class LocalGenerator:
-    """A Hugging Face causal LM (folder or cached hub id) sampled token by token."""
+    """A Hugging Face causal LM (folder, .gguf file or cached hub id) sampled token by token."""
 
     def __init__(self, name: str, max_new_tokens: int) -> None:
         """Load the model and tokenizer, on CUDA when available."""
@@ -115,9 +116,13 @@ class LocalGenerator:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.name, self.max_new_tokens = name, max_new_tokens
+        path = Path(name).expanduser()
+        where, extra = (
+            (str(path.parent), {"gguf_file": path.name}) if path.suffix == ".gguf" else (name, {})
+        )
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(name)
-            self.model = AutoModelForCausalLM.from_pretrained(name)
+            self.tokenizer = AutoTokenizer.from_pretrained(where, **extra)
+            self.model = AutoModelForCausalLM.from_pretrained(where, **extra)
         except (OSError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise WinnowError(
