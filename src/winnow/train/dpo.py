@@ -14,8 +14,7 @@ import re
 from typing import Any
 
 from winnow.errors import WinnowError
-from winnow.train.data import split
-from winnow.train.jobs import Context, Prepared, lora_config, trainer_args, warn_unused
+from winnow.train.jobs import Context, Prepared, build_trainer, train_loss, warn_unused
 
 SUMMARY_KEYS = ("rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected")
 """DPO metrics copied from the last training log into the results."""
@@ -58,22 +57,14 @@ def prepare(ctx: Context) -> Prepared:
     known = loss_types()
     if job.loss_type not in known:
         raise WinnowError(f"loss_type '{job.loss_type}': use one of {', '.join(known)}.")
-    train, held = split(ctx.dataset, job.eval_fraction, job.seed)
-    args = DPOConfig(
-        **trainer_args(job, ctx.run, held is not None),
-        max_length=job.max_length,
+    trainer, train, held = build_trainer(
+        ctx,
+        stable_trainer(),
+        DPOConfig,
+        "CAUSAL_LM",
         beta=job.beta,
         loss_type=[job.loss_type],
         precompute_ref_log_probs=job.reuse_ref_logps,
-    )
-    peft = lora_config(job, ctx.model, "CAUSAL_LM") if job.lora != "none" else None
-    trainer = stable_trainer()(
-        model=ctx.model,
-        args=args,
-        train_dataset=train,
-        eval_dataset=held,
-        processing_class=ctx.tokenizer,
-        peft_config=peft,
     )
     data = {
         "pairs": len(train),
@@ -89,7 +80,7 @@ def finish(ctx: Context, trainer: Any) -> dict[str, Any]:
     """Train loss and the last logged rewards, plus eval metrics on the held-out pairs."""
     logged = [row for row in trainer.state.log_history if "rewards/accuracies" in row]
     last = logged[-1] if logged else {}
-    results = {"train_loss": trainer.state.log_history[-1].get("train_loss")}
+    results = train_loss(trainer)
     results.update({key: last[key] for key in SUMMARY_KEYS if key in last})
     if trainer.eval_dataset is not None:
         metrics = trainer.evaluate()

@@ -16,7 +16,7 @@ from typing import Any
 from winnow.commands.options import console
 from winnow.errors import WinnowError
 from winnow.train.config import JobConfig
-from winnow.train.data import load_training_set
+from winnow.train.data import load_training_set, split
 from winnow.train.models import (
     TINY_SPECIALS,
     Base,
@@ -124,6 +124,33 @@ def lora_config(job: JobConfig, model: Any, task: str) -> Any:
         target_modules=list(job.lora_targets),
         task_type=task,
     )
+
+
+def build_trainer(
+    ctx: Context, trainer_cls: Any, config_cls: Any, task: str, **settings: Any
+) -> tuple[Any, Any, Any]:
+    """A TRL trainer on the job's data (eval_fraction held out), LoRA when asked for, and the
+    (train, held-out) split it got."""
+    job = ctx.job
+    train, held = split(ctx.dataset, job.eval_fraction, job.seed)
+    args = config_cls(
+        **trainer_args(job, ctx.run, held is not None), max_length=job.max_length, **settings
+    )
+    peft = lora_config(job, ctx.model, task) if job.lora != "none" else None
+    trainer = trainer_cls(
+        model=ctx.model,
+        args=args,
+        train_dataset=train,
+        eval_dataset=held,
+        processing_class=ctx.tokenizer,
+        peft_config=peft,
+    )
+    return trainer, train, held
+
+
+def train_loss(trainer: Any) -> dict[str, Any]:
+    """The final average training loss, as the trainer's last log reports it."""
+    return {"train_loss": trainer.state.log_history[-1].get("train_loss")}
 
 
 def check_qlora(job: JobConfig) -> None:

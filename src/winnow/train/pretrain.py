@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from winnow.train.data import split
-from winnow.train.jobs import Context, Prepared, lora_config, trainer_args
+from winnow.train.jobs import Context, Prepared, build_trainer, train_loss
 from winnow.train.runs import perplexity
 
 
@@ -15,23 +14,15 @@ def prepare(ctx: Context) -> Prepared:
     from trl import SFTConfig, SFTTrainer
 
     job = ctx.job
-    train, held = split(ctx.dataset, job.eval_fraction, job.seed)
-    args = SFTConfig(
-        **trainer_args(job, ctx.run, held is not None),
+    trainer, train, held = build_trainer(
+        ctx,
+        SFTTrainer,
+        SFTConfig,
+        "CAUSAL_LM",
         dataset_text_field="text",
-        max_length=job.max_length,
         packing=True,
         packing_strategy="wrapped",
         completion_only_loss=False,
-    )
-    peft = lora_config(job, ctx.model, "CAUSAL_LM") if job.lora != "none" else None
-    trainer = SFTTrainer(
-        model=ctx.model,
-        args=args,
-        train_dataset=train,
-        eval_dataset=held,
-        processing_class=ctx.tokenizer,
-        peft_config=peft,
     )
     blocks = trainer.train_dataset
     data = {
@@ -46,7 +37,7 @@ def prepare(ctx: Context) -> Prepared:
 
 def finish(ctx: Context, trainer: Any) -> dict[str, Any]:
     """Final train loss, and eval loss with perplexity on the held-out documents."""
-    results = {"train_loss": trainer.state.log_history[-1].get("train_loss")}
+    results = train_loss(trainer)
     if trainer.eval_dataset is not None:
         loss = trainer.evaluate()["eval_loss"]
         results.update(eval_loss=loss, eval_perplexity=perplexity(loss))

@@ -7,8 +7,7 @@ import json
 from typing import Any
 
 from winnow.errors import WinnowError
-from winnow.train.data import split
-from winnow.train.jobs import Context, Prepared, lora_config, trainer_args, warn_unused
+from winnow.train.jobs import Context, Prepared, build_trainer, train_loss, warn_unused
 from winnow.train.runs import now
 from winnow.train.scoring import pairwise_accuracy
 
@@ -18,17 +17,7 @@ def prepare(ctx: Context) -> Prepared:
     from trl import RewardConfig, RewardTrainer
 
     job = ctx.job
-    train, held = split(ctx.dataset, job.eval_fraction, job.seed)
-    args = RewardConfig(**trainer_args(job, ctx.run, held is not None), max_length=job.max_length)
-    peft = lora_config(job, ctx.model, "SEQ_CLS") if job.lora != "none" else None
-    trainer = RewardTrainer(
-        model=ctx.model,
-        args=args,
-        train_dataset=train,
-        eval_dataset=held,
-        processing_class=ctx.tokenizer,
-        peft_config=peft,
-    )
+    trainer, train, held = build_trainer(ctx, RewardTrainer, RewardConfig, "SEQ_CLS")
     ctx.extra["held_out"] = held
     used = len(trainer.train_dataset)
     if not used:
@@ -48,7 +37,7 @@ def prepare(ctx: Context) -> Prepared:
 
 def finish(ctx: Context, trainer: Any) -> dict[str, Any]:
     """Train loss, and pairwise accuracy on the held-out pairs (also logged as a metric)."""
-    results: dict[str, Any] = {"train_loss": trainer.state.log_history[-1].get("train_loss")}
+    results: dict[str, Any] = train_loss(trainer)
     held = ctx.extra["held_out"]
     if held is not None:
         measured = pairwise_accuracy(trainer.model, ctx.tokenizer, held)

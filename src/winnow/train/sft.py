@@ -15,8 +15,7 @@ from rich.text import Text
 
 from winnow.commands.options import console
 from winnow.errors import WinnowError
-from winnow.train.data import split
-from winnow.train.jobs import Context, Prepared, lora_config, trainer_args
+from winnow.train.jobs import Context, Prepared, build_trainer, train_loss
 
 PREVIEW_TOKENS = 80
 """Tokens shown per previewed row, from the start."""
@@ -52,22 +51,14 @@ def prepare(ctx: Context) -> Prepared:
     from trl import SFTConfig, SFTTrainer
 
     job = ctx.job
-    train, held = split(ctx.dataset, job.eval_fraction, job.seed)
-    args = SFTConfig(
-        **trainer_args(job, ctx.run, held is not None),
-        max_length=job.max_length,
+    trainer, train, held = build_trainer(
+        ctx,
+        SFTTrainer,
+        SFTConfig,
+        "CAUSAL_LM",
         packing=job.packing,
         completion_only_loss=True,
         eos_token=ctx.tokenizer.eos_token,
-    )
-    peft = lora_config(job, ctx.model, "CAUSAL_LM") if job.lora != "none" else None
-    trainer = SFTTrainer(
-        model=ctx.model,
-        args=args,
-        train_dataset=train,
-        eval_dataset=held,
-        processing_class=ctx.tokenizer,
-        peft_config=peft,
     )
     prepared = trainer.train_dataset
     counts = mask_counts(len(train), prepared, job.packing)
@@ -92,7 +83,7 @@ def prepare(ctx: Context) -> Prepared:
 
 def finish(ctx: Context, trainer: Any) -> dict[str, Any]:
     """Final train loss, and eval loss when a split was held out."""
-    results = {"train_loss": trainer.state.log_history[-1].get("train_loss")}
+    results = train_loss(trainer)
     if trainer.eval_dataset is not None:
         results["eval_loss"] = trainer.evaluate()["eval_loss"]
     return results
