@@ -32,6 +32,15 @@ def mask_preview(tokenizer: Any, input_ids: list[int], labels: list[int]) -> Tex
     return text
 
 
+def packing_mode(ctx: Context) -> str:
+    """How rows are packed: not at all, into bins kept as rows, or TRL's padding-free row."""
+    from winnow.train.packing import rows_packed
+
+    if not ctx.job.packing:
+        return "none"
+    return "bins as rows" if rows_packed(ctx.model) else "padding-free"
+
+
 def mask_counts(rows: int, prepared: Any, packing: bool) -> dict[str, int]:
     """Rows in and out, rows with no trainable token, and prompt/answer token totals."""
     labels = prepared["labels"]
@@ -50,10 +59,13 @@ def prepare(ctx: Context) -> Prepared:
     """The trainer, the mask preview printed, the empty-mask check made."""
     from trl import SFTConfig, SFTTrainer
 
+    from winnow.train.packing import RowPackedSFTTrainer
+
     job = ctx.job
+    mode = packing_mode(ctx)
     trainer, train, held = build_trainer(
         ctx,
-        SFTTrainer,
+        RowPackedSFTTrainer if mode == "bins as rows" else SFTTrainer,
         SFTConfig,
         "CAUSAL_LM",
         packing=job.packing,
@@ -78,7 +90,8 @@ def prepare(ctx: Context) -> Prepared:
             f"[yellow]{counts['rows_without_trainable_tokens']:,} of {len(train):,} rows have no "
             f"answer token within max_length {job.max_length} and are left out[/]"
         )
-    return Prepared(trainer, {**counts, "eval_rows": len(held) if held is not None else 0})
+    eval_rows = len(held) if held is not None else 0
+    return Prepared(trainer, {**counts, "eval_rows": eval_rows, "packing": mode})
 
 
 def finish(ctx: Context, trainer: Any) -> dict[str, Any]:
