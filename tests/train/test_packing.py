@@ -41,14 +41,14 @@ def test_packed_sequences_do_not_see_each_other(lab: Lab) -> None:
 def test_packed_sft_trains_on_dense_rows_and_counts_real_tokens(lab: Lab) -> None:
     """--packing on sdpa puts several rows in each bin, records the mode, and num_tokens is
     the real tokens the steps saw, not one row's length per step."""
-    options = {"base": lab.base, "data": lab.instruct, "output": "packed", "max_rows": 64}
-    job, _ = load_config("sft", None, {**options, "packing": True, "max_length": 128}, [])
+    options = {"base": lab.base, "data": lab.instruct, "max_rows": 64, "packing": True}
+    job, _ = load_config("sft", None, {**options, "output": "bins", "max_length": 128}, [])
     ctx, _ = start(lab.ws, job, None, False)
     prepared = sft.prepare(ctx)
     bins = prepared.trainer.train_dataset
     assert prepared.data["packing"] == "bins as rows"
     assert len(bins) < 64 and max(len(s) for s in bins["seq_lengths"]) > 1
-    train(lab, "sft", **options, packing=True, max_length=128, max_steps=4, batch_size=4)
+    train(lab, "sft", **options, output="packed", max_length=128, max_steps=4, batch_size=4)
     record = read_json(lab.root / "runs" / "packed" / "run.json")
     assert record["data"]["packing"] == "bins as rows"
     tokens = max(

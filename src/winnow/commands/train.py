@@ -136,7 +136,9 @@ def run_job(
     from winnow.train import methods
     from winnow.train.config import load_config
     from winnow.train.jobs import execute
+    from winnow.train.ranks import is_main
 
+    console.quiet = not is_main()
     ws = Workspace.resolve(workspace)
     start = resumed_config(ws, options.get("output"), method) if resume else None
     job, path = load_config(method, config, options, list(sets or []), start)
@@ -171,7 +173,10 @@ def print_run(record: dict[str, Any]) -> None:
     table.add_row(
         "model", escape(f"{model.get('architecture')}: {model.get('parameters', 0):,} parameters")
     )
-    table.add_row("device", escape(f"{record['device']['type']} ({record['device']['name']})"))
+    device = record["device"]
+    processes = device.get("processes", 1)
+    launched = f", {processes} processes" if processes > 1 else ""
+    table.add_row("device", escape(f"{device['type']} ({device['name']}){launched}"))
     for key, value in (record.get("data") or {}).items():
         table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
     for key, value in (record.get("results") or {}).items():

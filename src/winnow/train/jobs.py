@@ -27,6 +27,7 @@ from winnow.train.models import (
     resolve_base,
     template_hash,
 )
+from winnow.train.ranks import is_main, main_first, world_size
 from winnow.train.runs import MetricsLog, RunFolder, now, open_run
 from winnow.workspace import Workspace
 
@@ -63,7 +64,7 @@ Finish = Callable[[Context, Any], dict[str, Any]]
 
 
 def device_info() -> dict[str, Any]:
-    """CUDA with bf16 when available, else the CPU."""
+    """CUDA with bf16 when available, else the CPU; and how many processes train."""
     import torch
 
     if torch.cuda.is_available():
@@ -72,8 +73,9 @@ def device_info() -> dict[str, Any]:
             "name": torch.cuda.get_device_name(0),
             "count": torch.cuda.device_count(),
             "bf16": torch.cuda.is_bf16_supported(),
+            "processes": world_size(),
         }
-    return {"type": "cpu", "name": "cpu", "count": 1, "bf16": False}
+    return {"type": "cpu", "name": "cpu", "count": 1, "bf16": False, "processes": world_size()}
 
 
 def trainer_args(job: JobConfig, run: RunFolder, has_eval: bool) -> dict[str, Any]:
@@ -260,9 +262,10 @@ def save_model(trainer: Any, ctx: Context) -> None:
         model = model.merge_and_unload()
     if ctx.job.lora == "qlora":
         trainer.save_model(str(ctx.run.model_dir))
-    else:
+    elif is_main():
         model.save_pretrained(str(ctx.run.model_dir))
-    ctx.tokenizer.save_pretrained(str(ctx.run.model_dir))
+    if is_main():
+        ctx.tokenizer.save_pretrained(str(ctx.run.model_dir))
 
 
 def start(
@@ -270,29 +273,30 @@ def start(
 ) -> tuple[Context, Path | None]:
     """Checks, the run folder, the base and its pinned chat template; the checkpoint to resume."""
     check_qlora(job)
-    dataset, data_input = load_training_set(ws, job.data, DATA_KIND[job.method], job.max_rows)
-    base = resolve_base(job.base, ws)
-    if base.kind == "tiny" and job.method not in TINY_METHODS:
-        raise WinnowError(
-            f"--base tiny: train {job.method} needs a trained base; run winnow train pretrain "
-            "(or sft) first and pass --base RUN."
-        )
-    spec = {
-        "config": dataclasses.asdict(job),
-        "job_file": job_file,
-        "inputs": [data_input],
-        "base": base.record(),
-        "device": device_info(),
-    }
-    run, checkpoint = open_run(ws, job.output, job.method, spec, resume)
-    ctx = Context(job, run, base, dataset)
-    try:
-        load_base(ctx, ws, head)
-        if job.method != "pretrain":
-            pin_chat_template(ctx.tokenizer, job.chat_template, base)
-    except BaseException as exc:
-        run.fail(exc)
-        raise
+    with main_first():
+        dataset, data_input = load_training_set(ws, job.data, DATA_KIND[job.method], job.max_rows)
+        base = resolve_base(job.base, ws)
+        if base.kind == "tiny" and job.method not in TINY_METHODS:
+            raise WinnowError(
+                f"--base tiny: train {job.method} needs a trained base; run winnow train "
+                "pretrain (or sft) first and pass --base RUN."
+            )
+        spec = {
+            "config": dataclasses.asdict(job),
+            "job_file": job_file,
+            "inputs": [data_input],
+            "base": base.record(),
+            "device": device_info(),
+        }
+        run, checkpoint = open_run(ws, job.output, job.method, spec, resume)
+        ctx = Context(job, run, base, dataset)
+        try:
+            load_base(ctx, ws, head)
+            if job.method != "pretrain":
+                pin_chat_template(ctx.tokenizer, job.chat_template, base)
+        except BaseException as exc:
+            run.fail(exc)
+            raise
     return ctx, checkpoint
 
 

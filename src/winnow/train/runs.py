@@ -21,6 +21,7 @@ from transformers import TrainerCallback
 from winnow.commands.options import console
 from winnow.errors import WinnowError
 from winnow.files import read_json, write_json
+from winnow.train.ranks import is_main
 from winnow.workspace import Workspace, check_name
 
 TRAIN_PACKAGES = (
@@ -72,10 +73,11 @@ def run_summary(ws: Workspace, name: str) -> dict[str, Any]:
 
 @dataclass
 class RunFolder:
-    """One run's folder and its record."""
+    """One run's folder and its record; only the writing process (rank 0) changes them."""
 
     path: Path
     record: dict[str, Any]
+    writer: bool = True
 
     @property
     def checkpoints(self) -> Path:
@@ -94,7 +96,8 @@ class RunFolder:
 
     def save(self) -> None:
         """Write run.json atomically."""
-        write_json(self.record, self.path / "run.json")
+        if self.writer:
+            write_json(self.record, self.path / "run.json")
 
     def update(self, **fields: Any) -> None:
         """Set fields of the record and save it."""
@@ -107,7 +110,7 @@ class RunFolder:
 
     def trim_metrics(self, step: int) -> None:
         """Drop logged rows after `step`, which a resumed run logs again."""
-        if not self.metrics_path.is_file():
+        if not self.writer or not self.metrics_path.is_file():
             return
         lines = self.metrics_path.read_text(encoding="utf-8").splitlines()
         kept = [line for line in lines if json.loads(line).get("step", 0) <= step]
@@ -117,9 +120,13 @@ class RunFolder:
 def open_run(
     ws: Workspace, name: str, method: str, spec: dict[str, Any], resume: bool
 ) -> tuple[RunFolder, Path | None]:
-    """Create runs/NAME (or reopen it for --resume) and the checkpoint to resume from."""
+    """Create runs/NAME (or reopen it for --resume) and the checkpoint to resume from; the
+    other ranks of a launch read what rank 0 made."""
     check_name(name)
     path = ws.root / "runs" / name
+    if not is_main():
+        checkpoint = last_checkpoint(path / "checkpoints") if resume else None
+        return RunFolder(path, read_json(path / "run.json"), writer=False), checkpoint
     if resume:
         if not (path / "run.json").is_file():
             raise WinnowError(f"--resume: no run '{name}' in {ws.root / 'runs'}; check the name.")
@@ -192,8 +199,8 @@ class MetricsLog(TrainerCallback):
         self.path = path
 
     def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
-        """One JSON line per log call, with the step, epoch and time."""
-        if not logs:
+        """One JSON line per log call, with the step, epoch and time (from rank 0 only)."""
+        if not logs or not state.is_world_process_zero:
             return
         row = {"step": state.global_step, "epoch": state.epoch, "time": now(), **logs}
         if "eval_loss" in logs:
