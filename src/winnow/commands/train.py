@@ -100,7 +100,12 @@ Config = Annotated[
 ]
 MaxSteps = Annotated[int | None, typer.Option(help="Optimizer steps.", show_default=False)]
 LearningRate = Annotated[float | None, typer.Option(help="Peak learning rate.", show_default=False)]
-BatchSize = Annotated[int | None, typer.Option(help="Rows per device step.", show_default=False)]
+BatchSize = Annotated[
+    int | None,
+    typer.Option(
+        help="Rows per step in each process (per device under a launcher).", show_default=False
+    ),
+]
 MaxLength = Annotated[
     int | None, typer.Option(help="Tokens per sequence (longer ones are cut).", show_default=False)
 ]
@@ -233,7 +238,10 @@ def sft(
     packing: Annotated[
         bool | None,
         typer.Option(
-            "--packing/--no-packing", help="Pack rows into max-length blocks.", show_default=False
+            "--packing/--no-packing",
+            help="Pack rows into max-length bins (best fit); each bin's rows stay masked "
+            "from each other.",
+            show_default=False,
         ),
     ] = None,
     lora: Lora = None,
