@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from winnow.commands import curate, data, demo, train
+from winnow.commands import curate, data, demo, evaluate, train
 from winnow.commands.options import console
 from winnow.errors import WinnowError
 
@@ -21,6 +21,7 @@ app.add_typer(data.app, name="data")
 app.command("demo")(demo.demo)
 app.add_typer(train.app, name="train")
 app.command("generate")(train.generate)
+app.add_typer(evaluate.app, name="evaluate")
 
 
 def main() -> None:

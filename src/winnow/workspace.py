@@ -121,12 +121,20 @@ class Workspace:
         return f"v{version_number(versions[-1].version) + 1 if versions else 1}"
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB with a view per dataset and split; it never locks the files."""
+        """An in-memory DuckDB with a view per dataset and split, and `eval_scores` over every
+        eval run's scores; it never locks the files."""
         con = duckdb.connect(":memory:")
         for name in self.names():
             for version in self.versions(name):
                 self._add_views(con, version, f"{name}@{version.version}")
             self._add_views(con, self.versions(name)[-1], name)
+        scores = sorted((self.root / "runs").glob("*/scores.parquet"))
+        if scores:
+            listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in scores)
+            con.execute(
+                f"CREATE VIEW eval_scores AS SELECT * FROM read_parquet([{listed}], "
+                "union_by_name = true)"
+            )
         return con
 
     @staticmethod

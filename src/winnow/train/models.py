@@ -63,7 +63,7 @@ def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes", "on"}
 
 
-def resolve_base(arg: str, ws: Workspace) -> Base:
+def resolve_base(arg: str, ws: Workspace, option: str = "--base") -> Base:
     """Turn --base (tiny, RUN, folder, .gguf file or hub id) into a Base, checking it exists."""
     if arg == "tiny":
         return Base("tiny", arg, "")
@@ -71,7 +71,7 @@ def resolve_base(arg: str, ws: Workspace) -> Base:
     if "/" not in arg and (ws.root / "runs" / arg).is_dir():
         if not (run / "config.json").is_file():
             raise WinnowError(
-                f"--base {arg}: run {ws.root / 'runs' / arg} has no finished model; let the run "
+                f"{option} {arg}: run {ws.root / 'runs' / arg} has no finished model; let the run "
                 "complete (or resume it) first."
             )
         from winnow.train.runs import run_summary
@@ -80,12 +80,12 @@ def resolve_base(arg: str, ws: Workspace) -> Base:
     path = Path(arg).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():
-            raise WinnowError(f"--base {arg}: no such GGUF file; check the path.")
+            raise WinnowError(f"{option} {arg}: no such GGUF file; check the path.")
         return Base("gguf", arg, str(path.parent.resolve()), gguf_file=path.name)
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise WinnowError(
-                f"--base {arg}: folder has no config.json; give a saved model folder, a .gguf "
+                f"{option} {arg}: folder has no config.json; give a saved model folder, a .gguf "
                 "file, a run name or tiny."
             )
         return Base("folder", arg, str(path.resolve()))
@@ -93,7 +93,7 @@ def resolve_base(arg: str, ws: Workspace) -> Base:
         return Base("hub", arg, arg)
     runs = ", ".join(sorted(p.name for p in (ws.root / "runs").glob("*"))) or "none"
     raise WinnowError(
-        f"--base {arg}: not tiny, a run (runs here: {runs}), a model folder, a .gguf file nor a "
+        f"{option} {arg}: not tiny, a run (runs here: {runs}), a model folder, a .gguf file nor a "
         "hub id (org/name)."
     )
 

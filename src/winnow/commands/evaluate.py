@@ -1,0 +1,211 @@
+"""`winnow evaluate`: score models with lm-eval on local task files, list the catalog, and
+compare eval runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from winnow.commands.options import WorkspaceOption, console, new_table
+from winnow.errors import WinnowError
+from winnow.workspace import Workspace
+
+app = typer.Typer(
+    help="Evaluate models with lm-eval (local task files, offline) and compare eval runs.",
+    invoke_without_command=True,
+)
+
+
+@app.callback()
+def evaluate(
+    ctx: typer.Context,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="A run name, a model folder, a .gguf file or a hub id (cached or online).",
+            show_default=False,
+        ),
+    ] = None,
+    suite: Annotated[
+        str | None,
+        typer.Option(
+            help="A suite of catalogs/evals/lm_eval: core or hallucination.", show_default=False
+        ),
+    ] = None,
+    tasks: Annotated[
+        str | None,
+        typer.Option(
+            help="lm-eval task or group names, comma-separated (winnow_arc_easy, mmlu...).",
+            show_default=False,
+        ),
+    ] = None,
+    limit: Annotated[
+        float | None,
+        typer.Option(
+            help="Documents per task (a number) or a fraction under 1.", show_default=False
+        ),
+    ] = None,
+    num_fewshot: Annotated[
+        int | None,
+        typer.Option(
+            help="Few-shot examples per prompt (tasks that pin 0 keep 0).", show_default=False
+        ),
+    ] = None,
+    apply_chat_template: Annotated[
+        bool, typer.Option(help="Wrap prompts in the model's chat template.")
+    ] = False,
+    batch_size: Annotated[str, typer.Option(help="A number, auto or auto:N.")] = "8",
+    include_path: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A folder of your own lm-eval task YAMLs (repeatable).", show_default=False
+        ),
+    ] = None,
+    perplexity: Annotated[
+        str | None,
+        typer.Option(
+            help="Dataset NAME[@vN]: add perplexity on its held-out split.", show_default=False
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(help="Eval run name (default eval-MODEL-SUITE).", show_default=False),
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Run lm-eval on MODEL and write an eval run: lm-eval's results and samples, scores.parquet
+    (queryable as eval_scores in 'winnow data query') and what makes the scores comparable."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if model is None:
+        raise WinnowError(
+            "winnow evaluate needs --model (a run, folder, .gguf file or hub id); see --help."
+        )
+    from winnow.evals.run import EvalOptions
+    from winnow.evals.run import evaluate as run_eval
+
+    opts = EvalOptions(
+        model=model,
+        suite=suite,
+        tasks=tasks,
+        limit=limit,
+        num_fewshot=num_fewshot,
+        apply_chat_template=apply_chat_template,
+        batch_size=batch_size,
+        include_paths=list(include_path or []),
+        perplexity=perplexity,
+        output=output,
+    )
+    ws = Workspace.resolve(workspace)
+    run = run_eval(ws, opts)
+    print_scores(run.record)
+
+
+def print_scores(record: dict) -> None:
+    """The eval run's scores, contamination flags and where its files are."""
+    table = new_table(
+        f"eval run {record['name']}: {record['model']['ref']}",
+        "task",
+        "metric",
+        "value",
+        "± stderr",
+        "n",
+        "flag",
+    )
+    for row in record["results"]:
+        value = "" if row["value"] is None else f"{row['value']:.4f}"
+        err = "" if row["stderr"] is None else f"{row['stderr']:.4f}"
+        flag = "contaminated" if row["contaminated"] else ""
+        table.add_row(
+            escape(row["alias"]), row["metric"], value, err, str(row["samples"] or ""), flag
+        )
+    console.print(table)
+    checked = record["contamination"]["checked"]
+    if checked:
+        console.print(
+            escape(
+                f"contamination checked against {', '.join(checked)}: "
+                + (", ".join(record["contamination"]["flagged_tasks"]) or "no task flagged")
+            )
+        )
+    else:
+        console.print(
+            "contamination: the model has no training lineage in this workspace; not checked"
+        )
+
+
+@app.command()
+def compare(
+    runs: Annotated[list[str], typer.Argument(help="Eval run names; the first is the reference.")],
+    strict: Annotated[bool, typer.Option(help="Refuse when settings differ.")] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Scores of eval runs side by side: deltas from the first run (* where a delta exceeds the
+    combined stderr), per-document flips, and a warning (or, with --strict, a refusal) when
+    settings, chat template, task versions or lm-eval versions differ."""
+    from winnow.evals.compare import delta_table, differences, flips, load_eval_run, version_note
+
+    if len(runs) < 2:
+        raise WinnowError("winnow evaluate compare needs two eval runs or more.")
+    ws = Workspace.resolve(workspace)
+    loaded = [load_eval_run(ws, name) for name in runs]
+    diffs = differences(loaded) + [n for r in loaded if (n := version_note(r))]
+    if diffs and strict:
+        raise WinnowError(
+            f"--strict: the runs are not comparable ({diffs[0]}; {len(diffs)} differences in all)."
+        )
+    for line in diffs:
+        console.print(f"[yellow]differs:[/] {escape(line)}")
+    table = delta_table(loaded)
+    first = loaded[0].name
+    view = new_table(
+        "scores", "task", "metric", first, *[f"{r.name} (delta)" for r in loaded[1:]], "flag"
+    )
+    for row in table.iter_rows(named=True):
+        cells = [fmt(row[f"value:{first}"], row[f"stderr:{first}"])]
+        for run in loaded[1:]:
+            delta = row[f"delta:{run.name}"]
+            mark = "*" if row[f"significant:{run.name}"] else ""
+            shown = "" if delta is None else f" ({delta:+.4f}{mark})"
+            cells.append(fmt(row[f"value:{run.name}"], row[f"stderr:{run.name}"]) + shown)
+        view.add_row(
+            escape(row["alias"]),
+            row["metric"],
+            *cells,
+            "contaminated" if row["contaminated"] else "",
+        )
+    console.print(view)
+    console.print("* the delta exceeds the combined stderr, sqrt(se_a^2 + se_b^2)")
+    flipped = flips(loaded)
+    if flipped.height:
+        ftable = new_table(
+            "per-document flips (joined on doc hash)", "run", "task", "documents", "gained", "lost"
+        )
+        for row in flipped.iter_rows():
+            ftable.add_row(*[str(v) for v in row])
+        console.print(ftable)
+
+
+def fmt(value: float | None, stderr: float | None) -> str:
+    """value ± stderr, blank when missing."""
+    if value is None:
+        return ""
+    return f"{value:.4f}" + ("" if stderr is None else f" ± {stderr:.4f}")
+
+
+@app.command("tasks")
+def list_tasks() -> None:
+    """The local tasks and suites of the catalog, their eval sets, the data root, and lm-eval's
+    own tasks listed for users who are online."""
+    from winnow.evals.catalog import load_catalog, task_summary
+
+    catalog = load_catalog()
+    table = new_table(f"local tasks (data root {catalog.data_root})", "name", "kind", "eval set")
+    for row in task_summary(catalog):
+        table.add_row(row["name"], row["kind"], row["eval_set"] or "")
+    console.print(table)
+    for suite, group in catalog.suites.items():
+        console.print(f"suite {suite}: {group}")
+    console.print("lm-eval's own (online): " + ", ".join(catalog.hub_tasks))

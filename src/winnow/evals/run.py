@@ -1,0 +1,244 @@
+"""`winnow evaluate`: lm-eval's Python API on rendered local tasks, written into an eval run
+with lm-eval's own results and samples, a flat score table and the comparability record."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from winnow.errors import WinnowError
+from winnow.evals.catalog import Catalog, check_tasks, load_catalog, render_tasks, suite_tasks
+from winnow.evals.contamination import contamination, flagged_tasks
+from winnow.evals.heldout import heldout_values
+from winnow.evals.model import model_args, model_record, resolve_model
+from winnow.evals.scores import config_hash, data_files, score_rows
+from winnow.records import file_hash
+from winnow.train.jobs import device_info
+from winnow.train.runs import RunFolder, now, open_run, train_versions
+from winnow.workspace import Workspace
+
+PERPLEXITY_TASK = "winnow_heldout_ppl"
+"""The task --perplexity adds."""
+
+
+@dataclass
+class EvalOptions:
+    """What `winnow evaluate` was asked to run, and how."""
+
+    model: str
+    suite: str | None = None
+    tasks: str | None = None
+    limit: float | None = None
+    num_fewshot: int | None = None
+    apply_chat_template: bool = False
+    batch_size: str = "8"
+    include_paths: list[str] = field(default_factory=list)
+    perplexity: str | None = None
+    output: str | None = None
+
+    def batch(self) -> int | str:
+        """lm-eval's batch_size: a number, `auto` or `auto:N`."""
+        if self.batch_size.isdigit() and int(self.batch_size) > 0:
+            return int(self.batch_size)
+        if self.batch_size == "auto" or self.batch_size.startswith("auto:"):
+            return self.batch_size
+        raise WinnowError(f"--batch-size {self.batch_size}: use a whole number, auto or auto:N.")
+
+    def lm_limit(self) -> int | float | None:
+        """lm-eval's limit: documents per task (1 or more) or a fraction (under 1)."""
+        if self.limit is None:
+            return None
+        if self.limit <= 0:
+            raise WinnowError(
+                f"--limit {self.limit}: use a number of documents or a fraction in (0, 1)."
+            )
+        return int(self.limit) if self.limit >= 1 else self.limit
+
+
+def default_name(ws: Workspace, opts: EvalOptions) -> str:
+    """eval-MODEL-SUITE, with -2, -3... when taken."""
+    model = (
+        Path(opts.model).stem if "/" in opts.model or opts.model.endswith(".gguf") else opts.model
+    )
+    what = opts.suite or "tasks"
+    stem = "".join(c if c.isalnum() or c in "-_." else "-" for c in f"eval-{model}-{what}")
+    name, count = stem, 1
+    while (ws.root / "runs" / name).exists():
+        count += 1
+        name = f"{stem}-{count}"
+    return name
+
+
+def include_paths(paths: list[str]) -> list[str]:
+    """User task folders, checked to exist."""
+    for path in paths:
+        if not Path(path).is_dir():
+            raise WinnowError(
+                f"--include-path {path}: no such folder; give a folder of lm-eval task YAMLs."
+            )
+    return [str(Path(p).resolve()) for p in paths]
+
+
+def task_manager(include: list[str], names: list[str]) -> Any:
+    """lm-eval's TaskManager over the rendered tasks (and its own when a name is not local)."""
+    from lm_eval.tasks import TaskManager
+
+    local = TaskManager(include_path=include, include_defaults=False)
+    if all(n in set(local.all_tasks) for n in names):
+        return local
+    return TaskManager(include_path=include, include_defaults=True)
+
+
+def task_records(results: dict[str, Any], task_hashes: dict[str, str]) -> dict[str, Any]:
+    """Per task: version, config hash, lm-eval's task hash, few-shot count, samples, and the
+    hash of every data file it read."""
+    found = {}
+    for task, config in results.get("configs", {}).items():
+        found[task] = {
+            "version": results["versions"].get(task),
+            "config_hash": config_hash(config),
+            "task_hash": task_hashes.get(task),
+            "num_fewshot": results["n-shot"].get(task),
+            "samples": results["n-samples"].get(task),
+            "data_files": {p.name: file_hash(p) for p in data_files(config)},
+        }
+    return found
+
+
+def write_samples(folder: Path, samples: dict[str, list[dict[str, Any]]]) -> None:
+    """Per task, one JSON line per document: ids, hashes, target, responses and metric values."""
+    from lm_eval.utils import handle_non_serializable
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for task, rows in samples.items():
+        with (folder / f"{task}.jsonl").open("w", encoding="utf-8") as handle:
+            for row in rows:
+                keep = {
+                    k: row[k]
+                    for k in ("doc_id", "doc_hash", "prompt_hash", "target_hash", "target")
+                }
+                keep["metrics"] = {m: row.get(m) for m in row.get("metrics", [])}
+                keep["filtered_resps"] = row.get("filtered_resps")
+                handle.write(json.dumps(keep, default=handle_non_serializable) + "\n")
+
+
+def settings(opts: EvalOptions, results: dict[str, Any], dtype: str) -> dict[str, Any]:
+    """The run's settings that make scores comparable."""
+    config = results.get("config", {})
+    return {
+        "limit": opts.lm_limit(),
+        "num_fewshot": opts.num_fewshot,
+        "apply_chat_template": opts.apply_chat_template,
+        "batch_size": opts.batch_size,
+        "batch_sizes": config.get("batch_sizes"),
+        "dtype": dtype,
+        "seeds": {
+            k: config.get(k) for k in ("random_seed", "numpy_seed", "torch_seed", "fewshot_seed")
+        },
+        "bootstrap_iters": config.get("bootstrap_iters"),
+    }
+
+
+def evaluate(ws: Workspace, opts: EvalOptions) -> RunFolder:
+    """Render the catalog, run lm-eval, and write the eval run."""
+    catalog = load_catalog()
+    names = (
+        suite_tasks(catalog, opts.suite, opts.tasks)
+        if opts.suite or opts.tasks or not opts.perplexity
+        else []
+    )
+    base = resolve_model(opts.model, ws)
+    user_paths = include_paths(opts.include_paths)
+    opts.batch(), opts.lm_limit()
+    name = opts.output or default_name(ws, opts)
+    device = device_info()
+    dtype = "bfloat16" if device["bf16"] else "float32"
+    model = model_record(base)
+    spec = {
+        "config": opts.__dict__.copy(),
+        "model": model,
+        "device": device,
+        "tasks_requested": names,
+    }
+    run, _ = open_run(ws, name, "evaluate", spec, False)
+    try:
+        values = {"data_root": str(catalog.data_root)}
+        if opts.perplexity:
+            values |= heldout_values(ws, opts.perplexity, base, run.path)
+            names = [*names, PERPLEXITY_TASK]
+        finish(ws, run, catalog, opts, base, names, values, user_paths, model, dtype, device)
+    except BaseException as exc:
+        run.fail(exc)
+        raise
+    return run
+
+
+def finish(
+    ws: Workspace,
+    run: RunFolder,
+    catalog: Catalog,
+    opts: EvalOptions,
+    base: Any,
+    names: list[str],
+    values: dict[str, str],
+    user_paths: list[str],
+    model: dict[str, Any],
+    dtype: str,
+    device: dict[str, Any],
+) -> None:
+    """Everything after the run folder exists: render, check, evaluate, write."""
+    import datasets
+    from lm_eval import simple_evaluate
+    from lm_eval.loggers import EvaluationTracker
+
+    include = run.path / "tasks"
+    missing = render_tasks(catalog, values, include)
+    if missing:
+        raise WinnowError(
+            f"eval data file missing ({missing[0]}); set $WINNOW_DATA_ROOT to the folder holding "
+            f"evals/ (now {catalog.data_root}) or fetch the data."
+        )
+    manager = task_manager([str(include), *user_paths], names)
+    check_tasks(names, set(manager.all_tasks), catalog)
+    datasets.disable_progress_bars()
+    tracker = EvaluationTracker(output_path=str(run.path / "lm_eval"))
+    results = simple_evaluate(
+        model="hf",
+        model_args=model_args(base, dtype),
+        tasks=names,
+        task_manager=manager,
+        num_fewshot=opts.num_fewshot,
+        limit=opts.lm_limit(),
+        batch_size=opts.batch(),
+        device="cuda" if device["type"] == "cuda" else "cpu",
+        apply_chat_template=opts.apply_chat_template,
+        log_samples=True,
+        evaluation_tracker=tracker,
+    )
+    samples = results.pop("samples")
+    write_samples(run.path / "samples", samples)
+    tracker.save_results_aggregated(results=results, samples=samples)
+    for task in results["configs"]:
+        tracker.save_results_samples(task_name=task, samples=samples[task])
+    sets = {t: s for t in results["configs"] if (s := catalog.eval_set(t))}
+    report = contamination(ws, base.run, sets)
+    flagged = flagged_tasks(report, sets)
+    from lm_eval.utils import handle_non_serializable
+
+    (run.path / "results.json").write_text(
+        json.dumps(results, indent=2, default=handle_non_serializable), encoding="utf-8"
+    )
+    scores = score_rows(results, run.path.name, model, flagged)
+    scores.write_parquet(run.path / "scores.parquet")
+    run.update(
+        status="completed",
+        finished_at=now(),
+        versions={**train_versions(), "lm_eval": metadata.version("lm_eval")},
+        settings=settings(opts, results, dtype),
+        tasks=task_records(results, results.get("task_hashes", {})),
+        contamination={**report, "flagged_tasks": sorted(flagged)},
+        results=[r for r in scores.to_dicts()],
+    )
