@@ -1,0 +1,224 @@
+"""`winnow evaluate` on the lab's tiny model: results schema and comparability record, MC2 and
+HaluEval scoring, compare, contamination, and every bad input."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import shutil
+from pathlib import Path
+from types import ModuleType
+
+import datasets
+import polars as pl
+import pytest
+
+from tests.cli_helpers import run_cli
+from tests.train.conftest import Lab
+from winnow.curate.recipes import load_recipe
+from winnow.curate.runner import RunOptions
+from winnow.evals.catalog import load_catalog
+from winnow.evals.contamination import contamination
+from winnow.evals.run import EvalOptions, evaluate
+from winnow.files import read_json, write_json
+from winnow.instruct.build import import_files
+from winnow.instruct.run import curate_instruct
+
+TASKS = "winnow_arc_easy,winnow_truthfulqa_mc2,winnow_halueval_qa"
+
+
+def task_utils() -> ModuleType:
+    """The catalog's utils.py, which lm-eval imports from the rendered task folder."""
+    path = load_catalog().tasks_dir / "utils.py"
+    spec = importlib.util.spec_from_file_location("catalog_utils", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def scored(lab: Lab) -> Lab:
+    """Two eval runs of the lab's base model: 8 documents per task, and the same with 1 shot."""
+    evaluate(lab.ws, EvalOptions(model=lab.base, tasks=TASKS, limit=8, output="ev-a"))
+    options = EvalOptions(model=lab.base, tasks=TASKS, limit=8, num_fewshot=1, output="ev-b")
+    evaluate(lab.ws, options)
+    return lab
+
+
+def test_eval_run_holds_results_samples_and_comparability_record(scored: Lab) -> None:
+    """run.json records model fingerprint and lineage, settings, task versions and hashes,
+    data file hashes and versions; scores.parquet and eval_scores hold one row per metric."""
+    run = scored.root / "runs" / "ev-a"
+    record = read_json(run / "run.json")
+    assert record["status"] == "completed" and record["method"] == "evaluate"
+    assert record["model"]["kind"] == "run" and record["model"]["run"]["name"] == scored.base
+    assert record["model"]["fingerprint"] and record["model"]["chat_template_hash"]
+    assert record["settings"]["limit"] == 8 and record["settings"]["dtype"] == "float32"
+    assert record["versions"]["lm_eval"] and record["device"]["type"] in {"cpu", "cuda"}
+    arc = record["tasks"]["winnow_arc_easy"]
+    assert arc["version"] == 1.0 and arc["num_fewshot"] == 0 and len(arc["task_hash"]) == 64
+    assert arc["samples"] == {"original": 2376, "effective": 8}
+    assert list(arc["data_files"]) == ["arc_easy.jsonl"]
+    samples = (run / "samples" / "winnow_arc_easy.jsonl").read_text().splitlines()
+    assert len(samples) == 8 and json.loads(samples[0])["metrics"]["acc"] in (0.0, 1.0)
+    assert list((run / "lm_eval").glob("*/results_*.json"))
+    scores = pl.read_parquet(run / "scores.parquet")
+    acc = scores.filter((pl.col("task") == "winnow_arc_easy") & (pl.col("metric") == "acc"))
+    assert acc["samples"][0] == 8 and 0 <= acc["value"][0] <= 1 and acc["stderr"][0] > 0
+    with scored.ws.connect() as con:
+        runs = con.sql("select distinct run from eval_scores order by run").fetchall()
+    assert [r[0] for r in runs] == ["ev-a", "ev-b"]
+
+
+def test_mc2_is_the_normalized_mass_on_true_answers() -> None:
+    """Three answers, two true: MC2 = (p1 + p2) / (p1 + p2 + p3)."""
+    utils = task_utils()
+    lls = [math.log(0.2), math.log(0.3), math.log(0.1)]
+    got = utils.process_results_mc2({"mc2_labels": [1, 1, 0]}, [(x, False) for x in lls])
+    assert got["acc"] == pytest.approx(0.5 / 0.6)
+
+
+def test_truthfulqa_rows_split_answers(shared_data: Path) -> None:
+    """The CSV's `;`-separated answers become MC1 (best first) and MC2 choices with labels."""
+    utils = task_utils()
+    frame = pl.read_csv(shared_data / "evals" / "truthfulqa" / "TruthfulQA.csv", n_rows=3)
+    docs = utils.process_truthfulqa(datasets.Dataset.from_polars(frame))
+    first = docs[0]
+    assert first["mc1_choices"][0] == frame["Best Answer"][0].strip() + "."
+    assert sum(first["mc2_labels"]) >= 1 and len(first["mc2_labels"]) == len(first["mc2_choices"])
+
+
+def test_halueval_picks_answers_with_a_fixed_seed(shared_data: Path) -> None:
+    """The right or hallucinated answer is chosen per row by a fixed hash: the same on every
+    call, about half hallucinated, and the label says which was shown."""
+    utils = task_utils()
+    rows = pl.read_ndjson(shared_data / "evals" / "halueval" / "qa_data.jsonl.gz").head(400)
+    data = datasets.Dataset.from_polars(rows)
+    once, again = utils.process_halueval_qa(data), utils.process_halueval_qa(data)
+    assert once["label"] == again["label"]
+    assert 0.4 < sum(once["label"]) / 400 < 0.6
+    for doc, row in zip(once, rows.iter_rows(named=True), strict=True):
+        shown = row["hallucinated_answer"] if doc["label"] else row["right_answer"]
+        assert doc["answer"] == shown.strip()
+
+
+def test_compare_marks_settings_and_flips(scored: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    """Different few-shot counts are reported, --strict refuses, and the table and flips print."""
+    code, out = run_cli(capsys, "evaluate", "compare", "ev-a", "ev-b", "-w", str(scored.root))
+    assert code == 0, out
+    assert "differs: num_fewshot: ev-a None, ev-b 1" in out
+    assert "per-document flips" in out or "arc_easy" in out
+    code, out = run_cli(
+        capsys, "evaluate", "compare", "ev-a", "ev-b", "--strict", "-w", str(scored.root)
+    )
+    assert code == 2 and "--strict: the runs are not comparable (num_fewshot" in out
+
+
+def test_compare_stars_deltas_beyond_combined_stderr(scored: Lab) -> None:
+    """A delta larger than sqrt(se_a^2 + se_b^2) is significant, a smaller one is not."""
+    from winnow.evals.compare import EvalRun, delta_table
+
+    base = pl.read_parquet(scored.root / "runs" / "ev-a" / "scores.parquet").head(2)
+    shifted = base.with_columns(
+        pl.Series("value", [base["value"][0] + 0.01, base["value"][1] + 0.9]),
+        pl.Series("stderr", [0.05, 0.05]),
+    )
+    runs = [
+        EvalRun(Path("a"), {}, base.with_columns(pl.lit(0.05).alias("stderr"))),
+        EvalRun(Path("b"), {}, shifted),
+    ]
+    table = delta_table(runs)
+    assert table["significant:b"].to_list() == [False, True]
+
+
+def test_contamination_found_on_planted_overlap_and_absent_otherwise(
+    lab: Lab, shared_data: Path, tmp_path: Path
+) -> None:
+    """An instruction set holding ARC-Easy questions is flagged for arc_easy; the c4 text is
+    clean for every set."""
+    questions = [
+        json.loads(line) for line in (shared_data / "evals" / "mc" / "arc_easy.jsonl").open()
+    ][:20]
+    planted = tmp_path / "planted.json"
+    rows = [
+        {
+            "instruction": q["query"] + " " + " ".join(q["choices"]),
+            "input": "",
+            "output": q["choices"][q["gold"]],
+        }
+        for q in questions
+    ]
+    planted.write_text(json.dumps(rows))
+    files = [(planted, planted.name)]
+    settings = {"map": None, "max_tokens": None, "tokenizer": None}
+    curate_instruct(
+        lab.ws,
+        load_recipe("demo-instruct"),
+        files,
+        import_files(files),
+        "planted",
+        RunOptions(),
+        settings,
+    )
+    sets = {"winnow_arc_easy": "arc_easy", "winnow_piqa": "piqa"}
+    ref = lab.ws.dataset("planted").ref
+    dirty = contamination(lab.ws, {"inputs": [{"name": "planted", "ref": ref}]}, sets)
+    assert dirty["eval_sets"]["arc_easy"]["documents"] >= 15
+    assert dirty["eval_sets"]["piqa"]["documents"] == 0
+    web = lab.ws.dataset(lab.text).ref
+    clean = contamination(lab.ws, {"inputs": [{"name": lab.text, "ref": web}]}, sets)
+    assert all(entry["documents"] == 0 for entry in clean["eval_sets"].values())
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--tasks", "no_such_task"], "--tasks no_such_task: no such lm-eval task or group"),
+        (["--suite", "nope"], "--suite nope: no such suite; known suites: core, hallucination"),
+        (["--suite", "core", "--tasks", "x"], "give either --suite NAME or --tasks a,b"),
+        (["--tasks", "winnow_piqa", "--batch-size", "big"], "--batch-size big: use a whole number"),
+    ],
+)
+def test_bad_task_input_is_one_line(
+    lab: Lab, capsys: pytest.CaptureFixture[str], args: list[str], expected: str
+) -> None:
+    """Unknown tasks and suites and bad settings stop with one line."""
+    code, out = run_cli(capsys, "evaluate", "--model", lab.base, *args, "-w", str(lab.root))
+    assert code == 2 and expected in out, out
+
+
+def test_bad_model_and_missing_data_are_one_line(
+    lab: Lab, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A missing model path, a hub id offline and a missing data file each get one line."""
+    ws = ["-w", str(lab.root)]
+    code, out = run_cli(
+        capsys, "evaluate", "--model", str(tmp_path / "none.gguf"), "--suite", "core", *ws
+    )
+    assert code == 2 and "no such GGUF file" in out
+    code, out = run_cli(capsys, "evaluate", "--model", "nobody/nothing", "--suite", "core", *ws)
+    assert code == 2 and "the hub is off (HF_HUB_OFFLINE=1)" in out
+    monkeypatch.setenv("WINNOW_DATA_ROOT", str(tmp_path))
+    code, out = run_cli(
+        capsys, "evaluate", "--model", lab.base, "--suite", "core", "--output", "nodata", *ws
+    )
+    assert code == 2 and "eval data file missing" in out and "WINNOW_DATA_ROOT" in out
+
+
+def test_results_from_another_lm_eval_version_are_refused_with_strict(
+    scored: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A copy of an eval run marked as written by lm-eval 0.3.0: compare names the version
+    difference, and --strict refuses it."""
+    old = scored.root / "runs" / "ev-old"
+    shutil.copytree(scored.root / "runs" / "ev-a", old)
+    record = read_json(old / "run.json")
+    record["versions"]["lm_eval"] = "0.3.0"
+    write_json(record, old / "run.json")
+    ws = ["-w", str(scored.root)]
+    code, out = run_cli(capsys, "evaluate", "compare", "ev-a", "ev-old", *ws)
+    assert code == 0 and "lm-eval version: ev-a" in out and "ev-old 0.3.0" in out
+    code, out = run_cli(capsys, "evaluate", "compare", "ev-a", "ev-old", "--strict", *ws)
+    assert code == 2 and "--strict: the runs are not comparable (lm-eval version" in out
