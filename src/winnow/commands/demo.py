@@ -9,6 +9,7 @@ from pathlib import Path
 
 from winnow.commands import instruct, train
 from winnow.commands.curate import curate_with_progress
+from winnow.commands.evaluate import print_scores
 from winnow.commands.options import WorkspaceOption, console
 from winnow.curate.runner import RunOptions
 from winnow.workspace import Workspace
@@ -41,7 +42,7 @@ def free_run(ws: Workspace, stem: str) -> str:
 
 def demo(workspace: WorkspaceOption = None) -> None:
     """Curate the bundled web sample ('demo' recipe) and instruction sample ('demo-instruct'),
-    pretrain a tiny model on the web sample and fine-tune it on the instructions."""
+    pretrain a tiny model on the web sample, fine-tune it on the instructions, evaluate it."""
     ws = Workspace.resolve(workspace)
     console.print(f"[bold]Winnow demo[/]: curating {DEMO_SAMPLE.name} into {ws.root}")
     dataset = curate_with_progress(ws, "demo", str(DEMO_SAMPLE), "demo-web", RunOptions())
@@ -71,4 +72,25 @@ def demo(workspace: WorkspaceOption = None) -> None:
     console.print(
         f'Next: {command} generate --model {tuned} --prompt "Name three primary colours."',
         highlight=False,
+    )
+    evaluate_demo(ws, tuned, command)
+
+
+def evaluate_demo(ws: Workspace, model: str, command: str) -> None:
+    """Score the fine-tuned model on 20 ARC-Easy and HaluEval QA documents, when the shared
+    eval data is there."""
+    from winnow.evals.catalog import load_catalog
+    from winnow.evals.run import EvalOptions, evaluate
+
+    root = load_catalog().data_root
+    if not (root / "evals").is_dir():
+        console.print(f"Skipping the eval step: no eval data under {root} ($WINNOW_DATA_ROOT).")
+        return
+    console.print(f"[bold]Winnow demo[/]: evaluating {model} on 20 ARC-Easy and HaluEval QA items")
+    tasks = "winnow_arc_easy,winnow_halueval_qa"
+    name = free_run(ws, f"eval-{model}")
+    run = evaluate(ws, EvalOptions(model=model, tasks=tasks, limit=20, output=name))
+    print_scores(run.record)
+    console.print(
+        f"Next: {command} evaluate --model {model} --suite core --limit 50", highlight=False
     )
