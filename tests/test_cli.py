@@ -20,6 +20,9 @@ def test_demo_then_every_data_command(
     assert "near_duplicate │ 1 │ [demo-near-bees]" in out and "clusters of 2 │ 1" in out
     assert "input 15 = kept 10 + rejected 4 + quarantined 1" in out and "empty_output" in out
     assert "refusal │ refusal │ 1" in out and "template_leftover │ 1" in out
+    assert "eval run eval-demo-sft: demo-sft" in out and "halueval_qa │ acc" in out
+    scores = json.loads((workspace / "runs" / "eval-demo-sft" / "run.json").read_text())
+    assert scores["status"] == "completed" and scores["tasks"]["winnow_arc_easy"]["task_hash"]
     manifest = json.loads(next(workspace.glob("datasets/demo-web/v1/manifest.json")).read_text())
     counts = manifest["counts"]
     assert counts["input"] == 29 and counts["quarantined"] == 2
