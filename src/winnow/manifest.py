@@ -21,10 +21,10 @@ PACKAGES = ("winnow-llm", "polars", "duckdb", "pyarrow", "py3langid", "datasets"
 """Packages whose versions are recorded, since they can change a dataset's content."""
 
 
-def package_versions() -> dict[str, str]:
-    """Versions of Python and the packages that shape the data."""
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+    """Versions of Python and of the packages that shape a result (by default, the data)."""
     found = {"python": platform.python_version()}
-    for name in PACKAGES:
+    for name in names:
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +14,10 @@ from winnow.evals.contamination import contamination, flagged_tasks
 from winnow.evals.heldout import heldout_values
 from winnow.evals.model import model_args, model_record, resolve_model
 from winnow.evals.scores import config_hash, data_files, score_rows
+from winnow.manifest import package_versions
 from winnow.records import file_hash
 from winnow.train.jobs import device_info
-from winnow.train.runs import RunFolder, now, open_run, train_versions
+from winnow.train.runs import TRAIN_PACKAGES, RunFolder, now, open_run
 from winnow.workspace import Workspace
 
 PERPLEXITY_TASK = "winnow_heldout_ppl"
@@ -236,7 +236,7 @@ def finish(
     run.update(
         status="completed",
         finished_at=now(),
-        versions={**train_versions(), "lm_eval": metadata.version("lm_eval")},
+        versions=package_versions((*TRAIN_PACKAGES, "lm_eval")),
         settings=settings(opts, results, dtype),
         tasks=task_records(results, results.get("task_hashes", {})),
         contamination={**report, "flagged_tasks": sorted(flagged)},

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-import platform
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from transformers import TrainerCallback
 from winnow.commands.options import console
 from winnow.errors import WinnowError
 from winnow.files import read_json, write_json
+from winnow.manifest import package_versions
 from winnow.train.ranks import is_main
 from winnow.workspace import Workspace, check_name
 
@@ -44,13 +43,7 @@ def now() -> str:
 
 def train_versions() -> dict[str, str]:
     """Python's and the training packages' versions."""
-    found = {"python": platform.python_version()}
-    for name in TRAIN_PACKAGES:
-        try:
-            found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
+    return package_versions(TRAIN_PACKAGES)
 
 
 def last_checkpoint(folder: Path) -> Path | None:
