@@ -25,7 +25,7 @@ from winnow.files import read_json, write_json
 from winnow.instruct.build import import_files
 from winnow.instruct.run import curate_instruct
 
-TASKS = "winnow_arc_easy,winnow_truthfulqa_mc2,winnow_halueval_qa"
+TASKS = "winnow_arc_easy,winnow_truthfulqa_mc2,winnow_halueval_qa,winnow_halueval_qa_gen"
 
 
 def task_utils() -> ModuleType:
@@ -102,6 +102,31 @@ def test_halueval_picks_answers_with_a_fixed_seed(shared_data: Path) -> None:
     for doc, row in zip(once, rows.iter_rows(named=True), strict=True):
         shown = row["hallucinated_answer"] if doc["label"] else row["right_answer"]
         assert doc["answer"] == shown.strip()
+
+
+def test_free_generation_judgments_parse_as_halueval_does(scored: Lab) -> None:
+    """Yes or No on its own, in any case, is a verdict; both or neither is unparseable, which
+    scores as wrong and is counted in the unparseable rate of the run."""
+    utils = task_utils()
+    assert [utils.parse_judgment(t) for t in (" No.", "The answer is YES", " [Human]: no")] == [
+        0,
+        1,
+        0,
+    ]
+    assert utils.parse_judgment(" I'm not sure") is None
+    assert utils.parse_judgment("Yes and no") is None
+    assert utils.process_results_judgment({"label": 1}, [" A) no"]) == {
+        "acc": 0.0,
+        "unparseable": 0.0,
+    }
+    assert utils.process_results_judgment({"label": 0}, ["1."]) == {"acc": 0.0, "unparseable": 1.0}
+    scores = pl.read_parquet(scored.root / "runs" / "ev-a" / "scores.parquet")
+    gen = scores.filter(pl.col("task") == "winnow_halueval_qa_gen")
+    assert sorted(gen["metric"]) == ["acc", "unparseable"] and set(gen["samples"]) == {8}
+    samples = scored.root / "runs" / "ev-a" / "samples" / "winnow_halueval_qa_gen.jsonl"
+    rows = [json.loads(line) for line in samples.read_text().splitlines()]
+    expected = sum(utils.parse_judgment(r["filtered_resps"][0]) is None for r in rows) / 8
+    assert gen.filter(pl.col("metric") == "unparseable")["value"][0] == pytest.approx(expected)
 
 
 def test_compare_marks_settings_and_flips(scored: Lab, capsys: pytest.CaptureFixture[str]) -> None:

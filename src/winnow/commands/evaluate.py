@@ -31,7 +31,8 @@ def evaluate(
     suite: Annotated[
         str | None,
         typer.Option(
-            help="A suite of catalogs/evals/lm_eval: core or hallucination.", show_default=False
+            help="A suite of catalogs/evals/lm_eval: core, hallucination or hallucination_gen.",
+            show_default=False,
         ),
     ] = None,
     tasks: Annotated[

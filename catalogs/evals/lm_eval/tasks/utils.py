@@ -7,6 +7,7 @@ those YAMLs in the rendered include dir. Only numpy/datasets (both lm-eval depen
 from __future__ import annotations
 
 import hashlib
+import re
 
 import datasets
 import numpy as np
@@ -118,3 +119,18 @@ def process_halueval_dialogue(dataset: datasets.Dataset) -> datasets.Dataset:
 
 def process_halueval_general(dataset: datasets.Dataset) -> datasets.Dataset:
     return dataset.map(_halueval_general_row, remove_columns=dataset.column_names)
+
+
+def parse_judgment(text: str) -> int | None:
+    """1 for Yes, 0 for No; None when the answer says both or neither (HaluEval's own rule,
+    on whole words and in any case)."""
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    if ("yes" in words) == ("no" in words):
+        return None
+    return int("yes" in words)
+
+
+def process_results_judgment(doc: dict, results: list) -> dict:
+    # free generation: an unparseable answer is wrong, and counted apart
+    verdict = parse_judgment(results[0])
+    return {"acc": float(verdict == doc["label"]), "unparseable": float(verdict is None)}
