@@ -25,3 +25,11 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "workspace"
     monkeypatch.setenv("WINNOW_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="session")
+def small(tmp_path_factory: pytest.TempPathFactory, shared_data: Path):  # noqa: ANN201
+    """A small curated workspace (web, instruct, pairs), built once; copy it before writing."""
+    from tests.workspaces import build_small
+
+    return build_small(tmp_path_factory.mktemp("small") / "workspace", shared_data)

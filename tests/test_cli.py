@@ -23,6 +23,7 @@ def test_demo_then_every_data_command(
     assert "eval run eval-demo-sft: demo-sft" in out and "halueval_qa │ acc" in out
     scores = json.loads((workspace / "runs" / "eval-demo-sft" / "run.json").read_text())
     assert scores["status"] == "completed" and scores["tasks"]["winnow_arc_easy"]["task_hash"]
+    assert "dashboard -w" in out
     manifest = json.loads(next(workspace.glob("datasets/demo-web/v1/manifest.json")).read_text())
     counts = manifest["counts"]
     assert counts["input"] == 29 and counts["quarantined"] == 2

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from winnow.commands import curate, data, demo, evaluate, train
+from winnow.commands import curate, dashboard, data, demo, evaluate, jobs, labels, train
 from winnow.commands.options import console
 from winnow.errors import WinnowError
 
@@ -22,6 +22,9 @@ app.command("demo")(demo.demo)
 app.add_typer(train.app, name="train")
 app.command("generate")(train.generate)
 app.add_typer(evaluate.app, name="evaluate")
+app.add_typer(labels.app, name="labels")
+app.command("dashboard")(dashboard.dashboard)
+app.add_typer(jobs.app, name="jobs")
 
 
 def main() -> None:

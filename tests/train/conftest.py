@@ -12,6 +12,7 @@ import pytest
 from winnow.curate.recipes import load_recipe, recipe_from_entries
 from winnow.curate.runner import RunOptions, run_recipe
 from winnow.curate.sources import resolve_source
+from winnow.evals.run import EvalOptions, evaluate
 from winnow.instruct.build import import_files
 from winnow.instruct.run import curate_instruct
 from winnow.preference.dataset import import_preference
@@ -85,3 +86,16 @@ def lab(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Lab:
         tiny_vocab=1_024,
     )
     return found
+
+
+EVAL_TASKS = "winnow_arc_easy,winnow_truthfulqa_mc2,winnow_halueval_qa,winnow_halueval_qa_gen"
+"""The tasks of the lab's two eval runs."""
+
+
+@pytest.fixture(scope="session")
+def scored(lab: Lab) -> Lab:
+    """Two eval runs of the lab's base model: 8 documents per task, and the same with 1 shot."""
+    evaluate(lab.ws, EvalOptions(model=lab.base, tasks=EVAL_TASKS, limit=8, output="ev-a"))
+    options = EvalOptions(model=lab.base, tasks=EVAL_TASKS, limit=8, num_fewshot=1, output="ev-b")
+    evaluate(lab.ws, options)
+    return lab

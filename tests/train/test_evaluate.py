@@ -20,12 +20,9 @@ from winnow.curate.recipes import load_recipe
 from winnow.curate.runner import RunOptions
 from winnow.evals.catalog import load_catalog
 from winnow.evals.contamination import contamination
-from winnow.evals.run import EvalOptions, evaluate
 from winnow.files import read_json, write_json
 from winnow.instruct.build import import_files
 from winnow.instruct.run import curate_instruct
-
-TASKS = "winnow_arc_easy,winnow_truthfulqa_mc2,winnow_halueval_qa,winnow_halueval_qa_gen"
 
 
 def task_utils() -> ModuleType:
@@ -36,15 +33,6 @@ def task_utils() -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="module")
-def scored(lab: Lab) -> Lab:
-    """Two eval runs of the lab's base model: 8 documents per task, and the same with 1 shot."""
-    evaluate(lab.ws, EvalOptions(model=lab.base, tasks=TASKS, limit=8, output="ev-a"))
-    options = EvalOptions(model=lab.base, tasks=TASKS, limit=8, num_fewshot=1, output="ev-b")
-    evaluate(lab.ws, options)
-    return lab
 
 
 def test_eval_run_holds_results_samples_and_comparability_record(scored: Lab) -> None:

@@ -74,6 +74,10 @@ def demo(workspace: WorkspaceOption = None) -> None:
         highlight=False,
     )
     evaluate_demo(ws, tuned, command)
+    console.print(
+        f"Next: {command} dashboard -w {ws.root}   (browse, label, run jobs, compare evals)",
+        highlight=False,
+    )
 
 
 def evaluate_demo(ws: Workspace, model: str, command: str) -> None:

@@ -172,3 +172,47 @@ def flips(runs: list[EvalRun]) -> pl.DataFrame:
             "lost": pl.Int64,
         },
     )
+
+
+def lm_eval_prompts(run: EvalRun, task: str) -> dict[str, str]:
+    """doc_hash -> the prompt lm-eval built, from lm-eval's own samples file of the task."""
+    found: dict[str, str] = {}
+    for path in sorted((run.path / "lm_eval").glob(f"*/samples_{task}_*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            first = next(iter(row.get("arguments", {}).values()), {})
+            found[row["doc_hash"]] = str(first.get("arg_0", ""))
+    return found
+
+
+def sample_rows(run: EvalRun, task: str) -> dict[str, dict[str, Any]]:
+    """doc_hash -> winnow's sample row of a task (target, responses, metrics)."""
+    path = run.path / "samples" / f"{task}.jsonl"
+    if not path.is_file():
+        return {}
+    rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
+    return {row["doc_hash"]: row for row in rows}
+
+
+def flipped(first: EvalRun, other: EvalRun, task: str) -> pl.DataFrame:
+    """The documents of a task that one run got right and the other wrong: prompt, target,
+    both responses, and whether `other` gained or lost it."""
+    a, b = sample_metrics(first, task), sample_metrics(other, task)
+    rows_a, rows_b = sample_rows(first, task), sample_rows(other, task)
+    prompts = lm_eval_prompts(first, task)
+    found = [
+        {
+            "doc_id": rows_a[d]["doc_id"],
+            "change": "gained" if b[d] > a[d] else "lost",
+            "target": str(rows_a[d].get("target")),
+            f"response:{first.name}": str(rows_a[d].get("filtered_resps")),
+            f"response:{other.name}": str(rows_b[d].get("filtered_resps")),
+            "prompt": prompts.get(d, ""),
+            "doc_hash": d,
+        }
+        for d in sorted(set(a) & set(b), key=lambda d: rows_a[d]["doc_id"])
+        if a[d] != b[d]
+    ]
+    columns = ["doc_id", "change", "target", f"response:{first.name}", f"response:{other.name}"]
+    schema = {c: pl.Utf8 for c in [*columns, "prompt", "doc_hash"]} | {"doc_id": pl.Int64}
+    return pl.DataFrame(found, schema=schema)

@@ -1,0 +1,111 @@
+"""`winnow jobs`: start curation, training and eval commands in the background, follow them,
+cancel them; the dashboard's Jobs page does the same through winnow.jobs."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from winnow.commands.options import WorkspaceOption, console, new_table
+from winnow.jobs import JobSpec, get_job, launch, list_jobs, log_tail, progress
+from winnow.jobs import cancel as cancel_job
+from winnow.workspace import Workspace
+
+app = typer.Typer(
+    help="Run curation, training and eval jobs in the background; follow and cancel them.",
+    no_args_is_help=True,
+)
+
+JobId = Annotated[str, typer.Argument(help="A job id from 'winnow jobs list'.")]
+
+
+def duration(seconds: float | None) -> str:
+    """Seconds as 42s, 3m05s or 2h07m."""
+    if seconds is None:
+        return ""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+@app.command("list")
+def list_(workspace: WorkspaceOption = None) -> None:
+    """List the jobs of the workspace, newest first: status, progress, time, error.
+
+    Example: winnow jobs list -w workspace
+    """
+    table = new_table("jobs", "id", "status", "progress", "elapsed", "job", "error")
+    for job in list_jobs(Workspace.resolve(workspace)):
+        done = progress(job)
+        table.add_row(
+            job.id,
+            job.status,
+            "" if done is None else f"{done:.0%}",
+            duration(job.elapsed),
+            escape(job.summary),
+            escape(job.error or ""),
+        )
+    console.print(table, highlight=False)
+
+
+@app.command()
+def start(
+    kind: Annotated[str, typer.Argument(help="curate, train or evaluate.")],
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="KEY=VALUE; repeat for each parameter. curate: recipe, source, output. train: "
+            "method (pretrain, sft, dpo, reward, sample), data, output, base, config, max_steps, "
+            "learning_rate, batch_size (sample: reward, n, max_prompts). evaluate: model, suite "
+            "or tasks, limit, perplexity, output.",
+            show_default=False,
+        ),
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Check the parameters and start the job in the background; print its id.
+
+    Example: winnow jobs start curate -p recipe=demo -p source=web-sample -p output=web
+    """
+    job = launch(Workspace.resolve(workspace), JobSpec.parse(kind, param or []))
+    console.print(f"started job {job.id}: {escape(shlex.join(job.record['argv'][2:]))}")
+    console.print(f"follow it with: winnow jobs log {job.id}", highlight=False)
+
+
+@app.command()
+def log(
+    job_id: JobId,
+    lines: Annotated[int, typer.Option(min=1, help="Lines from the end of the log.")] = 40,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Print the end of a job's log, then its status.
+
+    Example: winnow jobs log 20260101-120000-1a2b --lines 100
+    """
+    job = get_job(Workspace.resolve(workspace), job_id)
+    text = log_tail(job, lines)
+    if text:
+        console.print(escape(text), highlight=False, soft_wrap=True)
+    done = progress(job)
+    shown = f"job {job.id}: {job.status}" + ("" if done is None else f", {done:.0%}")
+    if job.error:
+        shown += f": {job.error}"
+    console.print(escape(shown), highlight=False)
+
+
+@app.command()
+def cancel(job_id: JobId, workspace: WorkspaceOption = None) -> None:
+    """Stop a queued or running job; one that has ended is left as it is.
+
+    Example: winnow jobs cancel 20260101-120000-1a2b
+    """
+    job = get_job(Workspace.resolve(workspace), job_id)
+    console.print(escape(cancel_job(job)), highlight=False)

@@ -1,0 +1,1 @@
+"""The Streamlit dashboard: browse and label data, run jobs, compare evals."""

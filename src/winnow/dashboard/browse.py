@@ -1,0 +1,193 @@
+"""Rows of a dataset version page by page: DuckDB over the Parquet shards with LIMIT/OFFSET,
+full-text or regex search, and filters on score columns, so a page never loads the dataset."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from winnow.errors import WinnowError
+from winnow.workspace import DatasetVersion
+
+NUMERIC = ("INT", "DOUBLE", "FLOAT", "DECIMAL", "REAL", "BIGINT", "HUGEINT")
+"""DuckDB type names that a range filter applies to."""
+
+CATEGORIES = ("language", "lang", "reason", "step", "source", "cluster_id")
+"""Columns filtered by picking values rather than by a range."""
+
+
+@dataclass
+class Query:
+    """What the Datasets page asks of one split: a search, filters and a page."""
+
+    split: str = "kept"
+    search: str = ""
+    regex: bool = False
+    ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    values: dict[str, list[str]] = field(default_factory=dict)
+    page: int = 0
+    size: int = 50
+
+
+@dataclass
+class Page:
+    """One page of rows and the number of rows that match."""
+
+    rows: pl.DataFrame
+    total: int
+
+
+def quoted(column: str) -> str:
+    """A column name as a DuckDB identifier."""
+    return '"' + column.replace('"', '""') + '"'
+
+
+class Browser:
+    """Queries over one dataset version; columns are checked against the split's schema."""
+
+    def __init__(self, version: DatasetVersion) -> None:
+        self.version = version
+        self.con = duckdb.connect(":memory:")
+        self._schemas: dict[str, dict[str, str]] = {}
+
+    def has(self, split: str) -> bool:
+        """Whether the split has any shard."""
+        return any((self.version.path / split).glob("*.parquet"))
+
+    def schema(self, split: str) -> dict[str, str]:
+        """Column name -> DuckDB type of a split (empty when it has no rows)."""
+        if split not in self._schemas:
+            if not self.has(split):
+                self._schemas[split] = {}
+            else:
+                rows = self.con.sql(f"DESCRIBE SELECT * FROM {self.version.relation_sql(split)}")
+                self._schemas[split] = {r[0]: r[1] for r in rows.fetchall()}
+        return self._schemas[split]
+
+    def numeric_columns(self, split: str) -> list[str]:
+        """Score columns a range filter applies to (ids and flags left out)."""
+        return [
+            c
+            for c, t in self.schema(split).items()
+            if any(n in t for n in NUMERIC) and "[]" not in t and c not in CATEGORIES
+        ]
+
+    def category_columns(self, split: str) -> list[str]:
+        """Columns filtered by value (language, reason, step...) present in the split."""
+        return [c for c in CATEGORIES if c in self.schema(split)]
+
+    def select_list(self, split: str) -> str:
+        """Columns as a page shows them: nested values as text, signature arrays left out."""
+        parts = []
+        for column, kind in self.schema(split).items():
+            if kind.endswith("[]") and "STRUCT" not in kind:
+                continue
+            nested = "STRUCT" in kind or kind.endswith("[]")
+            name = quoted(column)
+            parts.append(f"CAST({name} AS VARCHAR) AS {name}" if nested else name)
+        return ", ".join(parts) or "*"
+
+    def search_expr(self, split: str) -> str:
+        """The text a search looks in: `text` when there is one, else every text-like column."""
+        schema = self.schema(split)
+        if "text" in schema:
+            return quoted("text")
+        parts = [
+            f"coalesce(CAST({quoted(c)} AS VARCHAR), '')"
+            for c, t in schema.items()
+            if t == "VARCHAR" or "STRUCT" in t
+        ]
+        return " || ' ' || ".join(parts) or "''"
+
+    def where(self, query: Query) -> tuple[str, list[Any]]:
+        """The WHERE clause and its parameters; unknown columns are refused."""
+        schema = self.schema(query.split)
+        clauses, params = [], []
+        if query.search:
+            text = self.search_expr(query.split)
+            if query.regex:
+                clauses.append(f"regexp_matches({text}, ?)")
+                params.append(query.search)
+            else:
+                clauses.append(f"contains(lower({text}), lower(?))")
+                params.append(query.search)
+        for column, (low, high) in query.ranges.items():
+            self.check_column(column, schema)
+            if low is not None:
+                clauses.append(f"{quoted(column)} >= ?")
+                params.append(low)
+            if high is not None:
+                clauses.append(f"{quoted(column)} <= ?")
+                params.append(high)
+        for column, chosen in query.values.items():
+            self.check_column(column, schema)
+            if chosen:
+                marks = ", ".join("?" for _ in chosen)
+                clauses.append(f"CAST({quoted(column)} AS VARCHAR) IN ({marks})")
+                params.extend(chosen)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def check_column(self, column: str, schema: dict[str, str]) -> None:
+        """Refuse a filter on a column the split does not have."""
+        if column not in schema:
+            raise WinnowError(
+                f"{self.version.ref} has no column '{column}'; filter on one of: "
+                f"{', '.join(schema)}."
+            )
+
+    def run(self, sql: str, params: list[Any]) -> pl.DataFrame:
+        """Execute with parameters; a bad regex becomes one clear sentence."""
+        try:
+            return pl.from_arrow(self.con.sql(sql, params=params).to_arrow_table())
+        except duckdb.InvalidInputException as exc:
+            raise WinnowError(f"the search could not run ({str(exc).splitlines()[0]}).") from exc
+
+    def page(self, query: Query) -> Page:
+        """One page of matching rows and the count of all matching rows."""
+        if not self.has(query.split):
+            return Page(pl.DataFrame(), 0)
+        where, params = self.where(query)
+        source = self.version.relation_sql(query.split)
+        rows = self.run(
+            f"SELECT {self.select_list(query.split)} FROM {source}{where} LIMIT ? OFFSET ?",
+            [*params, query.size, query.page * query.size],
+        )
+        total = self.run(f"SELECT count(*) AS n FROM {source}{where}", params)["n"][0]
+        return Page(rows, int(total))
+
+    def document(self, split: str, row_id: str) -> dict[str, Any] | None:
+        """Every column of one row, by id."""
+        if "id" not in self.schema(split):
+            return None
+        found = self.run(
+            f"SELECT {self.select_list(split)} FROM {self.version.relation_sql(split)} "
+            "WHERE id = ? LIMIT 1",
+            [row_id],
+        )
+        return found.to_dicts()[0] if found.height else None
+
+    def lengths(self, split: str, bins: int = 30) -> pl.DataFrame:
+        """A histogram of text length in characters: bin start, bin end, rows."""
+        if not self.has(split):
+            return pl.DataFrame()
+        text = self.search_expr(split)
+        source = self.version.relation_sql(split)
+        return self.run(
+            f"""WITH l AS (SELECT length({text}) AS n FROM {source}),
+            b AS (SELECT min(n) AS lo, greatest(max(n) - min(n), 1) / ? AS w FROM l)
+            SELECT lo + least(floor((n - lo) / w), ? - 1) * w AS start, count(*) AS rows
+            FROM l, b GROUP BY ALL ORDER BY start""",
+            [bins, bins],
+        )
+
+    def counts(self, split: str, column: str) -> pl.DataFrame:
+        """Rows per value of a category column, largest first."""
+        self.check_column(column, self.schema(split))
+        return self.run(
+            f"SELECT CAST({quoted(column)} AS VARCHAR) AS value, count(*) AS rows "
+            f"FROM {self.version.relation_sql(split)} GROUP BY ALL ORDER BY rows DESC",
+            [],
+        )

@@ -1,0 +1,1 @@
+"""Labels: catalog tasks, items to label, append-only records, agreement, and exports."""
