@@ -130,6 +130,7 @@ def main() -> None:
                 if side == "lm_eval":
                     compared = check_same(ours, got)
                 best[side] = min(best[side], got["seconds"])
+                print(f"round {round_ + 1} {side}: {got['seconds']:.1f} s", flush=True)
         auto_ours = winnow_side(ws, gguf, args.limit, "auto", "auto")
         auto_theirs = direct_side(ws, gguf, args.limit, "auto", tasks)
         check_same(auto_ours, auto_theirs)

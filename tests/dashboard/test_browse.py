@@ -30,6 +30,8 @@ def test_search_regex_and_filters(small: Small) -> None:
     assert korean.total >= 1 and set(korean.rows["language"]) == {"ko"}
     long = browser.page(Query(ranges={"gopher_quality_n_words": (200, None)}))
     assert all(n >= 200 for n in long.rows["gopher_quality_n_words"])
+    short = browser.page(Query(length=(None, 400)))
+    assert short.total >= 1 and all(len(t) <= 400 for t in short.rows["text"])
     removed = browser.page(Query(split="rejected", values={"reason": ["duplicate"]}))
     assert removed.total == 3 and set(removed.rows["step"]) == {"exact_dedup"}
 

@@ -77,7 +77,10 @@ def evaluate(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Run lm-eval on MODEL and write an eval run: lm-eval's results and samples, scores.parquet
-    (queryable as eval_scores in 'winnow data query') and what makes the scores comparable."""
+    (queryable as eval_scores in 'winnow data sql') and what makes the scores comparable.
+
+    Example: winnow evaluate --model demo-sft --suite hallucination --limit 50
+    """
     if ctx.invoked_subcommand is not None:
         return
     if model is None:
@@ -100,8 +103,20 @@ def evaluate(
         output=output,
     )
     ws = Workspace.resolve(workspace)
+    if batch_size.startswith("auto") and not torch_cuda():
+        console.print(
+            "note: on the CPU, lm-eval finds the auto batch size by running a full-length batch "
+            "of up to 64, which can take minutes and many GB; a number is usually faster."
+        )
     run = run_eval(ws, opts)
     print_scores(run.record)
+
+
+def torch_cuda() -> bool:
+    """Whether lm-eval will run on a GPU."""
+    import torch
+
+    return torch.cuda.is_available()
 
 
 def print_scores(record: dict) -> None:

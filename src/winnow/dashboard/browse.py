@@ -28,6 +28,7 @@ class Query:
     regex: bool = False
     ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     values: dict[str, list[str]] = field(default_factory=dict)
+    length: tuple[int | None, int | None] = (None, None)
     page: int = 0
     size: int = 50
 
@@ -114,13 +115,16 @@ class Browser:
             else:
                 clauses.append(f"contains(lower({text}), lower(?))")
                 params.append(query.search)
-        for column, (low, high) in query.ranges.items():
+        for column in query.ranges:
             self.check_column(column, schema)
+        bounds = [(quoted(column), span) for column, span in query.ranges.items()]
+        bounds.append((f"length({self.search_expr(query.split)})", query.length))
+        for expr, (low, high) in bounds:
             if low is not None:
-                clauses.append(f"{quoted(column)} >= ?")
+                clauses.append(f"{expr} >= ?")
                 params.append(low)
             if high is not None:
-                clauses.append(f"{quoted(column)} <= ?")
+                clauses.append(f"{expr} <= ?")
                 params.append(high)
         for column, chosen in query.values.items():
             self.check_column(column, schema)

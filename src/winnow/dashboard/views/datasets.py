@@ -101,6 +101,13 @@ def filters(browser: Browser, split: str) -> Query:
     for column in browser.category_columns(split):
         values = browser.counts(split, column)["value"].drop_nulls().to_list()
         query.values[column] = st.multiselect(column, values, key=f"values-{split}-{column}")
+    short, long = st.columns(2)
+    query.length = (
+        short.number_input(
+            "length at least (chars)", min_value=0, value=None, key=f"len-lo-{split}"
+        ),
+        long.number_input("length at most (chars)", min_value=0, value=None, key=f"len-hi-{split}"),
+    )
     numeric = browser.numeric_columns(split)
     for column in st.multiselect("Filter on scores", numeric, key=f"ranges-{split}"):
         low, high = st.columns(2)
