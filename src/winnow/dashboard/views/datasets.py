@@ -4,6 +4,7 @@ document view that shows why a row went and, for a duplicate, the row it duplica
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import altair as alt
@@ -16,6 +17,20 @@ from winnow.dashboard.common import link, pick_dataset, shown_errors, workspace
 from winnow.workspace import SPLITS, DatasetVersion, Workspace
 
 PAGE_SIZE = 50  # rows per browse page
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def summary(name: str, version: str, path: str, what: str, split: str) -> pl.DataFrame:
+    """Length histogram or value counts of a split, computed once per version: a version never
+    changes, and over a million rows each is a full scan."""
+    browser = Browser(DatasetVersion(name, version, Path(path)))
+    return browser.lengths(split) if what == "length" else browser.counts(split, what)
+
+
+def summary_of(browser: Browser, what: str, split: str) -> pl.DataFrame:
+    """`summary` for the browser's version."""
+    version = browser.version
+    return summary(version.name, version.version, str(version.path), what, split)
 
 
 def overview(ws: Workspace, version: DatasetVersion) -> None:
@@ -76,7 +91,7 @@ def statistics(browser: Browser, manifest: dict[str, Any]) -> None:
             )
         )
         st.altair_chart(chart, width="stretch")
-    lengths = browser.lengths("kept")
+    lengths = summary_of(browser, "length", "kept")
     if lengths.height:
         st.markdown("**Text length of kept rows (characters)**")
         chart = alt.Chart(lengths).mark_bar().encode(x="start:Q", y="rows:Q")
@@ -84,7 +99,7 @@ def statistics(browser: Browser, manifest: dict[str, Any]) -> None:
     for column in ("language", "lang"):
         if column in browser.schema("kept"):
             st.markdown("**Language mix of kept rows**")
-            mix = browser.counts("kept", column)
+            mix = summary_of(browser, column, "kept")
             st.altair_chart(
                 alt.Chart(mix).mark_bar().encode(y=alt.Y("value:N", sort="-x"), x="rows:Q"),
                 width="stretch",
@@ -99,7 +114,7 @@ def filters(browser: Browser, split: str) -> Query:
     query.search = left.text_input("Search", key=f"search-{split}", placeholder="words or a regex")
     query.regex = right.checkbox("regex", key=f"regex-{split}")
     for column in browser.category_columns(split):
-        values = browser.counts(split, column)["value"].drop_nulls().to_list()
+        values = summary_of(browser, column, split)["value"].drop_nulls().to_list()
         query.values[column] = st.multiselect(column, values, key=f"values-{split}-{column}")
     short, long = st.columns(2)
     query.length = (
@@ -122,16 +137,19 @@ def rows(browser: Browser, split: str) -> str | None:
     """One page of rows; returns the id of the row chosen to open."""
     query = filters(browser, split)
     query.page = int(st.number_input("Page", min_value=1, value=1, key=f"page-{split}")) - 1
-    page = browser.page(query)
-    pages = max(1, -(-page.total // PAGE_SIZE))
-    st.caption(f"{page.total:,} matching rows · page {query.page + 1} of {pages:,}")
-    if not page.rows.height:
-        st.info("No rows match." if not page.total else f"There are {pages:,} pages.")
+    counted = st.empty()
+    rows = browser.rows(query)
+    if rows.height:
+        first = [c for c in ("id", "reason", "step", "duplicate_of") if c in rows.columns]
+        order = first + [c for c in rows.columns if c not in first]
+        st.dataframe(rows, column_order=order, hide_index=True, key=f"table-{split}")
+    total = browser.count(query)  # after the rows are on screen: a search scans every row
+    pages = max(1, -(-total // PAGE_SIZE))
+    counted.caption(f"{total:,} matching rows · page {query.page + 1} of {pages:,}")
+    if not rows.height:
+        st.info("No rows match." if not total else f"There are {pages:,} pages.")
         return None
-    first = [c for c in ("id", "reason", "step", "duplicate_of") if c in page.rows.columns]
-    order = first + [c for c in page.rows.columns if c not in first]
-    st.dataframe(page.rows, column_order=order, hide_index=True, key=f"table-{split}")
-    ids = page.rows["id"].to_list() if "id" in page.rows.columns else []
+    ids = rows["id"].to_list() if "id" in rows.columns else []
     return st.selectbox("Open a row", ids, index=None, key=f"open-{split}") if ids else None
 
 
