@@ -37,3 +37,4 @@ bench: install
 	$(BIN)/python benchmarks/memory_2gb.py
 	$(BIN)/python benchmarks/minhash_vs_datasketch.py
 	cd benchmarks && ../$(BIN)/python minhash_1m.py
+	PYTHONPATH=. $(BIN)/python benchmarks/dashboard_browse.py

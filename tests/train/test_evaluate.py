@@ -235,3 +235,22 @@ def test_results_from_another_lm_eval_version_are_refused_with_strict(
     assert code == 0 and "lm-eval version: ev-a" in out and "ev-old 0.3.0" in out
     code, out = run_cli(capsys, "evaluate", "compare", "ev-a", "ev-old", "--strict", *ws)
     assert code == 2 and "--strict: the runs are not comparable (lm-eval version" in out
+
+
+def test_gguf_chat_facts_come_from_its_metadata(tmp_path: Path) -> None:
+    """The chat template and EOS token are read from a GGUF's metadata."""
+    import gguf
+
+    from winnow.evals.model import gguf_chat_facts
+
+    template = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}<|end|>{% endfor %}"
+    path = tmp_path / "meta.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama")
+    writer.add_chat_template(template)
+    writer.add_token_list(["<unk>", "<s>", "<|end|>", "hello"])
+    writer.add_eos_token_id(2)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    assert gguf_chat_facts(path) == (template, "<|end|>")

@@ -153,7 +153,11 @@ def pin_chat_template(tokenizer: Any, choice: str | None, base: Base) -> None:
 
 def template_hash(tokenizer: Any) -> str | None:
     """xxh64 of the chat template text, so runs can tell templates apart."""
-    template = tokenizer.chat_template
+    return chat_template_hash(tokenizer.chat_template)
+
+
+def chat_template_hash(template: str | dict | None) -> str | None:
+    """xxh64 of a chat template (text, or named templates), None when there is none."""
     if not template:
         return None
     text = template if isinstance(template, str) else repr(sorted(template.items()))
