@@ -13,17 +13,25 @@ from tests.cli_helpers import run_cli
 def test_demo_then_every_data_command(
     workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out = run_cli(capsys, "demo")
+    code, out = run_cli(capsys, "demo", "--quick")
     assert code == 0, out
     assert "demo-web@v1: steps" in out and "exact_dedup" in out and "duplicate" in out
     assert "quarantined" in out and "line 13" in out
     assert "near_duplicate │ 1 │ [demo-near-bees]" in out and "clusters of 2 │ 1" in out
     assert "input 15 = kept 10 + rejected 4 + quarantined 1" in out and "empty_output" in out
     assert "refusal │ refusal │ 1" in out and "template_leftover │ 1" in out
-    assert "eval run eval-demo-sft: demo-sft" in out and "halueval_qa │ acc" in out
-    scores = json.loads((workspace / "runs" / "eval-demo-sft" / "run.json").read_text())
-    assert scores["status"] == "completed" and scores["tasks"]["winnow_arc_easy"]["task_hash"]
-    assert "dashboard -w" in out
+    preference = json.loads((workspace / "datasets/demo-preference/v1/manifest.json").read_text())
+    assert preference["counts"]["kept"] == 22 and preference["counts"]["quarantined"] == 2
+    runs = {p.name: json.loads((p / "run.json").read_text()) for p in workspace.glob("runs/*")}
+    assert {"demo-base", "demo-sft", "demo-reward", "demo-sample", "demo-dpo"} <= set(runs)
+    assert runs["demo-dpo"]["inputs"][0]["name"] == "demo-sample-pairs"
+    assert runs["demo-dpo"]["base"]["run"]["name"] == "demo-sft"
+    for model in ("demo-base", "demo-sft", "demo-dpo"):
+        scores = runs[f"eval-{model}"]
+        assert scores["status"] == "completed" and scores["tasks"]["winnow_arc_easy"]["task_hash"]
+        assert f"eval run eval-{model}: {model}" in out
+    assert "eval-demo-sft (delta)" in out and "eval-demo-dpo (delta)" in out
+    assert "demo stages" in out and "total" in out and "dashboard -w" in out
     manifest = json.loads(next(workspace.glob("datasets/demo-web/v1/manifest.json")).read_text())
     counts = manifest["counts"]
     assert counts["input"] == 29 and counts["quarantined"] == 2

@@ -254,3 +254,13 @@ def test_gguf_chat_facts_come_from_its_metadata(tmp_path: Path) -> None:
     writer.write_tensors_to_file()
     writer.close()
     assert gguf_chat_facts(path) == (template, "<|end|>")
+
+
+def test_preference_sets_are_read_as_message_text(lab: Lab) -> None:
+    """Chat-message columns become their contents, so a DPO model's pairs are checked too."""
+    from tests.train.conftest import REFUSAL
+    from winnow.evals.contamination import dataset_text
+
+    text = dataset_text(lab.ws, lab.pairs)["text"]
+    assert text.len() == lab.ws.dataset(lab.pairs).manifest["counts"]["kept"]
+    assert all(REFUSAL in t and "'role'" not in t for t in text)

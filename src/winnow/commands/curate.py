@@ -101,6 +101,8 @@ def run(
 
     Rejected rows keep the step and reason that removed them; unreadable rows are
     quarantined with the error. A killed run resumes where it stopped when run again.
+
+    Example: winnow curate run web-en --source shared-web-cc --output web-cc
     """
     ws = Workspace.resolve(workspace)
     options = RunOptions(strict=strict, batch_rows=batch_rows, workers=workers)
@@ -120,7 +122,10 @@ def run(
 
 @app.command()
 def steps() -> None:
-    """List every step a recipe can use, with its parameters and defaults."""
+    """List every step a recipe can use, with its parameters and defaults.
+
+    Example: winnow curate steps
+    """
     table = new_table("recipe steps", "step", "parameters (default)", "what it does")
     for name in sorted(STEPS):
         cls = STEPS[name]
@@ -139,7 +144,10 @@ def steps() -> None:
 
 @app.command()
 def recipes() -> None:
-    """List the recipes found in catalogs/recipes/."""
+    """List the recipes found in catalogs/recipes/.
+
+    Example: winnow curate recipes
+    """
     table = new_table("recipes", "recipe", "steps", "file")
     for name, path in list_entries("recipes").items():
         recipe = load_recipe(str(path))
@@ -149,7 +157,10 @@ def recipes() -> None:
 
 @app.command()
 def evals() -> None:
-    """List the eval sets in catalogs/evals/ that the decontaminate step can name."""
+    """List the eval sets in catalogs/evals/ that the decontaminate step can name.
+
+    Example: winnow curate evals
+    """
     table = new_table("eval sets", "eval set", "files", "item text from", "description")
     for name, found in list_evalsets().items():
         table.add_row(name, str(len(found.paths)), ", ".join(found.fields), found.description)

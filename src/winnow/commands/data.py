@@ -26,7 +26,10 @@ SplitOption = Annotated[str, typer.Option("--split", help="kept, rejected or qua
 
 @app.command("list")
 def list_datasets(workspace: WorkspaceOption = None) -> None:
-    """List every dataset version with its row counts and lineage."""
+    """List every dataset version with its row counts and lineage.
+
+    Example: winnow data list -w workspace
+    """
     ws = Workspace.resolve(workspace)
     columns = ("dataset", "kind", "kept", "rejected", "quarantined", "recipe", "source")
     table = new_table(f"datasets in {ws.root}", *columns)
@@ -52,7 +55,10 @@ def show(
     workspace: WorkspaceOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw manifest.")] = False,
 ) -> None:
-    """Show a dataset version's report, schema and lineage from its manifest."""
+    """Show a dataset version's report, schema and lineage from its manifest.
+
+    Example: winnow data show demo-web@v1
+    """
     version = Workspace.resolve(workspace).dataset(dataset)
     manifest = version.manifest
     if as_json:
@@ -77,7 +83,10 @@ def head(
     split: SplitOption = "kept",
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Print the first rows of a split, text shortened to fit."""
+    """Print the first rows of a split, text shortened to fit.
+
+    Example: winnow data head demo-web --split rejected -n 10
+    """
     version = Workspace.resolve(workspace).dataset(dataset)
     if not any((version.path / split).glob("*.parquet")):
         console.print(f"{version.ref} has no {split} rows.")
@@ -98,7 +107,10 @@ def sql(
     limit: Annotated[int, typer.Option(help="At most this many rows are printed.")] = 50,
 ) -> None:
     """Run SQL in DuckDB: each dataset is a view (NAME, NAME_rejected, NAME_quarantine,
-    and "NAME@v1" for a fixed version)."""
+    and "NAME@v1" for a fixed version).
+
+    Example: winnow data sql 'SELECT step, count(*) FROM "demo-web_rejected" GROUP BY step'
+    """
     con = Workspace.resolve(workspace).connect()
     try:
         result = con.sql(query)
@@ -142,7 +154,10 @@ def export(
     ] = "plain",
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Write one split of a dataset version to a file, or in a training tool's layout."""
+    """Write one split of a dataset version to a file, or in a training tool's layout.
+
+    Example: winnow data export demo-instruct --format llama-factory -o export/demo-instruct.json
+    """
     version = Workspace.resolve(workspace).dataset(dataset)
     if split not in SPLITS:
         raise WinnowError(f"--split '{split}' is unknown; use one of: {', '.join(SPLITS)}.")

@@ -5,12 +5,19 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from time import perf_counter
+from typing import Annotated
 
-from winnow.commands import instruct, train
+import typer
+
+from winnow.commands import evaluate, instruct, preference, train
 from winnow.commands.curate import curate_with_progress
 from winnow.commands.evaluate import print_scores
-from winnow.commands.options import WorkspaceOption, console
+from winnow.commands.options import WorkspaceOption, console, new_table
 from winnow.curate.runner import RunOptions
 from winnow.workspace import Workspace
 
@@ -20,6 +27,11 @@ DEMO_SAMPLE = DEMO_FOLDER / "web_sample.jsonl"
 INSTRUCT_SAMPLE = DEMO_FOLDER / "instruct_sample.json"
 """Alpaca-style rows written for Winnow: good answers, a refusal, a template leftover, an
 empty answer, a degenerate one and a repeated instruction."""
+PREFERENCE_SAMPLE = DEMO_FOLDER / "preference_sample.jsonl"
+"""Ranked answer pairs written for Winnow, with a duplicate pair, identical answers and an
+empty prompt among them."""
+EVAL_TASKS = "winnow_arc_easy,winnow_halueval_qa"
+"""What the demo scores each model on: a benchmark and a hallucination task."""
 
 
 def invoked_as() -> str:
@@ -40,61 +52,141 @@ def free_run(ws: Workspace, stem: str) -> str:
     return name
 
 
-def demo(workspace: WorkspaceOption = None) -> None:
-    """Curate the bundled web sample ('demo' recipe) and instruction sample ('demo-instruct'),
-    pretrain a tiny model on the web sample, fine-tune it on the instructions, evaluate it."""
+@dataclass(frozen=True)
+class Sizes:
+    """Steps, samples and eval documents of one demo mode."""
+
+    pretrain: int = 40
+    sft: int = 20
+    reward: int = 20
+    dpo: int = 20
+    prompts: int = 10
+    answers: int = 4
+    eval_limit: int = 20
+
+
+QUICK = Sizes(pretrain=8, sft=4, reward=4, dpo=4, prompts=4, answers=2, eval_limit=4)
+"""`--quick` (or WINNOW_DEMO_QUICK=1): the same stages, shrunk for CI."""
+
+
+@dataclass
+class Stages:
+    """Seconds per finished stage, for the closing summary."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def stage(self, title: str) -> Iterator[None]:
+        """Announce a stage and time it."""
+        console.print(f"[bold]Winnow demo[/]: {title}")
+        started = perf_counter()
+        yield
+        self.seconds[title] = perf_counter() - started
+
+
+def demo(
+    workspace: WorkspaceOption = None,
+    quick: Annotated[
+        bool, typer.Option(help="Shrink steps and samples (CI; also WINNOW_DEMO_QUICK=1).")
+    ] = False,
+) -> None:
+    """The whole loop on samples shipped with Winnow: curate web, instruction and preference
+    samples; pretrain a tiny model; SFT; a reward model; rejection sampling; DPO; evaluate
+    base, SFT and DPO; compare them; then the command that opens the dashboard.
+
+    Example: winnow demo -w workspace
+    """
     ws = Workspace.resolve(workspace)
-    console.print(f"[bold]Winnow demo[/]: curating {DEMO_SAMPLE.name} into {ws.root}")
-    dataset = curate_with_progress(ws, "demo", str(DEMO_SAMPLE), "demo-web", RunOptions())
-    command = invoked_as()
+    sizes = QUICK if quick or os.environ.get("WINNOW_DEMO_QUICK") == "1" else Sizes()
+    command, where, stages = invoked_as(), str(ws.root), Stages()
+    with stages.stage(f"curating {DEMO_SAMPLE.name} into {ws.root}"):
+        dataset = curate_with_progress(ws, "demo", str(DEMO_SAMPLE), "demo-web", RunOptions())
     console.print(f"Next: {command} data head {dataset.name} --split rejected", highlight=False)
-    console.print(
-        f'      {command} data sql \'SELECT reason, count(*) FROM "{dataset.name}_rejected" '
-        "GROUP BY reason'",
-        highlight=False,
-    )
-    console.print(f"[bold]Winnow demo[/]: importing {INSTRUCT_SAMPLE.name} as an instruction set")
-    instruct.instruct(
-        source=str(INSTRUCT_SAMPLE),
-        output="demo-instruct",
-        recipe="demo-instruct",
-        workspace=str(ws.root),
-    )
-    console.print(
-        f"Next: {command} data export demo-instruct --format trl -o demo-instruct.jsonl",
-        highlight=False,
-    )
-    base, tuned = free_run(ws, "demo-base"), free_run(ws, "demo-sft")
-    console.print(f"[bold]Winnow demo[/]: pretraining a tiny model on demo-web as {base}")
-    train.pretrain(base="tiny", data="demo-web", output=base, max_steps=40, workspace=str(ws.root))
-    console.print(f"[bold]Winnow demo[/]: fine-tuning {base} on demo-instruct as {tuned}")
-    train.sft(base=base, data="demo-instruct", output=tuned, max_steps=20, workspace=str(ws.root))
-    console.print(
-        f'Next: {command} generate --model {tuned} --prompt "Name three primary colours."',
-        highlight=False,
-    )
-    evaluate_demo(ws, tuned, command)
+    with stages.stage(f"importing {INSTRUCT_SAMPLE.name} as an instruction set"):
+        instruct.instruct(
+            source=str(INSTRUCT_SAMPLE),
+            output="demo-instruct",
+            recipe="demo-instruct",
+            workspace=where,
+        )
+    with stages.stage(f"importing {PREFERENCE_SAMPLE.name} as a preference set"):
+        preference.preference(
+            source=str(PREFERENCE_SAMPLE), output="demo-preference", workspace=where
+        )
+    base, tuned, judge = (free_run(ws, s) for s in ("demo-base", "demo-sft", "demo-reward"))
+    sampled, aligned = free_run(ws, "demo-sample"), free_run(ws, "demo-dpo")
+    with stages.stage(f"pretraining a tiny model on demo-web as {base}"):
+        train.pretrain(
+            base="tiny", data="demo-web", output=base, max_steps=sizes.pretrain, workspace=where
+        )
+    with stages.stage(f"fine-tuning {base} on demo-instruct as {tuned}"):
+        train.sft(
+            base=base, data="demo-instruct", output=tuned, max_steps=sizes.sft, workspace=where
+        )
+    with stages.stage(f"training a reward model from {tuned} on demo-preference as {judge}"):
+        train.reward(
+            base=tuned,
+            data="demo-preference",
+            output=judge,
+            max_steps=sizes.reward,
+            workspace=where,
+        )
+    with stages.stage(
+        f"sampling {sizes.answers} answers per prompt from {tuned}, scored by {judge}"
+    ):
+        train.sample(
+            policy=tuned,
+            reward=judge,
+            prompts="demo-instruct",
+            output=sampled,
+            n=sizes.answers,
+            max_new_tokens=32,
+            max_prompts=sizes.prompts,
+            workspace=where,
+        )
+    with stages.stage(f"DPO on {tuned} with the sampled pairs {sampled}-pairs as {aligned}"):
+        train.dpo(
+            base=tuned,
+            data=f"{sampled}-pairs",
+            output=aligned,
+            max_steps=sizes.dpo,
+            workspace=where,
+        )
+    evaluated = evaluate_demo(ws, [base, tuned, aligned], sizes.eval_limit, stages)
+    if len(evaluated) > 1:
+        evaluate.compare(runs=evaluated, workspace=where)
+    summary(stages)
     console.print(
         f"Next: {command} dashboard -w {ws.root}   (browse, label, run jobs, compare evals)",
         highlight=False,
     )
 
 
-def evaluate_demo(ws: Workspace, model: str, command: str) -> None:
-    """Score the fine-tuned model on 20 ARC-Easy and HaluEval QA documents, when the shared
-    eval data is there."""
+def evaluate_demo(ws: Workspace, models: list[str], limit: int, stages: Stages) -> list[str]:
+    """Score each model on ARC-Easy and HaluEval QA when the shared eval data is there; the
+    eval run names."""
     from winnow.evals.catalog import load_catalog
-    from winnow.evals.run import EvalOptions, evaluate
+    from winnow.evals.run import EvalOptions
+    from winnow.evals.run import evaluate as run_eval
 
     root = load_catalog().data_root
     if not (root / "evals").is_dir():
         console.print(f"Skipping the eval step: no eval data under {root} ($WINNOW_DATA_ROOT).")
-        return
-    console.print(f"[bold]Winnow demo[/]: evaluating {model} on 20 ARC-Easy and HaluEval QA items")
-    tasks = "winnow_arc_easy,winnow_halueval_qa"
-    name = free_run(ws, f"eval-{model}")
-    run = evaluate(ws, EvalOptions(model=model, tasks=tasks, limit=20, output=name))
-    print_scores(run.record)
-    console.print(
-        f"Next: {command} evaluate --model {model} --suite core --limit 50", highlight=False
-    )
+        return []
+    names = []
+    for model in models:
+        name = free_run(ws, f"eval-{model}")
+        with stages.stage(f"evaluating {model} on {limit} ARC-Easy and HaluEval QA items"):
+            run = run_eval(ws, EvalOptions(model=model, tasks=EVAL_TASKS, limit=limit, output=name))
+        print_scores(run.record)
+        names.append(name)
+    return names
+
+
+def summary(stages: Stages) -> None:
+    """Seconds per stage and in all."""
+    table = new_table("demo stages", "stage", "seconds")
+    for title, seconds in stages.seconds.items():
+        table.add_row(title, f"{seconds:.1f}")
+    table.add_row("[bold]total[/]", f"[bold]{sum(stages.seconds.values()):.1f}[/]")
+    console.print(table)

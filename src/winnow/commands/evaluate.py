@@ -13,7 +13,8 @@ from winnow.errors import WinnowError
 from winnow.workspace import Workspace
 
 app = typer.Typer(
-    help="Evaluate models with lm-eval (local task files, offline) and compare eval runs.",
+    help="Evaluate models with lm-eval (local task files, offline) and compare eval runs.\n\n"
+    "Example: winnow evaluate --model demo-sft --suite hallucination --limit 50",
     invoke_without_command=True,
 )
 
@@ -67,7 +68,8 @@ def evaluate(
     perplexity: Annotated[
         str | None,
         typer.Option(
-            help="Dataset NAME[@vN]: add perplexity on its held-out split.", show_default=False
+            help="Dataset NAME or NAME@vN: add perplexity on its held-out split.",
+            show_default=False,
         ),
     ] = None,
     output: Annotated[
@@ -160,7 +162,10 @@ def compare(
 ) -> None:
     """Scores of eval runs side by side: deltas from the first run (* where a delta exceeds the
     combined stderr), per-document flips, and a warning (or, with --strict, a refusal) when
-    settings, chat template, task versions or lm-eval versions differ."""
+    settings, chat template, task versions or lm-eval versions differ.
+
+    Example: winnow evaluate compare eval-demo-base eval-demo-sft eval-demo-dpo
+    """
     from winnow.evals.compare import delta_table, differences, flips, load_eval_run, version_note
 
     if len(runs) < 2:
@@ -214,7 +219,10 @@ def fmt(value: float | None, stderr: float | None) -> str:
 @app.command("tasks")
 def list_tasks() -> None:
     """The local tasks and suites of the catalog, their eval sets, the data root, and lm-eval's
-    own tasks listed for users who are online."""
+    own tasks listed for users who are online.
+
+    Example: winnow evaluate tasks
+    """
     from winnow.evals.catalog import load_catalog, task_summary
 
     catalog = load_catalog()

@@ -66,6 +66,8 @@ def instruct(
     Rows get `id, instruction, input, output, system, history, source, lang` and the renders
     `text` (Alpaca prompt + output), `messages`, `prompt` and `completion`. Invalid rows are
     quarantined with their reason and counted.
+
+    Example: winnow curate instruct --source ../shared/data/instruct/lima.json --output lima
     """
     if tokenizer and max_tokens is None:
         raise WinnowError("--tokenizer only counts tokens for --max-tokens; give --max-tokens N.")

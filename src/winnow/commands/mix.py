@@ -97,6 +97,8 @@ def mix(
 
     Rows keep their fields and gain mix_source, mix_epoch and source_id; the manifest records
     the parents, the request and the realised mixture.
+
+    Example: winnow curate mix --budget 100docs -i demo-web:1 -i shared-web-cc:3 --output web-mix
     """
     options = MixOptions(
         inputs=[parse_input(text) for text in inputs or []],

@@ -78,6 +78,9 @@ def preference(
     Empty sides, identical chosen and rejected, mismatched prompts and rating ties are
     quarantined with the reason; exact duplicate pairs go to rejected. Prints the length bias
     and the prompt languages, which the manifest also records.
+
+    Example: winnow curate preference --source ../shared/data/preference/dpo_en_demo.json \\
+        --output dpo-en
     """
     ws = Workspace.resolve(workspace)
     files = source_files(source, (".json", ".jsonl"))

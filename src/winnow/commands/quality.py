@@ -117,6 +117,9 @@ def train(
     aside and counted. A seeded, stratified share of each class is held out, and the
     precision, recall, F1 and accuracy of the positive class on it are printed and written
     to MODEL.json with the class counts, sources and settings.
+
+    Example: winnow curate quality train --positive ../shared/data/web/c4_demo.jsonl \\
+        --negative shared-web-cc --output models/quality.bin
     """
     ws = Workspace.resolve(workspace)
     config = TrainConfig(

@@ -89,7 +89,10 @@ def stats(
 ) -> None:
     """Count tokens of a dataset's kept text with one or more tokenizers: total tokens,
     tokens per document (mean, p50, p90, max) and fertility (tokens per word and per
-    character), per language when the dataset has a language column."""
+    character), per language when the dataset has a language column.
+
+    Example: winnow data stats demo-web -t ../shared/data/tokenizers/llama-tokenizer.json
+    """
     version = Workspace.resolve(workspace).dataset(dataset)
     tokenizers = load_tokenizers(tokenizer)
     result = token_stats(version, tokenizers, by or default_by(version), sample)

@@ -61,6 +61,9 @@ def synthesize(
     duplicates and instructions too similar to the pool (ROUGE-L over words) are quarantined
     with their reason. Kept rows go through 'winnow curate instruct''s rendering, validation
     and recipe; the manifest records the seeds, the generator, its settings and the counts.
+
+    Example: winnow curate synthesize --seeds demo-instruct --n 20 --output demo-synth \\
+        --generator http://localhost:8080/v1
     """
     ws = Workspace.resolve(workspace)
     loaded = load_recipe(recipe)

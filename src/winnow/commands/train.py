@@ -55,6 +55,8 @@ def tokenizer(
 
     OUTPUT gets tokenizer.json (plus vocab.json and merges.txt for bpe), tokenizer_config.json,
     special_tokens_map.json and winnow.json (data version and fingerprint, settings, time).
+
+    Example: winnow train tokenizer --data demo-web --algo bpe --vocab-size 2000 --output web-bpe
     """
     config = TokenizerConfig(
         algo=algo,
@@ -211,6 +213,8 @@ def pretrain(
 
     Documents are packed into --max-length blocks; a held-out split (eval_fraction) gives eval
     loss and perplexity. runs/OUTPUT gets run.json, metrics.jsonl, checkpoints/ and model/.
+
+    Example: winnow train pretrain --base tiny --data demo-web --output tiny-web --max-steps 40
     """
     options = {
         "base": base,
@@ -261,6 +265,8 @@ def sft(
     Prints a token-level preview of the loss mask and counts rows with no trainable token
     before the first step; stops when none is left. Chat template and EOS are pinned and
     recorded in run.json.
+
+    Example: winnow train sft --base demo-base --data demo-instruct --output tiny-sft --max-steps 20
     """
     options = {
         "base": base,
@@ -313,6 +319,8 @@ def dpo(
 
     Logs DPO rewards (chosen, rejected, margins, accuracies) to metrics.jsonl. Reference
     log-probs are computed once per data and base and reused by later runs (reuse_ref_logps).
+
+    Example: winnow train dpo --base demo-sft --data demo-sample-pairs --output tiny-dpo --beta 0.1
     """
     options = {
         "base": base,
@@ -356,6 +364,8 @@ def reward(
 
     eval_fraction of the pairs (10% by default) is held out; run.json's results and
     metrics.jsonl get the exact pairwise accuracy on it.
+
+    Example: winnow train reward --base demo-sft --data demo-preference --output tiny-reward
     """
     options = {
         "base": base,
@@ -409,6 +419,9 @@ def sample(
     are quarantined as ties); OUTPUT-best an instruction set of the best answers. Both name
     the prompts as parent and the policy and reward model in their manifest; every answer and
     score is kept in runs/OUTPUT/samples.jsonl.
+
+    Example: winnow train sample --policy demo-sft --reward demo-reward --prompts demo-instruct \\
+        --output tiny-sample --n 4
     """
     from winnow.curate.report import print_report
     from winnow.train.generation import Sampling
@@ -440,7 +453,10 @@ def generate(
     seed: Seed = 0,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Answer PROMPT with MODEL, chat template applied, with the usual sampling controls."""
+    """Answer PROMPT with MODEL, chat template applied, with the usual sampling controls.
+
+    Example: winnow generate --model demo-dpo --prompt "Name three primary colours." --n 2
+    """
     from winnow.train.generation import Sampling, load_model
     from winnow.train.generation import generate as sample_answers
 

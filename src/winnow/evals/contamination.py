@@ -39,8 +39,17 @@ def dataset_text(ws: Workspace, ref: str) -> pl.DataFrame:
     schema = pl.scan_parquet(files).collect_schema()
     columns = [c for c in TEXT_COLUMNS if c in schema]
     frame = pl.read_parquet(files, columns=columns)
-    parts = [pl.col(c).cast(pl.Utf8).fill_null("") for c in columns]
+    parts = [as_text(c, frame.schema[c]).fill_null("") for c in columns]
     return frame.select(pl.concat_str(parts, separator="\n").alias("text"))
+
+
+def as_text(column: str, dtype: pl.DataType) -> pl.Expr:
+    """A column as plain text: chat messages (a list of role/content structs) become their
+    contents one per line, anything else its string form."""
+    if isinstance(dtype, pl.List) and isinstance(dtype.inner, pl.Struct):
+        contents = pl.col(column).list.eval(pl.element().struct.field("content"))
+        return contents.list.join("\n")
+    return pl.col(column).cast(pl.Utf8)
 
 
 def contamination(
