@@ -75,6 +75,8 @@ def test_kto_and_hh_write_versions(
     assert (
         sorted(quarantine["reason"].to_list()) == ["empty_chosen"] * 4 + ["mismatched_prompts"] * 5
     )
+    assert f"quarantined {hh}: line " in out and "quarantined : " not in out
+    assert set(quarantine["source_file"]) == {hh}
 
 
 def test_bad_input_gives_one_line(

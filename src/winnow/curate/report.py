@@ -75,9 +75,10 @@ def print_report(console: Console, dataset: DatasetVersion) -> None:
     if counts["quarantined"]:
         quarantine = pl.read_parquet(dataset.path / "quarantine" / "*.parquet").head(5)
         for row in quarantine.iter_rows(named=True):
-            console.print(
-                "[yellow]quarantined[/] " + escape(f"{row['source_file']}: {row['error']}")
-            )
+            error = row["error"]
+            if row.get("line") and not error.startswith("line "):
+                error = f"line {row['line']}: {error}"
+            console.print("[yellow]quarantined[/] " + escape(f"{row['source_file']}: {error}"))
     for warning in manifest.get("warnings", []):
         console.print(f"[yellow]warning[/] {escape(warning)}")
     console.print(f"fingerprint {manifest['fingerprint']}  written to {dataset.path}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from winnow.preference.importers import Candidate, Message, Reject, Row
 
@@ -64,7 +64,7 @@ def check(candidates: list[Candidate]) -> Checked:
             continue
         reject = problem(candidate.row)
         if reject is not None:
-            checked.quarantined.append(Candidate(candidate.line, candidate.raw, reject=reject))
+            checked.quarantined.append(replace(candidate, row=None, reject=reject))
             continue
         key = pair_key(candidate.row)
         if key in seen:

@@ -21,6 +21,7 @@ from winnow.train.models import (
     TINY_SPECIALS,
     Base,
     build_tiny,
+    dequantized,
     load_causal_lm,
     load_tokenizer,
     pin_chat_template,
@@ -221,8 +222,10 @@ def load_base(ctx: Context, ws: Workspace, head: str) -> None:
     else:
         from transformers import AutoModelForSequenceClassification
 
-        ctx.model = AutoModelForSequenceClassification.from_pretrained(
-            ctx.base.path, num_labels=1, **ctx.base.load_args(), **quantization(job)
+        ctx.model = dequantized(
+            AutoModelForSequenceClassification.from_pretrained(
+                ctx.base.path, num_labels=1, **ctx.base.load_args(), **quantization(job)
+            )
         )
     if ctx.model.config.pad_token_id is None:
         ctx.model.config.pad_token_id = ctx.tokenizer.pad_token_id

@@ -128,9 +128,22 @@ def load_causal_lm(base: Base, dtype: Any = None) -> Any:
     from transformers import AutoModelForCausalLM
 
     try:
-        return AutoModelForCausalLM.from_pretrained(base.path, dtype=dtype, **base.load_args())
+        model = AutoModelForCausalLM.from_pretrained(base.path, dtype=dtype, **base.load_args())
     except (OSError, ValueError) as exc:
         raise hub_error(base, exc) from exc
+    return dequantized(model)
+
+
+def dequantized(model: Any) -> Any:
+    """A model loaded from GGUF as the plain float model it is: transformers dequantises the
+    weights but still marks the model quantized, and its Trainer then refuses to train it."""
+    config = getattr(model.config, "quantization_config", None)
+    method = getattr(config, "quant_method", None)
+    if str(getattr(method, "value", method)) == "gguf":
+        model.hf_quantizer = None
+        model.is_quantized = False
+        del model.config.quantization_config
+    return model
 
 
 def pin_chat_template(tokenizer: Any, choice: str | None, base: Base) -> None:
