@@ -11,12 +11,17 @@ import csv
 import glob
 import gzip
 import json
+import os
+import re
 from pathlib import Path
 from typing import Any
 
 import xxhash
 
 from winnow.errors import WinnowError
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+"""The shape of a Hugging Face hub id, `org/name`."""
 
 SourceFile = tuple[Path, str]
 """A file to import and its name relative to the source root (a row's `source`)."""
@@ -59,12 +64,38 @@ def source_files(spec: str, suffixes: tuple[str, ...]) -> list[SourceFile]:
         found = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
         if not found:
             raise WinnowError(f"glob '{spec}' matches no files; check the pattern.")
+    elif HUB_ID.match(spec):
+        return hub_files(spec, suffixes)
     else:
         raise WinnowError(
             f"--source {spec}: no such file, folder or glob; give a {accepted} file, a folder "
             "of them or a pattern such as 'data/*.jsonl'."
         )
     return [(p, p.relative_to(root).as_posix()) for p in found]
+
+
+def hub_files(repo: str, suffixes: tuple[str, ...]) -> list[SourceFile]:
+    """The data files of a hub dataset, downloaded once into the hub cache (its README and
+    scripts left out)."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    patterns = [f"*{s}{gz}" for s in suffixes for gz in ("", ".gz")]
+    try:
+        folder = Path(snapshot_download(repo, repo_type="dataset", allow_patterns=patterns))
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as exc:
+        why = "the hub is off (HF_HUB_OFFLINE=1)" if offline() else f"it failed ({exc})"
+        raise WinnowError(
+            f"--source {repo}: a hub dataset id, but {why} and it is not in the local cache; "
+            "download it once online, or give a local file or folder."
+        ) from exc
+    found = source_files(str(folder), suffixes)
+    return [(path, f"{repo}/{name}") for path, name in found]
+
+
+def offline() -> bool:
+    """Whether the hub is switched off for this process."""
+    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes", "on"}
 
 
 def file_hash(path: Path) -> str:
@@ -92,6 +123,17 @@ def source_label(files: list[SourceFile], default: str) -> str:
     return Path(*path.parts[: -len(Path(name).parts)]).name or default
 
 
+def parquet_records(path: Path) -> list[tuple[int, Any]]:
+    """(row number, record) pairs of a Parquet file, as hub datasets ship them."""
+    import pyarrow.parquet as pq
+
+    try:
+        rows = pq.read_table(path).to_pylist()
+    except (OSError, ValueError) as exc:
+        raise WinnowError(f"{path}: is not a readable Parquet file ({exc}).") from exc
+    return list(enumerate(rows, start=1))
+
+
 def read_records(
     path: Path, suffixes: tuple[str, ...] = (".json", ".jsonl", ".csv")
 ) -> tuple[list[tuple[int, Any]], list[BrokenLine]]:
@@ -106,6 +148,8 @@ def read_records(
         raise WinnowError(f"{path}: file not found; give a {accepted} file.")
     if suffix not in suffixes:
         raise WinnowError(f"{path}: unknown extension '{suffix}'; give a {accepted} file.")
+    if suffix == ".parquet":
+        return parquet_records(path), []
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
         with opener(path, "rt", encoding="utf-8-sig") as handle:

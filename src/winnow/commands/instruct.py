@@ -19,7 +19,7 @@ from winnow.instruct.validate import char_tokens, tokenizer_counter
 from winnow.records import source_files
 from winnow.workspace import Workspace
 
-SUFFIXES = (".json", ".jsonl", ".csv")
+SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
 """File kinds an instruction source may hold."""
 
 
@@ -27,8 +27,9 @@ def instruct(
     source: Annotated[
         str,
         typer.Option(
-            help="Instruction data: a .json (list), .jsonl or .csv file (.gz too), a folder of "
-            "them (recursive) or a quoted glob; each file's format is detected on its own."
+            help="Instruction data: a .json (list), .jsonl, .csv or .parquet file (.gz too), a "
+            "folder of them (recursive), a quoted glob, or a hub dataset id (org/name, fetched "
+            "once when online); each file's format is detected on its own."
         ),
     ],
     output: Annotated[str, typer.Option(help="Dataset name; each run writes a new version.")],

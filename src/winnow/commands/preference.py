@@ -53,8 +53,9 @@ def preference(
     source: Annotated[
         str,
         typer.Option(
-            help="Preference data: a .json (list) or .jsonl file (.gz too), a folder of them "
-            "(recursive) or a quoted glob; each file's format is detected on its own."
+            help="Preference data: a .json (list), .jsonl or .parquet file (.gz too), a folder "
+            "of them (recursive), a quoted glob, or a hub dataset id (org/name, fetched once "
+            "when online); each file's format is detected on its own."
         ),
     ],
     output: Annotated[str, typer.Option(help="Dataset name; each import writes a new version.")],
@@ -83,7 +84,7 @@ def preference(
         --output dpo-en
     """
     ws = Workspace.resolve(workspace)
-    files = source_files(source, (".json", ".jsonl"))
+    files = source_files(source, (".json", ".jsonl", ".parquet"))
     with console.status(escape(f"importing {len(files):,} file(s) from {source} into {output}")):
         dataset = import_preference(ws, files, output, fmt, pairs)
     console.print(report_table(dataset.ref, dataset.manifest["preference"]))

@@ -29,10 +29,8 @@ from winnow.curate.readers import format_of, reader_for
 from winnow.curate.readers.base import QUARANTINE_SCHEMA, RAW_LIMIT, RawBatch
 from winnow.curate.readers.hf import HfReader, is_saved_dataset
 from winnow.errors import WinnowError
+from winnow.records import HUB_ID
 from winnow.workspace import DatasetVersion, Workspace
-
-HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
-"""The shape of a Hugging Face hub id, `org/name`."""
 
 CATALOG_KEYS = {
     "path",

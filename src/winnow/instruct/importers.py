@@ -61,7 +61,7 @@ def parse_map(spec: str | None) -> dict[str, str]:
 
 def read_records(path: Path) -> tuple[list[tuple[int, Any]], list[Candidate]]:
     """(line, record) pairs of a JSON list, JSONL or CSV file, and JSONL lines that do not parse."""
-    records, broken = records_of(path)
+    records, broken = records_of(path, (".json", ".jsonl", ".csv", ".parquet"))
     bad = [
         {"line": n, "position": str(n), "problem": f"invalid_json: {error}", "raw": raw}
         for n, error, raw in broken

@@ -64,7 +64,7 @@ class Candidate:
 def read_records(path: Path) -> tuple[list[tuple[int, Any]], list[Candidate]]:
     """(record number, record) pairs of a JSON list or JSON Lines file (.gz allowed); JSON
     Lines lines that do not parse come back as rejected candidates."""
-    records, broken = records_of(path, (".json", ".jsonl"))
+    records, broken = records_of(path, (".json", ".jsonl", ".parquet"))
     bad = [Candidate(n, raw, reject=Reject("bad_json", error)) for n, error, raw in broken]
     return records, bad
 

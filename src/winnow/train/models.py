@@ -7,7 +7,6 @@ so every turn the model learns ends with the token generation stops at.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import xxhash
 
 from winnow.errors import WinnowError
+from winnow.records import offline
 from winnow.workspace import Workspace
 
 CHATML = (
@@ -56,11 +56,6 @@ class Base:
         if self.kind == "hub":
             args["local_files_only"] = offline()
         return args
-
-
-def offline() -> bool:
-    """Whether the hub is switched off for this process."""
-    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in {"1", "true", "yes", "on"}
 
 
 def resolve_base(arg: str, ws: Workspace, option: str = "--base") -> Base:
