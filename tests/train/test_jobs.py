@@ -91,14 +91,20 @@ def test_dpo_reward_accuracy_rises(lab: Lab) -> None:
 
 
 def test_dpo_reuses_reference_log_probs(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
-    """A second DPO run on the same data and base finds the first one's reference log-probs."""
-    options = {"base": lab.base, "data": lab.pairs, "max_steps": 1, "max_length": 100}
-    train(lab, "dpo", output="dpo-ref-a", **options)
+    """A run that sees every pair precomputes the reference log-probs and a second run on the
+    same data and base finds them; a run that sees fewer pairs computes them live instead."""
+    rows = lab.ws.dataset(lab.pairs).manifest["counts"]["kept"]
+    options = {"base": lab.base, "data": lab.pairs, "max_length": 100, "batch_size": 8}
+    train(lab, "dpo", output="dpo-ref-a", max_steps=-(-rows // 8), **options)
     first = capsys.readouterr().err
-    train(lab, "dpo", output="dpo-ref-b", **options)
+    train(lab, "dpo", output="dpo-ref-b", max_steps=-(-rows // 8), **options)
     second = capsys.readouterr().err
     assert "Computing reference log probs" in first
     assert "Computing reference log probs" not in second
+    train(lab, "dpo", output="dpo-ref-short", max_steps=1, **options)
+    assert "Computing reference log probs" not in capsys.readouterr().err
+    record = read_json(lab.root / "runs" / "dpo-ref-short" / "run.json")
+    assert record["data"]["reference_log_probs"].startswith("live (the run sees 8 pairs")
 
 
 def test_reward_model_beats_chance(lab: Lab) -> None:

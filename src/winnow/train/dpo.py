@@ -15,6 +15,7 @@ from typing import Any
 
 from winnow.errors import WinnowError
 from winnow.train.jobs import Context, Prepared, build_trainer, train_loss, warn_unused
+from winnow.train.ranks import world_size
 
 SUMMARY_KEYS = ("rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected")
 """DPO metrics copied from the last training log into the results."""
@@ -57,6 +58,8 @@ def prepare(ctx: Context) -> Prepared:
     known = loss_types()
     if job.loss_type not in known:
         raise WinnowError(f"loss_type '{job.loss_type}': use one of {', '.join(known)}.")
+    seen = job.max_steps * job.batch_size * job.grad_accum * world_size()
+    precompute = job.reuse_ref_logps and seen >= len(ctx.dataset)
     trainer, train, held = build_trainer(
         ctx,
         stable_trainer(),
@@ -64,16 +67,24 @@ def prepare(ctx: Context) -> Prepared:
         "CAUSAL_LM",
         beta=job.beta,
         loss_type=[job.loss_type],
-        precompute_ref_log_probs=job.reuse_ref_logps,
+        precompute_ref_log_probs=precompute,
     )
     data = {
         "pairs": len(train),
         "pairs_used": len(trainer.train_dataset),
         "eval_pairs": len(held) if held is not None else 0,
-        "reference_log_probs": "precomputed, cached" if job.reuse_ref_logps else "live",
+        "reference_log_probs": reference_mode(job.reuse_ref_logps, precompute, seen),
     }
     warn_unused(data["pairs"], data["pairs_used"], job.max_length)
     return Prepared(trainer, data)
+
+
+def reference_mode(asked: bool, precompute: bool, seen: int) -> str:
+    """How the reference log-probs were had: precomputing them for every pair pays only when
+    the run sees every pair; a shorter run computes them live for the pairs it sees."""
+    if precompute:
+        return "precomputed, cached"
+    return f"live (the run sees {seen:,} pairs, fewer than the set)" if asked else "live"
 
 
 def finish(ctx: Context, trainer: Any) -> dict[str, Any]:
