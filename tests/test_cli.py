@@ -32,6 +32,7 @@ def test_demo_then_every_data_command(
         assert f"eval run eval-{model}: {model}" in out
     assert "eval-demo-sft (delta)" in out and "eval-demo-dpo (delta)" in out
     assert "demo stages" in out and "total" in out and "dashboard -w" in out
+    assert "base, SFT and DPO (acc ± stderr)" in out and "│ DPO │ eval-demo-dpo │" in out
     manifest = json.loads(next(workspace.glob("datasets/demo-web/v1/manifest.json")).read_text())
     counts = manifest["counts"]
     assert counts["input"] == 29 and counts["quarantined"] == 2

@@ -74,3 +74,11 @@ def test_unknown_dataset_in_the_link_opens_the_first(
     app = open_page(monkeypatch, small.root, "datasets", dataset="../../etc")
     assert not app.exception, app.exception
     assert app.selectbox(key="dataset").value in {"web@v1", "instruct@v1", "pairs@v1"}
+
+
+def test_home_counts_the_workspace(small: Small, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The home page counts versions and runs and links to every page."""
+    app = open_page(monkeypatch, small.root, "home")
+    assert not app.exception, app.exception
+    assert {m.label: m.value for m in app.metric}["dataset versions"] == "3"
+    assert len(app.get("page_link")) == 4

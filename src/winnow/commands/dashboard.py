@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -66,8 +65,6 @@ def dashboard(
         )
     console.print(f"Winnow dashboard on http://{host}:{port} over {ws.root} (Ctrl+C stops it)")
     env = {**os.environ, "WINNOW_HOME": str(ws.root)}
-    try:
-        code = subprocess.call(streamlit_argv(host, port), env=env)
-    except KeyboardInterrupt:
-        code = 0
-    raise typer.Exit(code)
+    sys.stdout.flush()
+    # streamlit replaces this process, so a stop signal reaches the server itself
+    os.execve(sys.executable, streamlit_argv(host, port), env)

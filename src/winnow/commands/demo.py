@@ -12,6 +12,7 @@ from pathlib import Path
 from time import perf_counter
 from typing import Annotated
 
+import polars as pl
 import typer
 
 from winnow.commands import evaluate, instruct, preference, train
@@ -156,6 +157,8 @@ def demo(
     if len(evaluated) > 1:
         evaluate.compare(runs=evaluated, workspace=where)
     summary(stages)
+    if evaluated:
+        models_table(ws, dict(zip(("base", "SFT", "DPO"), evaluated, strict=True)))
     console.print(
         f"Next: {command} dashboard -w {ws.root}   (browse, label, run jobs, compare evals)",
         highlight=False,
@@ -181,6 +184,25 @@ def evaluate_demo(ws: Workspace, models: list[str], limit: int, stages: Stages) 
         print_scores(run.record)
         names.append(name)
     return names
+
+
+def models_table(ws: Workspace, runs: dict[str, str]) -> None:
+    """The final table: one row per model, its accuracy ± stderr on each task."""
+    frames = {
+        stage: pl.read_parquet(ws.root / "runs" / run / "scores.parquet")
+        for stage, run in runs.items()
+    }
+    tasks = sorted(
+        set().union(*(f.filter(pl.col("metric") == "acc")["alias"] for f in frames.values()))
+    )
+    table = new_table("base, SFT and DPO (acc ± stderr)", "model", "eval run", *tasks)
+    for stage, frame in frames.items():
+        acc = {r["alias"]: r for r in frame.filter(pl.col("metric") == "acc").iter_rows(named=True)}
+        cells = [
+            f"{acc[t]['value']:.3f} ± {acc[t]['stderr']:.3f}" if t in acc else "" for t in tasks
+        ]
+        table.add_row(stage, runs[stage], *cells)
+    console.print(table)
 
 
 def summary(stages: Stages) -> None:

@@ -7,7 +7,7 @@ from winnow.dashboard.common import PAGES
 st.set_page_config(page_title="Winnow", layout="wide")
 st.navigation(
     [
-        st.Page(script, title=path.title(), url_path=path, default=path == "datasets")
+        st.Page(script, title=path.title(), url_path=path, default=path == "home")
         for path, script in PAGES.items()
     ]
 ).run()

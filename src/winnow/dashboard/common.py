@@ -14,6 +14,7 @@ from winnow.errors import WinnowError
 from winnow.workspace import DatasetVersion, Workspace
 
 PAGES = {
+    "home": "views/home.py",
     "datasets": "views/datasets.py",
     "label": "views/label.py",
     "jobs": "views/jobs.py",
