@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,6 +122,20 @@ class Workspace:
         """The version name a new write of `name` gets."""
         versions = self.versions(name)
         return f"v{version_number(versions[-1].version) + 1 if versions else 1}"
+
+    def publish(self, name: str, write: Callable[[Path, str], None]) -> DatasetVersion:
+        """A new version of `name`: `write(folder, version)` fills a staging folder, which is
+        renamed into place once complete and removed if writing fails."""
+        version = self.next_version(name)
+        staging = self.datasets_dir / name / f".partial-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            write(staging, version)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        target = self.datasets_dir / name / version
+        os.rename(staging, target)
+        return DatasetVersion(name, version, target)
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """An in-memory DuckDB with a view per dataset and split, and `eval_scores` over every

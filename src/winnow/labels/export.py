@@ -5,10 +5,7 @@ ties and undecided items are left out and counted in the manifest, never dropped
 from __future__ import annotations
 
 import json
-import os
 import platform
-import secrets
-import shutil
 import sys
 import tempfile
 from collections import Counter
@@ -137,9 +134,8 @@ def write_labelled_version(
     ws: Workspace, name: str, frame: pl.DataFrame, store: LabelStore, labels: dict, started: float
 ) -> DatasetVersion:
     """Write `frame` as a new version of `name`: staged under a temporary name, then renamed."""
-    version = ws.next_version(name)
-    staging = ws.datasets_dir / name / f".partial-{os.getpid()}-{secrets.token_hex(4)}"
-    try:
+
+    def write(staging: Path, version: str) -> None:
         for split in SPLITS:
             (staging / split).mkdir(parents=True)
         if frame.height:
@@ -171,12 +167,8 @@ def write_labelled_version(
             "timings": {"total_seconds": round(perf_counter() - started, 3)},
         }
         write_json(manifest, staging / "manifest.json")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    target = ws.datasets_dir / name / version
-    os.rename(staging, target)
-    return DatasetVersion(name, version, target)
+
+    return ws.publish(name, write)
 
 
 def export_quality(

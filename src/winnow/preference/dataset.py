@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
-import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -199,11 +197,8 @@ def import_preference(
             candidates.append(found)
     chosen_format = "+".join(formats)
     checked = check(candidates)
-    version = ws.next_version(output)
-    staging = ws.datasets_dir / output / f".partial-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    try:
+
+    def write(staging: Path, version: str) -> None:
         write_splits(staging, checked)
         manifest = build_preference_manifest(
             staging,
@@ -216,9 +211,5 @@ def import_preference(
             seconds=perf_counter() - started,
         )
         write_json(manifest, staging / "manifest.json")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    target = ws.datasets_dir / output / version
-    os.rename(staging, target)
-    return DatasetVersion(output, version, target)
+
+    return ws.publish(output, write)
