@@ -92,9 +92,29 @@ def run(
     ] = False,
     batch_rows: Annotated[int, typer.Option(help="Rows per shard (bounds memory).")] = 5_000,
     workers: Annotated[
-        int,
-        typer.Option(min=1, help="Processes scoring shards at once; the result is the same."),
-    ] = 1,
+        int | None,
+        typer.Option(
+            min=1,
+            help="Shards processed at once: local processes (default 1), or Ray tasks in flight "
+            "(default: the cluster's CPUs). The result is the same.",
+            show_default=False,
+        ),
+    ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            help="local: this machine's processes; ray: each shard a Ray task (a local Ray "
+            "instance, or the cluster at --address), minhash_dedup decided shard by shard.",
+        ),
+    ] = "local",
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster to join: auto (the one started on this machine with ray start), "
+            "HOST:PORT, or ray://HOST:10001. Without it Ray starts a local instance.",
+            show_default=False,
+        ),
+    ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Curate SOURCE with RECIPE into a new version of dataset OUTPUT and print the report.
@@ -102,10 +122,17 @@ def run(
     Rejected rows keep the step and reason that removed them; unreadable rows are
     quarantined with the error. A killed run resumes where it stopped when run again.
 
+    The same dataset, fingerprint included, comes out of every executor; with --executor ray
+    on several machines the workspace must be on a filesystem every node mounts.
+
     Example: winnow curate run web-en --source shared-web-cc --output web-cc
+
+    On a Ray cluster, add: --executor ray --address auto
     """
     ws = Workspace.resolve(workspace)
-    options = RunOptions(strict=strict, batch_rows=batch_rows, workers=workers)
+    options = RunOptions(
+        strict=strict, batch_rows=batch_rows, workers=workers, executor=executor, address=address
+    )
     reading = {"text_mode": text_mode} if text_mode else {}
     curate_with_progress(
         ws,

@@ -81,4 +81,10 @@ def print_report(console: Console, dataset: DatasetVersion) -> None:
             console.print("[yellow]quarantined[/] " + escape(f"{row['source_file']}: {error}"))
     for warning in manifest.get("warnings", []):
         console.print(f"[yellow]warning[/] {escape(warning)}")
+    execution = manifest.get("execution") or {}
+    if execution.get("resumed_shards"):
+        console.print(
+            f"resumed: {execution['resumed_shards']} of {execution['shards']} shards were done "
+            "before this run"
+        )
     console.print(f"fingerprint {manifest['fingerprint']}  written to {dataset.path}")

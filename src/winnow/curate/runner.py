@@ -7,9 +7,7 @@ import shutil
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from time import perf_counter
 from typing import Any
@@ -17,12 +15,13 @@ from typing import Any
 import polars as pl
 import xxhash
 
+from winnow.curate.executors import Executor, RayExecutor, make_executor
 from winnow.curate.readers.base import empty_quarantine
 from winnow.curate.recipes import Recipe
 from winnow.curate.sources import SourceSpec, iter_documents
 from winnow.curate.stats import merge_stats, step_stats
 from winnow.curate.steps import Step
-from winnow.curate.steps.base import GlobalContext
+from winnow.curate.steps.base import GlobalContext, verdict_path
 from winnow.errors import WinnowError
 from winnow.files import read_json, write_json, write_parquet
 from winnow.manifest import build_manifest
@@ -47,7 +46,9 @@ class RunOptions:
 
     strict: bool = False
     batch_rows: int = 5_000
-    workers: int = 1
+    workers: int | None = None
+    executor: str = "local"
+    address: str | None = None
     on_progress: Progress | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -131,40 +132,58 @@ def finish_rows(
 
 
 class ShardPool:
-    """Runs shard jobs in this process, or in worker processes with few jobs in flight."""
+    """Shard jobs on an executor, with at most 2 jobs per worker in flight."""
 
-    def __init__(self, workers: int, on_done: Progress) -> None:
-        self.workers, self.on_done = workers, on_done
-        self.pending: deque[tuple[str, Future[int]]] = deque()
-        self.executor = (
-            ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
-        )
+    def __init__(self, executor: Executor, on_done: Progress) -> None:
+        self.executor, self.on_done = executor, on_done
+        self.pending: deque[tuple[str, Any]] = deque()
 
-    def submit(self, label: str, *args: Any) -> None:
-        """Run `finish_rows(*args)`; with workers, wait once 2 jobs per worker are pending."""
-        if self.executor is None:
-            self.on_done(label, finish_rows(*args))
-            return
-        self.pending.append((label, self.executor.submit(finish_rows, *args)))
-        while len(self.pending) > 2 * self.workers:
+    def submit(self, label: str, fn: Callable[..., int], *args: Any) -> None:
+        """Start `fn(*args)`, which returns its rows; wait for the oldest once the window fills."""
+        self.pending.append((label, self.executor.submit(fn, *args)))
+        while len(self.pending) > 2 * self.executor.workers:
             self.reap()
 
     def reap(self) -> None:
         """Wait for the oldest pending job, re-raising its error here."""
-        label, future = self.pending.popleft()
-        self.on_done(label, future.result())
+        label, handle = self.pending.popleft()
+        self.on_done(label, self.executor.result(handle))
 
     def __enter__(self) -> ShardPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        """Finish pending jobs on success; on an error, stop the workers without waiting."""
-        try:
-            while self.pending and exc[0] is None:
-                self.reap()
-        finally:
-            if self.executor is not None:
-                self.executor.shutdown(wait=exc[0] is None, cancel_futures=True)
+        """Finish pending jobs on success; on an error, cancel them without waiting."""
+        if exc[0] is not None:
+            self.executor.cancel(handle for _, handle in self.pending)
+            return
+        while self.pending:
+            self.reap()
+
+
+def split_shard(layout: Layout, number: int, shard: str, verdict_path: Path, part: dict) -> int:
+    """Split one scored shard by the global step's verdict; write kept, removed and its stats.
+
+    `part` holds the step's statistics without the counts, which are taken here.
+    """
+    docs = pl.read_parquet(layout.stage(number, "scored", shard))
+    # columns named "__..." carry what only the global step needed
+    docs = docs.drop(c for c in docs.columns if c.startswith("__"))
+    verdict = pl.read_parquet(verdict_path).sort("__row").drop("__row")
+    drop = verdict["reason"].is_not_null()
+    extra = verdict.select(c for c in verdict.columns if c != "reason" and not c.startswith("__"))
+    dropped = (
+        pl.concat([docs, extra], how="horizontal")
+        .filter(drop)
+        .with_columns(pl.lit(part["step"]).alias("step"), verdict["reason"].filter(drop))
+    )
+    write_parquet(docs.filter(~drop), layout.stage(number, "kept", shard))
+    if dropped.height:
+        write_parquet(dropped, layout.stage(number, "rejected-global", shard))
+    counted = step_stats(part["index"], part["step"], docs.height, dropped, part["tally"])
+    stats = counted | {"details": part["details"], "seconds": part["seconds"]}
+    write_json({"steps": [stats]}, layout.done_marker(number, "global", shard))
+    return docs.height
 
 
 class Run:
@@ -182,10 +201,11 @@ class Run:
         self.layout = Layout(self.staging)
         self.stage, self.done_marker = self.layout.stage, self.layout.done_marker
         self.segments = split_segments(recipe.steps)
+        self.resumed = 0
 
     def pool(self) -> ShardPool:
-        """A pool for shard jobs with this run's worker count and progress reporting."""
-        return ShardPool(self.options.workers, self.progress)
+        """A pool for shard jobs on this run's executor, reporting progress."""
+        return ShardPool(self.executor, self.progress)
 
     def progress(self, label: str, rows: int) -> None:
         """Report finished rows to the caller, if it listens."""
@@ -196,12 +216,19 @@ class Run:
         """Run every segment, then assemble and publish the dataset version."""
         started = perf_counter()
         self.staging.mkdir(parents=True, exist_ok=True)
-        shards = self.ingest()
-        for number, segment in enumerate(self.segments):
-            if number:
-                self.row_phase(number, segment, shards)
-            if segment.global_step is not None:
-                self.global_phase(number, segment, shards)
+        options = self.options
+        self.executor = make_executor(options.executor, options.workers, options.address)
+        try:
+            if isinstance(self.executor, RayExecutor):
+                self.executor.check_shared(self.staging)
+            shards = self.ingest()
+            for number, segment in enumerate(self.segments):
+                if number:
+                    self.row_phase(number, segment, shards)
+                if segment.global_step is not None:
+                    self.global_phase(number, segment, shards)
+        finally:
+            self.executor.close()
         return self.publish(shards, perf_counter() - started)
 
     def batches(self) -> Iterator[tuple[str, pl.DataFrame, pl.DataFrame]]:
@@ -220,6 +247,7 @@ class Run:
             for shard, docs, quarantine in self.batches():
                 shards.append(shard)
                 if self.done_marker(0, "rows", shard).exists():
+                    self.resumed += 1
                     continue
                 if self.options.strict and quarantine.height:
                     row = quarantine.row(0, named=True)
@@ -228,7 +256,7 @@ class Run:
                         "or run without --strict to set it aside)."
                     )
                 write_parquet(quarantine, self.staging / "quarantine" / f"{shard}.parquet")
-                pool.submit("segment 0", self.layout, 0, segment, shard, docs)
+                pool.submit("segment 0", finish_rows, self.layout, 0, segment, shard, docs)
         if not shards:
             raise WinnowError(
                 f"source '{self.source.name}' has no readable rows; check the path and format."
@@ -240,7 +268,8 @@ class Run:
         with self.pool() as pool:
             for shard in shards:
                 if not self.done_marker(number, "rows", shard).exists():
-                    pool.submit(f"segment {number}", self.layout, number, segment, shard, None)
+                    args = (self.layout, number, segment, shard, None)
+                    pool.submit(f"segment {number}", finish_rows, *args)
 
     def global_phase(self, number: int, segment: Segment, shards: list[str]) -> None:
         """Let a global step judge all shards at once, then split each shard by its verdict."""
@@ -250,57 +279,28 @@ class Run:
         if not pending:
             return
         started = perf_counter()
-        columns = ["id", *step.key_columns]
-        present = pl.read_parquet_schema(self.stage(number, "scored", shards[0]))
-        missing = [c for c in columns if c not in present]
-        if missing:
-            raise WinnowError(
-                f"step {step.name} needs the column(s) {', '.join(missing)}, which the rows do "
-                f"not have (they have: {', '.join(present)}); set the step's column parameter "
-                "or map the field when reading the source."
-            )
-        keys = pl.concat(
-            [
-                pl.read_parquet(self.stage(number, "scored", shard), columns=columns)
-                .with_row_index("__row")
-                .with_columns(pl.lit(i, dtype=pl.Int64).alias("__shard"))
-                for i, shard in enumerate(shards)
-            ]
-        )
+        scored = [self.stage(number, "scored", shard) for shard in shards]
+        check_columns(step, scored[0])
         workdir = self.staging / f"s{number}" / "global-work"
         workdir.mkdir(parents=True, exist_ok=True)
-        decided = step.decide(keys, GlobalContext(workdir, self.ws))
-        tally = step.tally(decided)
-        verdicts = decided.partition_by("__shard", as_dict=True, include_key=False)
-        seconds = (perf_counter() - started) / len(shards)
-        index = segment.first_index + len(segment.row_steps) - 1
-        for i, shard in enumerate(shards):
-            if shard not in pending:
-                continue
-            docs = pl.read_parquet(self.stage(number, "scored", shard))
-            # columns named "__..." carry what only the global step needed
-            docs = docs.drop(c for c in docs.columns if c.startswith("__"))
-            # a shard whose rows all left at earlier steps has no verdicts
-            empty = pl.DataFrame(schema={"__row": pl.UInt32, "reason": pl.Utf8})
-            verdict = verdicts.get((i,), empty).sort("__row").drop("__row")
-            drop = verdict["reason"].is_not_null()
-            extra = verdict.select(
-                c for c in verdict.columns if c != "reason" and not c.startswith("__")
-            )
-            dropped = (
-                pl.concat([docs, extra], how="horizontal")
-                .filter(drop)
-                .with_columns(pl.lit(step.name).alias("step"), verdict["reason"].filter(drop))
-            )
-            write_parquet(docs.filter(~drop), self.stage(number, "kept", shard))
-            if dropped.height:
-                write_parquet(dropped, self.stage(number, "rejected-global", shard))
-            # the whole tally goes with the first shard, so that the sum over shards is right
-            part = step_stats(index, step.name, docs.height, dropped, tally if i == 0 else {})
-            part["details"] = step.describe()
-            part["seconds"] = seconds
-            write_json({"steps": [part]}, self.done_marker(number, "global", shard))
-            self.progress(f"{step.name}", docs.height)
+        context = GlobalContext(workdir, self.ws)
+        if self.executor.distributed and step.sharded:
+            tally = step.decide_sharded(scored, context, self.executor)
+        else:
+            tally = decide_in_memory(step, scored, context)
+        part = {
+            "index": segment.first_index + len(segment.row_steps) - 1,
+            "step": step.name,
+            "details": step.describe(),
+            "seconds": (perf_counter() - started) / len(shards),
+        }
+        with self.pool() as pool:
+            for i, shard in enumerate(shards):
+                if shard in pending:
+                    # the whole tally goes with the first shard, so the sum over shards is right
+                    counts = part | {"tally": tally if i == 0 else {}}
+                    verdict = verdict_path(workdir, i)
+                    pool.submit(step.name, split_shard, self.layout, number, shard, verdict, counts)
 
     def collect_stats(self, shards: list[str]) -> tuple[int, list[dict[str, Any]]]:
         """Input rows and merged per-step statistics, in recipe order."""
@@ -353,11 +353,49 @@ class Run:
             seconds=seconds,
             warnings=self.options.warnings,
         )
+        manifest["execution"] = {
+            "executor": self.options.executor,
+            "address": self.options.address,
+            "workers": self.executor.workers,
+            "shards": len(shards),
+            "resumed_shards": self.resumed,
+        }
         write_json(manifest, final / "manifest.json")
         target = self.ws.datasets_dir / self.output / version
         os.rename(final, target)
         shutil.rmtree(self.staging)
         return DatasetVersion(self.output, version, target)
+
+
+def check_columns(step: Step, scored: Path) -> None:
+    """Fail in one sentence when the rows lack a column the global step needs."""
+    present = pl.read_parquet_schema(scored)
+    missing = [c for c in ["id", *step.key_columns] if c not in present]
+    if missing:
+        raise WinnowError(
+            f"step {step.name} needs the column(s) {', '.join(missing)}, which the rows do "
+            f"not have (they have: {', '.join(present)}); set the step's column parameter "
+            "or map the field when reading the source."
+        )
+
+
+def decide_in_memory(step: Step, scored: list[Path], context: GlobalContext) -> dict[str, int]:
+    """Judge every shard's keys at once in this process; write each shard's verdict."""
+    keys = pl.concat(
+        [
+            pl.read_parquet(path, columns=["id", *step.key_columns])
+            .with_row_index("__row")
+            .with_columns(pl.lit(i, dtype=pl.Int64).alias("__shard"))
+            for i, path in enumerate(scored)
+        ]
+    )
+    decided = step.decide(keys, context)
+    verdicts = decided.partition_by("__shard", as_dict=True, include_key=False)
+    # a shard whose rows all left at earlier steps has no verdicts
+    empty = pl.DataFrame(schema={"__row": pl.UInt32, "reason": pl.Utf8})
+    for i in range(len(scored)):
+        write_parquet(verdicts.get((i,), empty), verdict_path(context.workdir, i))
+    return step.tally(decided)
 
 
 def run_recipe(

@@ -11,6 +11,7 @@ import polars as pl
 from winnow.errors import WinnowError
 
 if TYPE_CHECKING:
+    from winnow.curate.executors import Executor
     from winnow.workspace import Workspace
 
 STEPS: dict[str, type[Step]] = {}
@@ -23,6 +24,11 @@ class GlobalContext:
 
     workdir: Path
     workspace: Workspace
+
+
+def verdict_path(workdir: Path, shard: int) -> Path:
+    """Where a global step leaves its verdict on one shard (by the shard's position)."""
+    return workdir / "verdicts" / f"{shard:06d}.parquet"
 
 
 def register(cls: type[Step]) -> type[Step]:
@@ -43,6 +49,8 @@ class Step:
     name: ClassVar[str] = ""
     scope: ClassVar[str] = "row"
     key_columns: ClassVar[tuple[str, ...]] = ()
+    sharded: ClassVar[bool] = False
+    """Whether a global step also decides shard by shard on a cluster (`decide_sharded`)."""
 
     def score(self, df: pl.DataFrame) -> pl.DataFrame:
         """Return `df` with this step's score columns added; the default adds none."""
@@ -110,3 +118,14 @@ def first_reason(*rules: tuple[pl.Expr, str]) -> pl.Expr:
     for cond, why in rules[1:]:
         chain = chain.when(cond).then(pl.lit(why))
     return chain.otherwise(pl.lit(None, dtype=pl.Utf8))
+
+    def decide_sharded(
+        self, scored: list[Path], context: GlobalContext, executor: Executor
+    ) -> dict[str, int]:
+        """For `sharded` global steps: judge the scored shard files with jobs on `executor`.
+
+        Writes each shard's verdict (as `decide` would return it for that shard's rows) to
+        `verdict_path(context.workdir, position)` and returns the tally; no process holds all
+        keys at once.
+        """
+        raise NotImplementedError(f"step {self.name} decides in one process only")

@@ -31,7 +31,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import polars as pl
@@ -43,6 +44,9 @@ from winnow.curate.steps.kernels import text_buffers
 from winnow.curate.steps.text_stats import PUNCTUATION_SET
 from winnow.curate.steps.tokens import char_classes
 from winnow.errors import WinnowError
+
+if TYPE_CHECKING:
+    from winnow.curate.executors import Executor
 
 _P = "minhash_dedup_"
 _HISTOGRAM = ((2, 2), (3, 4), (5, 9), (10, 99), (100, None))
@@ -90,6 +94,39 @@ def normalized(texts: pl.Series) -> pl.Series:
     return texts.str.to_lowercase()
 
 
+def bucket_edges(groups: pl.DataFrame, verify: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Edges inside buckets (a `doc` list column, ascending): each member to the first and to
+    the next (enough to connect them all), and with `verify` every pair of a bucket of at most
+    8, so that verification can still join them; left < right."""
+    groups = groups.filter(pl.col("doc").list.len() > 1)["doc"]
+    if groups.len() == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    members = groups.explode().to_numpy()
+    sizes = groups.list.len().to_numpy()
+    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    position = np.arange(len(members)) - starts
+    later = position > 0
+    lefts = [members[starts[later]], members[np.flatnonzero(later) - 1]]
+    rights = [members[later], members[later]]
+    if verify:
+        small = np.repeat(sizes <= 8, sizes)
+        for gap in range(2, 8):
+            pair = small & (position >= gap)
+            lefts.append(members[np.flatnonzero(pair) - gap])
+            rights.append(members[pair])
+    return np.concatenate(lefts), np.concatenate(rights)
+
+
+def cluster_histogram(sizes: np.ndarray) -> dict[str, int]:
+    """Clusters counted by size, in fixed brackets (so job-wise counts add up)."""
+    out: dict[str, int] = {}
+    for low, high in _HISTOGRAM:
+        inside = (sizes >= low) & (sizes <= (high if high else sizes.max(initial=0)))
+        label = f"clusters of {low}" if low == high else f"clusters of {low}-{high or 'more'}"
+        out[label] = int(inside.sum())
+    return out
+
+
 @register
 @dataclass
 class MinhashDedup(Step):
@@ -100,6 +137,7 @@ class MinhashDedup(Step):
 
     name: ClassVar[str] = "minhash_dedup"
     scope: ClassVar[str] = "global"
+    sharded: ClassVar[bool] = True
     threshold: float = 0.8
     num_perm: int = 128
     n: int = 5
@@ -234,8 +272,7 @@ class MinhashDedup(Step):
     def _candidates(
         self, keys: pl.DataFrame, valid: np.ndarray, context: GlobalContext | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Edges between rows that share a band bucket: every pair in small buckets, each
-        member to the first and to the next in large ones (enough to connect them all)."""
+        """Edges between rows that share a band bucket, band by band (see `bucket_edges`)."""
         bands = keys[f"{_P}bands"].to_numpy()
         rows = np.flatnonzero(valid).astype(np.int64)
         lefts, rights = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
@@ -246,37 +283,25 @@ class MinhashDedup(Step):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 bucket.write_parquet(path)
                 bucket = pl.scan_parquet(path).collect()
-            groups = (
-                bucket.group_by("h").agg(pl.col("doc")).filter(pl.col("doc").list.len() > 1)["doc"]
-            )
-            if groups.len() == 0:
-                continue
-            members = groups.explode().to_numpy()
-            sizes = groups.list.len().to_numpy()
-            starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
-            position = np.arange(len(members)) - starts
-            later = position > 0
-            lefts += [members[starts[later]], members[np.flatnonzero(later) - 1]]
-            rights += [members[later], members[later]]
-            if self.verify:
-                small = np.repeat(sizes <= 8, sizes)
-                for gap in range(2, 8):
-                    pair = small & (position >= gap)
-                    lefts.append(members[np.flatnonzero(pair) - gap])
-                    rights.append(members[pair])
+            left, right = bucket_edges(bucket.group_by("h").agg(pl.col("doc").sort()), self.verify)
+            lefts.append(left)
+            rights.append(right)
         n = np.int64(len(valid))
         edges = np.unique(np.concatenate(lefts) * n + np.concatenate(rights))
         return edges // n, edges % n
 
+    def rank(self, keys: pl.DataFrame) -> pl.Series:
+        """The `keep` rule as a sort key: a cluster keeps its least rank, then its first row."""
+        if self.keep == "longest":
+            return -keys[f"{_P}chars"].cast(pl.Int64)
+        if self.keep == "score" and self.score_column:
+            return -keys[self.score_column].cast(pl.Float64)
+        return pl.Series(np.zeros(keys.height, np.int64))
+
     def _kept(self, keys: pl.DataFrame, cluster: np.ndarray) -> np.ndarray:
         """Per row, the index of its cluster's kept row by the `keep` rule."""
         order = pl.DataFrame({"cluster": cluster, "row": np.arange(len(cluster))})
-        if self.keep == "longest":
-            order = order.with_columns(rank=-keys[f"{_P}chars"])
-        elif self.keep == "score" and self.score_column:
-            order = order.with_columns(rank=-keys[self.score_column].cast(pl.Float64))
-        else:
-            order = order.with_columns(rank=pl.lit(0))
+        order = order.with_columns(rank=self.rank(keys))
         best = (
             order.sort("rank", "row", nulls_last=True)
             .group_by("cluster")
@@ -287,18 +312,28 @@ class MinhashDedup(Step):
     def tally(self, frame: pl.DataFrame) -> dict[str, int]:
         """Clusters by size (the kept row counted in) and rows that had no shingles."""
         sizes = frame.filter(pl.col("cluster_id").is_not_null())["cluster_id"].value_counts()
-        counts = sizes["count"].to_numpy() + 1
-        out: dict[str, int] = {}
-        for low, high in _HISTOGRAM:
-            inside = (counts >= low) & (counts <= (high if high else counts.max(initial=0)))
-            label = f"clusters of {low}" if low == high else f"clusters of {low}-{high or 'more'}"
-            if inside.any():
-                out[label] = int(inside.sum())
-        if frame["__no_shingles"].any():
-            out["rows without shingles (kept)"] = int(frame["__no_shingles"].sum())
-        if frame["__earlier"].any():
-            out[f"near-copies of {self.against}"] = int(frame["__earlier"].sum())
+        histogram = cluster_histogram(sizes["count"].to_numpy() + 1)
+        return self.counts(
+            histogram, int(frame["__no_shingles"].sum()), int(frame["__earlier"].sum())
+        )
+
+    def counts(self, histogram: dict[str, int], no_shingles: int, earlier: int) -> dict[str, int]:
+        """The tally from its parts, which shard-by-shard jobs add up."""
+        out = {label: count for label, count in histogram.items() if count}
+        if no_shingles:
+            out["rows without shingles (kept)"] = no_shingles
+        if earlier:
+            out[f"near-copies of {self.against}"] = earlier
         return out
+
+    def decide_sharded(
+        self, scored: list[Path], context: GlobalContext, executor: Executor
+    ) -> dict[str, int]:
+        """The same verdicts as `decide`, through partitioned Parquet and jobs (see
+        `minhash_sharded`)."""
+        from winnow.curate import minhash_sharded
+
+        return minhash_sharded.decide(self, scored, context, executor)
 
     def describe(self) -> dict[str, Any]:
         """Bands x rows and the S-curve: the chance to become candidates by Jaccard similarity."""

@@ -1,0 +1,217 @@
+"""Where shard jobs run: in this process, a local process pool, or Ray tasks on a cluster.
+
+Every job is a module-level function whose inputs and outputs are small or are files under
+the run's staging folder, so the same job runs unchanged in any of the three; results are
+written before a job's done marker, so a job that dies is simply run again. On Ray a task
+whose worker dies is retried (`RETRIES` times); on a cluster of several machines the
+workspace must be on a filesystem every node sees at the same path (`check_shared` says so
+in one sentence when it is not).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from winnow.errors import WinnowError
+
+EXECUTORS = ("local", "ray")
+RETRIES = 3
+"""How often Ray runs a task again after its worker process or node died."""
+
+
+class Executor:
+    """Runs jobs in this process, one at a time; the base of the parallel executors."""
+
+    distributed = False
+
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = workers
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Start `fn(*args)` and return a handle for `result`; here it runs at once."""
+        return fn(*args)
+
+    def result(self, handle: Any) -> Any:
+        """Wait for a job and return its value, raising its error here."""
+        return handle
+
+    def cancel(self, handles: Iterable[Any]) -> None:
+        """Stop jobs that have not finished; nothing is pending here."""
+
+    def map(self, fn: Callable[..., Any], jobs: list[tuple[Any, ...]]) -> list[Any]:
+        """Run `fn` over every argument tuple, at most 2 jobs per worker in flight, in order."""
+        handles: list[Any] = []
+        results: list[Any] = []
+        try:
+            for args in jobs:
+                handles.append(self.submit(fn, *args))
+                if len(handles) - len(results) > 2 * self.workers:
+                    results.append(self.result(handles[len(results)]))
+            while len(results) < len(handles):
+                results.append(self.result(handles[len(results)]))
+        except BaseException:
+            self.cancel(handles[len(results) :])
+            raise
+        return results
+
+    def close(self) -> None:
+        """Release the workers."""
+
+
+class ProcessExecutor(Executor):
+    """Jobs in spawned worker processes on this machine (`--workers N`)."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers)
+        self.pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        """Queue the job in the pool."""
+        return self.pool.submit(fn, *args)
+
+    def result(self, handle: Future[Any]) -> Any:
+        """Wait for the job's value."""
+        return handle.result()
+
+    def cancel(self, handles: Iterable[Future[Any]]) -> None:
+        """Drop queued jobs and stop the pool without waiting for running ones."""
+        for handle in handles:
+            handle.cancel()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """Wait for the pool's processes to exit."""
+        self.pool.shutdown(wait=True)
+
+
+class RayExecutor(Executor):
+    """Each job a Ray task: on a local Ray instance, or on the cluster at `address`."""
+
+    distributed = True
+
+    def __init__(self, address: str | None, workers: int | None) -> None:
+        if address and "RAY_AUTH_MODE" not in os.environ and has_token():
+            # Ray sends its token on its own for `auto` only (read when ray is first imported);
+            # a cluster without authentication accepts it too
+            os.environ["RAY_AUTH_MODE"] = "token"
+        try:
+            import ray
+        except ImportError as error:
+            raise WinnowError(
+                "--executor ray needs the ray package; install it with "
+                "pip install 'winnow-llm[scale]' (or pip install ray)."
+            ) from error
+        self.ray = ray
+        self.started = not ray.is_initialized()
+        if self.started:
+            self._connect(address, workers)
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        super().__init__(workers or max(1, cpus))
+        self.remotes: dict[Callable[..., Any], Any] = {}
+
+    def _connect(self, address: str | None, workers: int | None) -> None:
+        """Join the cluster at `address`, or start a local instance with `workers` CPUs."""
+        settings: dict[str, Any] = {
+            "include_dashboard": False,
+            "logging_level": "WARNING",
+            "log_to_driver": False,
+        }
+        try:
+            if address:
+                reachable(address)
+                self.ray.init(address=address, **settings)
+            else:
+                self.ray.init(num_cpus=workers or os.cpu_count() or 1, **settings)
+        except (ConnectionError, RuntimeError, ValueError) as error:
+            where = address or "a local Ray instance"
+            raise WinnowError(
+                f"could not connect to Ray at {where}: {str(error).splitlines()[0]}; start the "
+                "cluster (ray start --head) or check --address (auto, HOST:PORT or "
+                "ray://HOST:10001)."
+            ) from error
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Start the job as a task of one CPU, retried if its worker dies."""
+        if fn not in self.remotes:
+            self.remotes[fn] = self.ray.remote(num_cpus=1, max_retries=RETRIES)(fn)
+        return self.remotes[fn].remote(*args)
+
+    def result(self, handle: Any) -> Any:
+        """Wait for the task; a Winnow error raised in it is raised here as it was."""
+        try:
+            return self.ray.get(handle)
+        except self.ray.exceptions.RayTaskError as error:
+            if isinstance(error.cause, WinnowError):
+                raise error.cause from None
+            raise
+
+    def cancel(self, handles: Iterable[Any]) -> None:
+        """Cancel tasks that have not finished."""
+        for handle in handles:
+            self.ray.cancel(handle, force=True)
+
+    def check_shared(self, folder: Path) -> None:
+        """Fail in one sentence when a node cannot see the run's staging folder."""
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        probe = self.ray.remote(num_cpus=0)(_folder_exists)
+        nodes = [n for n in self.ray.nodes() if n.get("Alive")]
+        checks = [
+            probe.options(
+                scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)
+            ).remote(str(folder))
+            for n in nodes
+        ]
+        for node, seen in zip(nodes, self.ray.get(checks), strict=True):
+            if not seen:
+                raise WinnowError(
+                    f"Ray node {node.get('NodeManagerAddress')} cannot see {folder}; put the "
+                    "workspace on a filesystem every node mounts at the same path (NFS, a "
+                    "cluster filesystem or a mounted bucket)."
+                )
+
+    def close(self) -> None:
+        """Disconnect, stopping the local instance if this run started it."""
+        if self.started:
+            self.ray.shutdown()
+
+
+def has_token() -> bool:
+    """Whether this user has a Ray cluster token (Ray writes one when it starts a cluster)."""
+    named = os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH")
+    return bool(named) or (Path.home() / ".ray" / "auth_token").is_file()
+
+
+def reachable(address: str, seconds: float = 5.0) -> None:
+    """Fail fast when nothing listens at a HOST:PORT address (Ray itself retries for minutes)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=seconds).close()
+    except OSError as error:
+        reason = error.strerror or error
+        raise ConnectionError(f"nothing answers at {host}:{port} ({reason})") from None
+
+
+def _folder_exists(folder: str) -> bool:
+    """Whether this node sees the folder (a Ray probe task)."""
+    return Path(folder).is_dir()
+
+
+def make_executor(kind: str, workers: int | None = None, address: str | None = None) -> Executor:
+    """The executor a run asked for; `address` only means something for Ray."""
+    if kind not in EXECUTORS:
+        raise WinnowError(f"--executor must be one of {', '.join(EXECUTORS)}, not '{kind}'.")
+    if kind == "ray":
+        return RayExecutor(address, workers)
+    if address:
+        raise WinnowError("--address names a Ray cluster; use it with --executor ray.")
+    count = workers or 1
+    return ProcessExecutor(count) if count > 1 else Executor()
