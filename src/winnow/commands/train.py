@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,6 +14,13 @@ from rich.markup import escape
 
 from winnow.commands.options import WorkspaceOption, console, new_table
 from winnow.errors import WinnowError
+from winnow.train.launch import (
+    REQUESTED,
+    command_line,
+    parse_launch,
+    recording_launch,
+    relaunch,
+)
 from winnow.train.tokenizer import TokenizerConfig, train_tokenizer
 from winnow.workspace import Workspace
 
@@ -131,6 +142,103 @@ Resume = Annotated[
 ]
 
 
+LAUNCH_PANEL = "Several processes"
+"""The help panel of the launcher options."""
+
+LAUNCH_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "launcher": (
+        Annotated[
+            str,
+            typer.Option(
+                help="none (train in this process) or accelerate (the same job under "
+                "accelerate launch).",
+                rich_help_panel=LAUNCH_PANEL,
+            ),
+        ],
+        "none",
+    ),
+    "strategy": (
+        Annotated[
+            str | None,
+            typer.Option(
+                help="ddp, fsdp or deepspeed (GPUs): the accelerate config written for the launch.",
+                show_default="ddp",
+                rich_help_panel=LAUNCH_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "num_processes": (
+        Annotated[
+            int | None,
+            typer.Option(
+                help="Processes the written config starts.",
+                show_default="the CUDA GPUs, else 1",
+                rich_help_panel=LAUNCH_PANEL,
+            ),
+        ],
+        None,
+    ),
+    "accelerate_config": (
+        Annotated[
+            str | None,
+            typer.Option(
+                help="Your own accelerate config YAML, used as is (instead of --strategy and "
+                "--num-processes).",
+                show_default=False,
+                rich_help_panel=LAUNCH_PANEL,
+            ),
+        ],
+        None,
+    ),
+}
+"""The launcher options every training method takes: name -> (annotation, default)."""
+
+LAUNCH_HELP = (
+    "Several processes: add --launcher accelerate (--strategy ddp|fsdp|deepspeed, "
+    "--num-processes N, or --accelerate-config FILE) to run the job under accelerate launch, "
+    "e.g. winnow train sft ... --launcher accelerate --num-processes 2."
+)
+"""The paragraph added to each training method's help, before its example."""
+
+
+def launchable(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a training method the launcher options, declared once in LAUNCH_OPTIONS, and hand
+    run_job the launch they ask for (checked before anything is loaded)."""
+    signature = inspect.signature(command, eval_str=True)
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    added = [
+        inspect.Parameter(name, keyword, annotation=kind, default=default)
+        for name, (kind, default) in LAUNCH_OPTIONS.items()
+    ]
+    added.append(inspect.Parameter("launch_context", keyword, annotation=typer.Context))
+
+    @functools.wraps(command)
+    def with_launch(launch_context: typer.Context | None = None, **kwargs: Any) -> None:
+        """Parse the launcher options, then run the method with the launch set for run_job;
+        called from Python (the demo), it trains in this process unless told otherwise."""
+        chosen = {name: kwargs.pop(name, default) for name, (_, default) in LAUNCH_OPTIONS.items()}
+        args = command_line(launch_context, LAUNCH_OPTIONS) if launch_context else ()
+        token = REQUESTED.set(parse_launch(**chosen, args=args))
+        try:
+            command(**kwargs)
+        finally:
+            REQUESTED.reset(token)
+
+    with_launch.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*signature.parameters.values(), *added]
+    )
+    with_launch.__annotations__ = {
+        **typing.get_type_hints(command, include_extras=True),
+        **{name: kind for name, (kind, _) in LAUNCH_OPTIONS.items()},
+        "launch_context": typer.Context,
+    }
+    doc = inspect.getdoc(command) or ""
+    head, example, tail = doc.partition("\n\nExample:")
+    with_launch.__doc__ = f"{head}\n\n{LAUNCH_HELP}{example}{tail}"
+    return with_launch
+
+
 def run_job(
     method: str,
     config: str | None,
@@ -139,19 +247,24 @@ def run_job(
     resume: bool,
     workspace: str | None,
 ) -> None:
-    """Build the job's config (from the run's own record when resuming), train, report."""
-    from winnow.train import methods
+    """Build the job's config (from the run's own record when resuming), then train and report,
+    or start it under accelerate launch when --launcher accelerate asks for it."""
     from winnow.train.config import load_config
-    from winnow.train.jobs import execute
     from winnow.train.ranks import is_main
 
     console.quiet = not is_main()
     ws = Workspace.resolve(workspace)
     start = resumed_config(ws, options.get("output"), method) if resume else None
     job, path = load_config(method, config, options, list(sets or []), start)
+    launch = REQUESTED.get()
+    if launch is not None:
+        raise typer.Exit(relaunch(ws, job, launch, resume))
+    from winnow.train import methods
+    from winnow.train.jobs import execute
+
     prepare, finish, head = methods.METHODS[method]
     console.print(escape(f"train {method}: {job.data} on base {job.base} -> runs/{job.output}"))
-    run = execute(ws, job, path, resume, prepare, finish, head)
+    run = execute(ws, job, path, resume, recording_launch(prepare), finish, head)
     print_run(run.record)
 
 
@@ -184,6 +297,11 @@ def print_run(record: dict[str, Any]) -> None:
     processes = device.get("processes", 1)
     launched = f", {processes} processes" if processes > 1 else ""
     table.add_row("device", escape(f"{device['type']} ({device['name']}){launched}"))
+    launch = record.get("launch")
+    if launch:
+        kind = (launch.get("config") or {}).get("distributed_type")
+        shown = f"{launch['launcher']} ({kind}), config {record['name']}/{launch['config_file']}"
+        table.add_row("launch", escape(shown))
     for key, value in (record.get("data") or {}).items():
         table.add_row(key.replace("_", " "), f"{value:,}" if isinstance(value, int) else str(value))
     for key, value in (record.get("results") or {}).items():
@@ -193,6 +311,7 @@ def print_run(record: dict[str, Any]) -> None:
 
 
 @app.command()
+@launchable
 def pretrain(
     base: Base = None,
     data: Data = None,
@@ -230,6 +349,7 @@ def pretrain(
 
 
 @app.command()
+@launchable
 def sft(
     base: Base = None,
     data: Data = None,
@@ -284,6 +404,7 @@ def sft(
 
 
 @app.command()
+@launchable
 def dpo(
     base: Base = None,
     data: Data = None,
@@ -339,6 +460,7 @@ def dpo(
 
 
 @app.command()
+@launchable
 def reward(
     base: Base = None,
     data: Data = None,

@@ -263,7 +263,8 @@ def save_model(trainer: Any, ctx: Context) -> None:
     model = trainer.model
     if hasattr(model, "merge_and_unload") and ctx.job.lora != "qlora":
         model = model.merge_and_unload()
-    if ctx.job.lora == "qlora":
+    if ctx.job.lora == "qlora" or getattr(trainer, "is_fsdp_enabled", False):
+        # every rank takes part: FSDP gathers the sharded weights before rank 0 writes them
         trainer.save_model(str(ctx.run.model_dir))
     elif is_main():
         model.save_pretrained(str(ctx.run.model_dir))
