@@ -55,6 +55,11 @@ def recipes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return {"web-en": "web-en", "fuzzy": str(folder / "fuzzy.yaml")}
 
 
+def source_of(shared_data: Path, name: str) -> str:
+    """The Common Crawl file, or for `files` every JSON Lines file of the web folder."""
+    return str(shared_data / ("web/*.jsonl*" if name == "files" else CC_FILE))
+
+
 @pytest.fixture(scope="module")
 def local_runs(
     tmp_path_factory: pytest.TempPathFactory, shared_data: Path, recipes: dict[str, str]
@@ -62,8 +67,8 @@ def local_runs(
     """Each recipe over the real Common Crawl file with the local executor."""
     root = tmp_path_factory.mktemp("local")
     runs = {}
-    for name, recipe in recipes.items():
-        argv = [WINNOW, "curate", "run", recipe, "--source", str(shared_data / CC_FILE)]
+    for name, recipe in [*recipes.items(), ("files", "web-en")]:
+        argv = [WINNOW, "curate", "run", recipe, "--source", source_of(shared_data, name)]
         argv += ["--output", name, "--batch-rows", "50", "-w", str(root)]
         done = subprocess.run(argv, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stdout + done.stderr
@@ -87,11 +92,12 @@ def test_ray_in_process_gives_the_local_dataset(
     workspace: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """ray.init(num_cpus=2): web-en and minhash_dedup (decided shard by shard) match local."""
-    for name, recipe in recipes.items():
+    """ray.init(num_cpus=2): web-en, minhash_dedup (decided shard by shard) and web-en over
+    four files (each read by a task) match local."""
+    for name, recipe in [*recipes.items(), ("files", "web-en")]:
         code, out = run_cli(
             capsys,
-            *("curate", "run", recipe, "--source", str(shared_data / CC_FILE)),
+            *("curate", "run", recipe, "--source", source_of(shared_data, name)),
             *("--output", name, "--batch-rows", "50", "--executor", "ray"),
         )
         assert code == 0, out
@@ -99,6 +105,8 @@ def test_ray_in_process_gives_the_local_dataset(
         same_dataset(local_runs[name], version)
         execution = read_json(version / "manifest.json")["execution"]
         assert execution["executor"] == "ray" and execution["workers"] == 2
+        reader = "a task per file" if name == "files" else "the driver"
+        assert execution["source_read_by"] == reader
     rejected = dataset_rows(workspace / "datasets" / "fuzzy" / "v1")["rejected"]
     assert any(row[3] == "near_duplicate" for row in rejected)
 
@@ -160,7 +168,7 @@ def busy_workers() -> list[psutil.Process]:
     found = []
     for process in psutil.process_iter(["cmdline"]):
         cmdline = process.info["cmdline"] or []
-        if cmdline and cmdline[0].startswith("ray::finish_rows"):
+        if cmdline and cmdline[0].startswith(("ray::finish_rows", "ray::ingest_file")):
             found.append(process)
     return found
 

@@ -44,17 +44,29 @@ class Executor:
     def cancel(self, handles: Iterable[Any]) -> None:
         """Stop jobs that have not finished; nothing is pending here."""
 
-    def map(self, fn: Callable[..., Any], jobs: list[tuple[Any, ...]]) -> list[Any]:
-        """Run `fn` over every argument tuple, at most 2 jobs per worker in flight, in order."""
+    def map(
+        self,
+        fn: Callable[..., Any],
+        jobs: list[tuple[Any, ...]],
+        on_result: Callable[[Any], None] | None = None,
+    ) -> list[Any]:
+        """Run `fn` over every argument tuple, at most 2 jobs per worker in flight, in order;
+        `on_result` hears each result as it comes."""
         handles: list[Any] = []
         results: list[Any] = []
+
+        def collect() -> None:
+            results.append(self.result(handles[len(results)]))
+            if on_result is not None:
+                on_result(results[-1])
+
         try:
             for args in jobs:
                 handles.append(self.submit(fn, *args))
                 if len(handles) - len(results) > 2 * self.workers:
-                    results.append(self.result(handles[len(results)]))
+                    collect()
             while len(results) < len(handles):
-                results.append(self.result(handles[len(results)]))
+                collect()
         except BaseException:
             self.cancel(handles[len(results) :])
             raise

@@ -189,6 +189,10 @@ def split_shard(layout: Layout, number: int, shard: str, verdict_path: Path, par
 class Run:
     """One recipe run into a staging folder that survives a kill and is renamed when done."""
 
+    reads_on_workers = True
+    """Whether a cluster's tasks may read the source's files themselves (not when `batches`
+    adds rows of its own)."""
+
     def __init__(
         self, ws: Workspace, recipe: Recipe, source: SourceSpec, output: str, options: RunOptions
     ) -> None:
@@ -240,27 +244,55 @@ class Run:
         self.options.warnings.extend(str(w.message) for w in caught)
 
     def ingest(self) -> list[str]:
-        """Read the source and run the first segment per shard, skipping finished shards."""
+        """Read the source and run the first segment per shard, skipping finished shards.
+
+        On a cluster with at least as many files as workers each file is read by a task of
+        its own (so no one process reads the whole corpus); otherwise this process reads and
+        hands shards to the executor.
+        """
+        files = len(self.source.files())
+        # a file is read by one task, so with fewer files than workers this process reads
+        by_file = self.executor.distributed and self.reads_on_workers
+        by_file = by_file and files >= max(2, self.executor.workers)
+        self.reading = "a task per file" if by_file else "the driver"
+        shards = self.ingest_by_file() if by_file else self.ingest_here()
+        if not shards:
+            raise WinnowError(
+                f"source '{self.source.name}' has no readable rows; check the path and format."
+            )
+        return shards
+
+    def ingest_here(self) -> list[str]:
+        """Read the source in this process, handing each unfinished shard to the executor."""
         shards = []
-        segment = self.segments[0]
         with self.pool() as pool:
             for shard, docs, quarantine in self.batches():
                 shards.append(shard)
                 if self.done_marker(0, "rows", shard).exists():
                     self.resumed += 1
                     continue
-                if self.options.strict and quarantine.height:
-                    row = quarantine.row(0, named=True)
-                    raise WinnowError(
-                        f"{row['source_file']}: {row['error']} (--strict stops here; fix the row "
-                        "or run without --strict to set it aside)."
-                    )
+                check_strict(self.options.strict, quarantine)
                 write_parquet(quarantine, self.staging / "quarantine" / f"{shard}.parquet")
-                pool.submit("segment 0", finish_rows, self.layout, 0, segment, shard, docs)
-        if not shards:
-            raise WinnowError(
-                f"source '{self.source.name}' has no readable rows; check the path and format."
-            )
+                args = (self.layout, 0, self.segments[0], shard, docs)
+                pool.submit("segment 0", finish_rows, *args)
+        return shards
+
+    def ingest_by_file(self) -> list[str]:
+        """A task per source file reads it and runs the first segment on each of its shards."""
+        shards: list[str] = []
+        options = self.options
+        jobs = [
+            (self.layout, self.segments[0], self.source, index, options.batch_rows, options.strict)
+            for index in range(len(self.source.files()))
+        ]
+
+        def report(result: tuple[list[str], int, int, list[str]]) -> None:
+            self.progress("segment 0", result[1])
+
+        for keys, _, resumed, caught in self.executor.map(ingest_file, jobs, report):
+            shards += keys
+            self.resumed += resumed
+            options.warnings.extend(caught)
         return shards
 
     def row_phase(self, number: int, segment: Segment, shards: list[str]) -> None:
@@ -359,12 +391,43 @@ class Run:
             "workers": self.executor.workers,
             "shards": len(shards),
             "resumed_shards": self.resumed,
+            "source_read_by": self.reading,
         }
         write_json(manifest, final / "manifest.json")
         target = self.ws.datasets_dir / self.output / version
         os.rename(final, target)
         shutil.rmtree(self.staging)
         return DatasetVersion(self.output, version, target)
+
+
+def check_strict(strict: bool, quarantine: pl.DataFrame) -> None:
+    """With --strict, stop at the first unreadable row, naming it."""
+    if strict and quarantine.height:
+        row = quarantine.row(0, named=True)
+        raise WinnowError(
+            f"{row['source_file']}: {row['error']} (--strict stops here; fix the row "
+            "or run without --strict to set it aside)."
+        )
+
+
+def ingest_file(
+    layout: Layout, segment: Segment, source: SourceSpec, index: int, batch_rows: int, strict: bool
+) -> tuple[list[str], int, int, list[str]]:
+    """Read one source file and run the first segment on its unfinished shards; return its
+    shard keys, rows processed, shards already done and reader warnings."""
+    keys, rows, resumed = [], 0, 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for batch in iter_documents(source, batch_rows=batch_rows, only=index):
+            keys.append(batch.shard_key)
+            if layout.done_marker(0, "rows", batch.shard_key).exists():
+                resumed += 1
+                continue
+            check_strict(strict, batch.quarantine)
+            path = layout.staging / "quarantine" / f"{batch.shard_key}.parquet"
+            write_parquet(batch.quarantine, path)
+            rows += finish_rows(layout, 0, segment, batch.shard_key, batch.docs)
+    return keys, rows, resumed, [str(w.message) for w in caught]
 
 
 def check_columns(step: Step, scored: Path) -> None:

@@ -29,6 +29,8 @@ from winnow.workspace import DatasetVersion, Workspace, check_name
 class InstructRun(Run):
     """A recipe run whose first shard also carries validation's quarantined rows."""
 
+    reads_on_workers = False
+
     def __init__(
         self, *args: Any, imported: Imported, section: dict[str, Any], originals: dict[str, str]
     ) -> None:
