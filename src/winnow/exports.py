@@ -8,20 +8,31 @@ What a split holds is read from its columns: preference pairs (`prompt`, `chosen
   `chosen`/`rejected` and `ranking`), and its entry in `dataset_info.json` beside the file,
   merged into one that is already there.
 - `hf`: a `datasets.Dataset.save_to_disk` folder that `datasets.load_from_disk` reads.
+
+Every format but `llama-factory` (which merges into a `dataset_info.json` beside its file)
+may be written to an object-storage URL: it is written to a local temporary file or folder
+first and then uploaded (`winnow.remote`), so a failed export leaves no half-written object.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import polars as pl
 
+from winnow import remote
 from winnow.errors import WinnowError
 from winnow.files import write_json
 
 FORMATS = ("plain", "trl", "llama-factory", "hf")
+SUFFIXES = {
+    "plain": (".parquet", ".jsonl"),
+    "trl": (".parquet", ".jsonl"),
+    "llama-factory": (".json",),
+}
+"""The file names each file format writes; `hf` writes a folder."""
 MESSAGES = pl.List(pl.Struct({"role": pl.String, "content": pl.String}))
 NESTED = {
     "messages": MESSAGES,
@@ -32,6 +43,23 @@ NESTED = {
     "history": pl.List(pl.List(pl.String)),
 }
 """Columns a dataset version stores as JSON text (nested fields), and their real types."""
+
+
+def check_output(fmt: str, output: str) -> None:
+    """Refuse an output name (path or URL) that the format cannot write, before any work."""
+    if fmt not in FORMATS:
+        raise WinnowError(f"--format '{fmt}' is unknown; use one of: {', '.join(FORMATS)}.")
+    if fmt == "llama-factory" and remote.is_remote(output):
+        raise WinnowError(
+            f"--output {output}: llama-factory merges its entry into a dataset_info.json beside "
+            "the file, which needs a local folder; export there and copy both files."
+        )
+    wanted = SUFFIXES.get(fmt)
+    if wanted is None or PurePosixPath(output).suffix.lower() in wanted:
+        return
+    if fmt == "llama-factory":
+        raise WinnowError(f"--output {output}: LLaMA-Factory reads a .json file; name it so.")
+    raise WinnowError(f"--output {output}: expected a name ending in .parquet or .jsonl.")
 
 
 def decoded(frame: pl.DataFrame) -> pl.DataFrame:
@@ -107,8 +135,6 @@ def llama_factory_rows(frame: pl.DataFrame) -> tuple[list[dict[str, Any]], dict[
 
 def write_llama_factory(frame: pl.DataFrame, output: Path, name: str) -> Path:
     """Write the JSON list and add its entry to dataset_info.json beside it."""
-    if output.suffix.lower() != ".json":
-        raise WinnowError(f"--output {output}: LLaMA-Factory reads a .json file; name it so.")
     rows, entry = llama_factory_rows(frame)
     output.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
     info_path = output.with_name("dataset_info.json")
@@ -123,10 +149,8 @@ def write_trl(frame: pl.DataFrame, output: Path) -> None:
     columns = trl_frame(frame)
     if output.suffix.lower() == ".parquet":
         columns.write_parquet(output)
-    elif output.suffix.lower() == ".jsonl":
-        columns.write_ndjson(output)
     else:
-        raise WinnowError(f"--output {output}: expected a name ending in .parquet or .jsonl.")
+        columns.write_ndjson(output)
 
 
 def write_hf(frame: pl.DataFrame, output: Path) -> None:

@@ -70,10 +70,11 @@ def kept_text_bytes(folder: Path, kept_files: list[Path]) -> int:
 
 
 def describe_source(source: SourceSpec) -> dict[str, Any]:
-    """Where the rows came from, enough to find and re-read them."""
+    """Where the rows came from, enough to find and re-read them (URLs for object storage)."""
     return {
         "name": source.name,
-        "files": [str(p) for p in source.paths],
+        "url": source.url,
+        "files": source.files(),
         "hub_id": source.hub_id,
         "format": source.format,
         "text_field": source.text_field,

@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from winnow import remote
 from winnow.errors import WinnowError
 
 SPLITS = ("kept", "rejected", "quarantine")
@@ -74,7 +75,16 @@ class Workspace:
     @classmethod
     def resolve(cls, option: str | Path | None = None) -> Workspace:
         """Pick the workspace: the --workspace option, else $WINNOW_HOME, else ./workspace."""
-        chosen = option or os.environ.get("WINNOW_HOME") or "workspace"
+        chosen = str(option or os.environ.get("WINNOW_HOME") or "workspace")
+        if remote.is_remote(chosen):
+            raise WinnowError(
+                f"workspace {chosen}: a workspace must be a local or shared folder, since dataset "
+                "versions, labels and resumable runs rely on atomic renames that object stores "
+                "lack; mount the bucket or use a shared filesystem for the workspace, and use "
+                "'winnow data push' and URL sources for object storage."
+            )
+        if remote.is_url(chosen):
+            return cls(remote.local_path(chosen).resolve())
         return cls(Path(chosen).expanduser().resolve())
 
     @property

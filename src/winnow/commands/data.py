@@ -1,4 +1,4 @@
-"""`winnow data`: list, inspect, query and export dataset versions."""
+"""`winnow data`: list, inspect, query, export and push dataset versions."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ import polars as pl
 import typer
 from rich.markup import escape
 
-from winnow import exports
+from winnow import exports, remote
 from winnow.commands import mix, stats
 from winnow.commands.options import WorkspaceOption, console, new_table
 from winnow.curate.report import print_report
 from winnow.errors import WinnowError
-from winnow.workspace import SPLITS, Workspace
+from winnow.workspace import SPLITS, DatasetVersion, Workspace
 
-app = typer.Typer(help="List, inspect, query and export datasets.", no_args_is_help=True)
+app = typer.Typer(help="List, inspect, query, export and push datasets.", no_args_is_help=True)
 app.command("stats")(stats.stats)
 
 SplitOption = Annotated[str, typer.Option("--split", help="kept, rejected or quarantine.")]
@@ -135,12 +135,13 @@ def sql(
 def export(
     dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
     output: Annotated[
-        Path,
+        str,
         typer.Option(
             "--output",
             "-o",
             help="A .parquet or .jsonl file (plain, trl), a .json file (llama-factory) or a new "
-            "folder (hf).",
+            "folder (hf); a path, or a URL on object storage (s3://, gs://) except for "
+            "llama-factory.",
         ),
     ],
     split: SplitOption = "kept",
@@ -154,19 +155,31 @@ def export(
     ] = "plain",
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Write one split of a dataset version to a file, or in a training tool's layout.
+    """Write one split of a dataset version to a file or a URL, or in a training tool's layout.
 
     Example: winnow data export demo-instruct --format llama-factory -o export/demo-instruct.json
     """
-    version = Workspace.resolve(workspace).dataset(dataset)
+    ws = Workspace.resolve(workspace)
+    version = ws.dataset(dataset)
     if split not in SPLITS:
         raise WinnowError(f"--split '{split}' is unknown; use one of: {', '.join(SPLITS)}.")
-    if fmt not in exports.FORMATS:
-        raise WinnowError(f"--format '{fmt}' is unknown; use one of: {', '.join(exports.FORMATS)}.")
-    suffix = output.suffix.lower()
-    if fmt == "plain" and suffix not in {".parquet", ".jsonl"}:
-        raise WinnowError(f"--output {output}: expected a name ending in .parquet or .jsonl.")
-    output.parent.mkdir(parents=True, exist_ok=True)
+    exports.check_output(fmt, output)
+    if not remote.is_remote(output):
+        target = remote.local_path(output) if remote.is_url(output) else Path(output)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        console.print(_export(ws, version, split, fmt, target, output))
+        return
+    if fmt == "hf" and remote.has_files(output):
+        raise WinnowError(f"--output {output} already holds files; give a new prefix.")
+    with remote.staged_upload(output) as target:
+        done = _export(ws, version, split, fmt, target, output)
+    console.print(done)
+
+
+def _export(
+    ws: Workspace, version: DatasetVersion, split: str, fmt: str, target: Path, shown: str
+) -> str:
+    """Write a split to a local target in a format; the line to print, naming `shown`."""
     files = sorted((version.path / split).glob("*.parquet"))
     if fmt != "plain":
         frame = exports.decoded(
@@ -175,25 +188,58 @@ def export(
             else pl.DataFrame(schema={"id": pl.Utf8, "text": pl.Utf8})
         )
         if fmt == "trl":
-            exports.write_trl(frame, output)
+            exports.write_trl(frame, target)
         elif fmt == "hf":
-            exports.write_hf(frame, output)
+            exports.write_hf(frame, target)
         else:
-            info = exports.write_llama_factory(frame, output, version.name)
+            info = exports.write_llama_factory(frame, target, version.name)
             console.print(f"entry '{version.name}' written to {info}")
         kind = exports.kind_of(frame)
-        console.print(f"wrote {frame.height:,} {split} rows ({kind}) of {version.ref} to {output}")
-        return
+        return f"wrote {frame.height:,} {split} rows ({kind}) of {version.ref} to {shown}"
+    suffix = target.suffix.lower()
     if not files:
         empty = pl.DataFrame(schema={"id": pl.Utf8, "text": pl.Utf8})
         if suffix == ".parquet":
-            empty.write_parquet(output)
+            empty.write_parquet(target)
         else:
-            empty.write_ndjson(output)
-        console.print(f"{version.ref} has no {split} rows; wrote an empty {output}.")
-        return
-    con = Workspace.resolve(workspace).connect()
+            empty.write_ndjson(target)
+        return f"{version.ref} has no {split} rows; wrote an empty {shown}."
+    con = ws.connect()
     kind = "PARQUET" if suffix == ".parquet" else "JSON"
-    con.execute(f"COPY (SELECT * FROM {version.relation_sql(split)}) TO '{output}' (FORMAT {kind})")
+    con.execute(f"COPY (SELECT * FROM {version.relation_sql(split)}) TO '{target}' (FORMAT {kind})")
     rows = con.execute(f"SELECT count(*) FROM {version.relation_sql(split)}").fetchall()[0][0]
-    console.print(f"wrote {rows:,} {split} rows of {version.ref} to {output}")
+    return f"wrote {rows:,} {split} rows of {version.ref} to {shown}"
+
+
+@app.command()
+def push(
+    dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
+    prefix: Annotated[
+        str, typer.Argument(help="URL prefix (s3://bucket/datasets); NAME/VERSION/ goes under it.")
+    ],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Copy a whole dataset version (kept/, rejected/, quarantine/, manifest.json) to
+    PREFIX/NAME/VERSION/ on object storage, manifest.json last: a copy without it is incomplete.
+
+    Example: winnow data push demo-web@v1 s3://my-bucket/datasets
+    """
+    version = Workspace.resolve(workspace).dataset(dataset)
+    if not remote.is_url(prefix):
+        raise WinnowError(
+            f"{prefix}: expected a URL prefix such as s3://bucket/datasets; for a local copy use "
+            "file:///abs/path."
+        )
+    url = f"{prefix.rstrip('/')}/{version.name}/{version.version}"
+    pushed = remote.read_bytes(f"{url}/manifest.json")
+    if pushed is not None:
+        if json.loads(pushed).get("fingerprint") != version.manifest["fingerprint"]:
+            raise WinnowError(
+                f"{url}/manifest.json: a different version was pushed there already; push to "
+                "another prefix or delete that copy first."
+            )
+        console.print(f"{version.ref} is already at {url}/ (same fingerprint); nothing to do.")
+        return
+    count = remote.upload_folder(version.path, url, last="manifest.json")
+    console.print(f"pushed {count} files of {version.ref} to {url}/ (manifest.json last)")
+    console.print(f"read it elsewhere with: winnow curate run RECIPE --source {url}/kept/ ...")

@@ -13,7 +13,8 @@ WorkspaceOption = Annotated[
     typer.Option(
         "--workspace",
         "-w",
-        help="Workspace folder (else $WINNOW_HOME, else ./workspace).",
+        help="Workspace folder or file:// URL (else $WINNOW_HOME, else ./workspace); "
+        "object storage is for sources and 'winnow data push', not workspaces.",
         show_default=False,
     ),
 ]

@@ -303,7 +303,7 @@ def _from_files(
         "name": spec.name,
         "version": None,
         "fingerprint": spec.fingerprint(),
-        "files": [str(p) for p in spec.paths],
+        "files": spec.files(),
     }
     counts = np.concatenate(tokens) if tokens else np.zeros(0, dtype=np.int64)
     return MixSource(item, spec.name, shards, counts, parent, spec.licence, quarantined)

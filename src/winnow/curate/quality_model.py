@@ -190,7 +190,7 @@ def read_side(specs: list[SourceSpec], side: str) -> ClassSet:
         sources.append(
             {
                 "source": spec.name,
-                "files": [str(p) for p in spec.paths] or [spec.hub_id],
+                "files": spec.files() or [spec.hub_id],
                 "text_field": spec.text_field,
                 "fingerprint": spec.fingerprint(),
                 "rows": rows,

@@ -8,6 +8,12 @@ read shards together with `union_by_name` (DuckDB) or `how="diagonal_relaxed"` (
 
 Quarantine errors read "line N: what went wrong; what to do", N being the `line` column.
 An empty file gives no batch and one `warnings.warn` naming it (the runner records these).
+
+A URL (s3://, gs://, http(s)://) names an object, a prefix or a glob like a local file, folder
+or glob does, with the same source name and relative file names, so ids and shard keys match
+a local copy of the same files. Each object is read from a local copy made for it alone
+(`winnow.remote` says why); `source_file` and messages name the object's URL. file:// URLs
+are local paths.
 """
 
 from __future__ import annotations
@@ -18,19 +24,24 @@ import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePath, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import xxhash
 
+from winnow import remote
 from winnow.catalogs import catalog_dirs, find_entry, list_entries, load_yaml
-from winnow.curate.readers import format_of, reader_for
+from winnow.curate.readers import format_of, format_of_name, reader_for
 from winnow.curate.readers.base import QUARANTINE_SCHEMA, RAW_LIMIT, RawBatch
 from winnow.curate.readers.hf import HfReader, is_saved_dataset
 from winnow.errors import WinnowError
 from winnow.records import HUB_ID
+from winnow.remote import RemoteFile
 from winnow.workspace import DatasetVersion, Workspace
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
 
 CATALOG_KEYS = {
     "path",
@@ -48,13 +59,19 @@ CATALOG_KEYS = {
 EMPTY_DOCS = {"id": pl.Utf8, "text": pl.Utf8, "source_file": pl.Utf8}
 """The columns of a docs batch in which no row could be used."""
 
+SAVED_MARKERS = ("dataset_info.json", "state.json", "dataset_dict.json")
+"""Files that mark a folder written by `save_to_disk`, which is read from local disk only."""
+
 
 @dataclass
 class SourceSpec:
-    """A resolved source: its files (or hub id), how to read them, and where names start."""
+    """A resolved source: its files, objects (URL sources) or hub id, how to read them, and
+    where names start."""
 
     name: str
     paths: list[Path] = field(default_factory=list)
+    url: str | None = None
+    remote: list[RemoteFile] = field(default_factory=list)
     hub_id: str | None = None
     format: str | None = None
     text_field: str = "text"
@@ -74,14 +91,21 @@ class SourceSpec:
                 pass
         return path.name
 
+    def files(self) -> list[str]:
+        """Where each file is, in reading order: local paths, or URLs for object storage
+        (none for a hub id); `iter_documents(only=N)` reads the Nth alone."""
+        return [str(p) for p in self.paths] + [f.url for f in self.remote]
+
     def fingerprint(self) -> str:
-        """A stable hash of the files (relative names, sizes, mtimes) and the reading options."""
+        """A stable hash of the files (relative names, sizes, mtimes or ETags) and the reading
+        options."""
         digest = xxhash.xxh64()
         parts = [self.hub_id or "", self.format or "", self.text_field, self.id_field]
         parts.append(repr(sorted(self.options.items())))
         for path in self.paths:
             stat = path.stat()
             parts.append(f"{self.relative_name(path)}|{stat.st_size}|{stat.st_mtime_ns}")
+        parts.extend(f"{f.name}|{f.size}|{f.stamp}" for f in self.remote)
         digest.update("\x1e".join(parts).encode())
         return digest.hexdigest()
 
@@ -96,7 +120,7 @@ class DocBatch:
     quarantine: pl.DataFrame
 
 
-def _base_name(path: Path) -> str:
+def _base_name(path: PurePath) -> str:
     """A file's name without its format and compression extensions."""
     return re.sub(r"(\.[A-Za-z0-9]+)?(\.gz|\.zst)?$", "", path.name) or path.name
 
@@ -144,6 +168,30 @@ def _spec_from_path(
     return None
 
 
+def _spec_from_url(url: str, fmt: str | None) -> tuple[str, list[RemoteFile]]:
+    """Name and objects of a URL naming an object, a prefix or a glob, named as local ones are."""
+    listing = remote.list_url(url)
+    files = listing.files
+    if listing.kind == "file":
+        return _base_name(PurePosixPath(files[0].name)), files
+    if listing.kind == "glob":
+        if not files:
+            raise WinnowError(f"glob '{url}' matches no objects; check the pattern.")
+        return _base_name(PurePosixPath(url)), files
+    if any(f.name in SAVED_MARKERS for f in files):
+        raise WinnowError(
+            f"{url} holds a dataset saved with save_to_disk, which is read from local disk only; "
+            "copy it to a local folder (or export it as Parquet) and point --source there."
+        )
+    readable = [f for f in files if fmt is not None or format_of_name(f.name) is not None]
+    if not readable:
+        raise WinnowError(
+            f"{url} holds no readable files; add .jsonl/.parquet/.csv/.txt/.warc files or pass "
+            "--format to read other extensions."
+        )
+    return PurePosixPath(listing.root).name or listing.root, readable
+
+
 def _looks_like_hub_id(arg: str) -> bool:
     """Whether `org/name` is meant as a hub id rather than a missing local file."""
     return bool(HUB_ID.match(arg)) and format_of(Path(arg)) is None
@@ -171,6 +219,7 @@ def _from_catalog(name: str, entry: Path, fmt: str | None) -> SourceSpec:
     if ("path" in data) == ("hub" in data):
         raise WinnowError(f"{entry}: expected exactly one of 'path' or 'hub'; set one.")
     fmt = fmt or data.get("format")
+    path = str(data.get("path", ""))
     spec = SourceSpec(
         name=name,
         format=fmt,
@@ -184,7 +233,13 @@ def _from_catalog(name: str, entry: Path, fmt: str | None) -> SourceSpec:
         spec.hub_id = str(data["hub"])
         spec.format = "hf"
         return spec
-    found = _spec_from_path(str(data["path"]), entry.parent, fmt)
+    if remote.is_remote(path):
+        spec.url = path
+        spec.remote = _spec_from_url(path, fmt)[1]
+        return spec
+    if remote.is_url(path):
+        path = str(remote.local_path(path))
+    found = _spec_from_path(path, entry.parent, fmt)
     if found is None:
         raise WinnowError(
             f"{entry}: path '{data['path']}' (resolved to {entry.parent / data['path']}) does "
@@ -221,10 +276,14 @@ def resolve_source(
     id_field: str | None = None,
     workspace: Workspace | None = None,
 ) -> SourceSpec:
-    """Turn a --source argument (path, folder, glob, workspace dataset NAME[@VERSION],
+    """Turn a --source argument (path, folder, glob, URL, workspace dataset NAME[@VERSION],
     catalog name or hub id) into a spec."""
-    found = _spec_from_path(arg, None, fmt)
-    if found is not None:
+    if remote.is_url(arg) and not remote.is_remote(arg):
+        arg = str(remote.local_path(arg))
+    if remote.is_remote(arg):
+        name, files = _spec_from_url(arg, fmt)
+        spec = SourceSpec(name=name, url=arg, remote=files, format=fmt)
+    elif (found := _spec_from_path(arg, None, fmt)) is not None:
         name, paths, root = found
         spec = SourceSpec(name=name, paths=paths, root=root, format=fmt)
     elif workspace is not None and workspace.versions(arg.partition("@")[0]):
@@ -347,20 +406,56 @@ def _raw_batches(spec: SourceSpec, path: Path | None, batch_rows: int) -> Iterat
     return reader_for(path, spec.format, **spec.options).read(path, batch_rows)
 
 
-def iter_documents(spec: SourceSpec, batch_rows: int = 10_000) -> Iterator[DocBatch]:
-    """Read every file of a source in order, as docs batches of at most `batch_rows` rows."""
+def _named(raw: RawBatch, url: str) -> RawBatch:
+    """A batch read from a local copy, renamed to the object it was copied from."""
+    quarantine = raw.quarantine.with_columns(pl.lit(url, dtype=pl.Utf8).alias("source_file"))
+    return RawBatch(url, raw.records, quarantine)
+
+
+def _remote_batches(
+    spec: SourceSpec, fs: AbstractFileSystem, file: RemoteFile, batch_rows: int
+) -> Iterator[RawBatch]:
+    """The reader's batches for one object, read from a local copy deleted right after."""
+    with remote.local_copy(fs, file) as local:
+        try:
+            for raw in reader_for(local, spec.format, **spec.options).read(local, batch_rows):
+                yield _named(raw, file.url)
+        except WinnowError as exc:
+            raise WinnowError(str(exc).replace(str(local), file.url)) from exc
+
+
+def _file_docs(
+    spec: SourceSpec, file_index: int, file_name: str, shown: str, raws: Iterator[RawBatch]
+) -> Iterator[DocBatch]:
+    """Docs batches of one file's raw batches, warning when the file held nothing."""
+    empty = True
+    for batch_index, raw in enumerate(raws):
+        docs, bad = to_docs(raw, spec, file_name)
+        quarantine = pl.concat([raw.quarantine, bad]).with_columns(
+            pl.format("line {}: {}", "line", "error").alias("error")
+        )
+        empty = empty and not docs.height and not quarantine.height
+        yield DocBatch(raw.source_file, f"{file_index:05d}-{batch_index:05d}", docs, quarantine)
+    if empty:
+        warnings.warn(f"{shown}: is empty; no documents were read from it.", stacklevel=2)
+
+
+def iter_documents(
+    spec: SourceSpec, batch_rows: int = 10_000, only: int | None = None
+) -> Iterator[DocBatch]:
+    """Read every file of a source in order (or file number `only` alone, with the same shard
+    keys), as docs batches of at most `batch_rows` rows."""
+    if spec.remote:
+        assert spec.url is not None
+        fs, _ = remote.filesystem(spec.url)
+        for index, file in enumerate(spec.remote):
+            if only is None or index == only:
+                raws = _remote_batches(spec, fs, file, batch_rows)
+                yield from _file_docs(spec, index, file.name, file.url, raws)
+        return
     targets: list[Path | None] = list(spec.paths) if spec.hub_id is None else [None]
-    for file_index, path in enumerate(targets):
-        file_name = spec.relative_name(path) if path is not None else spec.hub_id or ""
-        empty = True
-        for batch_index, raw in enumerate(_raw_batches(spec, path, batch_rows)):
-            docs, bad = to_docs(raw, spec, file_name)
-            quarantine = pl.concat([raw.quarantine, bad]).with_columns(
-                pl.format("line {}: {}", "line", "error").alias("error")
-            )
-            empty = empty and not docs.height and not quarantine.height
-            yield DocBatch(raw.source_file, f"{file_index:05d}-{batch_index:05d}", docs, quarantine)
-        if empty:
-            warnings.warn(
-                f"{path or spec.hub_id}: is empty; no documents were read from it.", stacklevel=2
-            )
+    for index, path in enumerate(targets):
+        if only is None or index == only:
+            name = spec.relative_name(path) if path is not None else spec.hub_id or ""
+            raws = _raw_batches(spec, path, batch_rows)
+            yield from _file_docs(spec, index, name, str(path or spec.hub_id), raws)

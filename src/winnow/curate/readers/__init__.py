@@ -55,10 +55,12 @@ COMPRESSED = {
 
 def format_of(path: Path) -> str | None:
     """The format a path's name or folder layout says it holds, if any."""
-    if is_saved_dataset(path):
-        return "hf"
-    name = path.name.lower()
-    match = re.search(r"(\.[a-z]+)(\.gz|\.zst)?$", name)
+    return "hf" if is_saved_dataset(path) else format_of_name(path.name)
+
+
+def format_of_name(name: str) -> str | None:
+    """The format a file name's extensions say it holds, if any (also for object names)."""
+    match = re.search(r"(\.[a-z]+)(\.gz|\.zst)?$", name.lower())
     if not match or match.group(1) not in EXTENSIONS:
         return None
     fmt = EXTENSIONS[match.group(1)]
