@@ -1,7 +1,8 @@
 """Documents per second against workers: the local executor and a Ray cluster, side by side.
 
 Two workloads built from the real web documents in ../shared/data/web: web-en over a JSONL
-slice of `memory_2gb.build_corpus`, and a one-step `minhash_dedup` recipe over documents
+slice of `memory_2gb.build_corpus` cut into 8 files (as a crawl comes, so Ray tasks read
+them), and a one-step `minhash_dedup` recipe over documents
 from `minhash_1m.build_corpus` (every tenth a planted near-copy). Each runs with
 `--executor local --workers N` and on a Ray cluster of N CPUs started with `ray start --head
 --num-cpus N` on 127.0.0.1 (`--executor ray --address ...`, where `minhash_dedup` is
@@ -49,6 +50,19 @@ def curate(recipe: str, source: Path, root: Path, extra: list[str]) -> tuple[flo
     return seconds, manifest
 
 
+def split(path: Path, build, size: int, folder: Path, parts: int = 8) -> int:
+    """Build a corpus into one file, then cut it into `parts` files in `folder`, as crawls
+    come; return its documents."""
+    documents = build(path, size)
+    folder.mkdir()
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    step = -(-len(lines) // parts)
+    for k in range(parts):
+        (folder / f"part-{k:02d}.jsonl").write_text("".join(lines[k * step : (k + 1) * step]))
+    path.unlink()
+    return documents
+
+
 def ray_cluster(cpus: int, temp: Path) -> str:
     """Start a one-node Ray cluster of `cpus` CPUs on 127.0.0.1; its address."""
     port = free_port()
@@ -67,8 +81,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="winnow-scale-") as tmp:
         folder = Path(tmp)
-        web = folder / "web.jsonl"
-        web_docs = web_corpus(web, args.megabytes * 2**20)
+        web = folder / "web"
+        web_docs = split(folder / "web.jsonl", web_corpus, args.megabytes * 2**20, web)
         near = folder / "near.jsonl"
         minhash_corpus(near, args.documents)
         recipe = folder / "fuzzy.yaml"
@@ -101,7 +115,8 @@ def main() -> None:
         for name in loads:
             prints = {r[5]["fingerprint"] for r in rows if r[0] == name}
             assert len(prints) == 1, f"{name}: fingerprints differ: {prints}"
-        size = {"web-en": web.stat().st_size, "minhash_dedup": near.stat().st_size}
+        web_bytes = sum(f.stat().st_size for f in web.iterdir())
+        size = {"web-en": web_bytes, "minhash_dedup": near.stat().st_size}
         print("\n| workload | executor | workers | documents | wall | docs/s | MB/s | vs 1 |")
         print("|---|---|---:|---:|---:|---:|---:|---:|")
         for name, executor, workers, docs, seconds, _ in rows:

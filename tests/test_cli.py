@@ -16,6 +16,7 @@ def test_demo_then_every_data_command(
     code, out = run_cli(capsys, "demo", "--quick")
     assert code == 0, out
     assert "demo-web@v1: steps" in out and "exact_dedup" in out and "duplicate" in out
+    assert "--executor ray: the same dataset, fingerprint" in out
     assert "quarantined" in out and "line 13" in out
     assert "near_duplicate │ 1 │ [demo-near-bees]" in out and "clusters of 2 │ 1" in out
     assert "input 15 = kept 10 + rejected 4 + quarantined 1" in out and "empty_output" in out

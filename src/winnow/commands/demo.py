@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,8 +21,10 @@ from winnow.commands import evaluate, instruct, preference, train
 from winnow.commands.curate import curate_with_progress
 from winnow.commands.evaluate import print_scores
 from winnow.commands.options import WorkspaceOption, console, new_table
-from winnow.curate.runner import RunOptions
-from winnow.workspace import Workspace
+from winnow.curate.recipes import load_recipe
+from winnow.curate.runner import RunOptions, run_recipe
+from winnow.curate.sources import resolve_source
+from winnow.workspace import DatasetVersion, Workspace
 
 DEMO_FOLDER = Path(__file__).resolve().parents[1] / "resources" / "demo"
 DEMO_SAMPLE = DEMO_FOLDER / "web_sample.jsonl"
@@ -85,6 +89,25 @@ class Stages:
         self.seconds[title] = perf_counter() - started
 
 
+def same_on_ray(dataset: DatasetVersion) -> None:
+    """Curate the web sample again with --executor ray in a scratch workspace, and show that
+    the dataset is the same (its fingerprint)."""
+    if importlib.util.find_spec("ray") is None:
+        console.print("skipped: ray is not installed (pip install 'winnow-llm[scale]')")
+        return
+    with tempfile.TemporaryDirectory(prefix="winnow-demo-ray-") as scratch:
+        options = RunOptions(executor="ray", workers=2)
+        recipe, source = load_recipe("demo"), resolve_source(str(DEMO_SAMPLE))
+        again = run_recipe(Workspace(Path(scratch)), recipe, source, "demo-web", options)
+        ours, theirs = dataset.manifest["fingerprint"], again.manifest["fingerprint"]
+        verdict = "the same dataset" if ours == theirs else "a DIFFERENT dataset"
+        console.print(
+            f"--executor ray: {verdict}, fingerprint {theirs} (local: {ours}); on a cluster add "
+            "--address auto",
+            highlight=False,
+        )
+
+
 def demo(
     workspace: WorkspaceOption = None,
     quick: Annotated[
@@ -103,6 +126,8 @@ def demo(
     with stages.stage(f"curating {DEMO_SAMPLE.name} into {ws.root}"):
         dataset = curate_with_progress(ws, "demo", str(DEMO_SAMPLE), "demo-web", RunOptions())
     console.print(f"Next: {command} data head {dataset.name} --split rejected", highlight=False)
+    with stages.stage("curating the same sample on a local Ray instance (2 workers)"):
+        same_on_ray(dataset)
     with stages.stage(f"importing {INSTRUCT_SAMPLE.name} as an instruction set"):
         instruct.instruct(
             source=str(INSTRUCT_SAMPLE),
