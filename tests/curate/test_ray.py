@@ -139,17 +139,19 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Ray head started with `ray start` on 127.0.0.1 (two CPUs), stopped by the test."""
-    port = free_port()
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """A Ray head started with `ray start` on 127.0.0.1 (two CPUs), stopped by the test; its
+    address and its Ray Client address."""
+    port, client = free_port(), free_port()
     temp = tmp_path_factory.mktemp("ray")
     start = [RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port)]
+    start += ["--ray-client-server-port", str(client)]
     start += ["--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats"]
     start += ["--temp-dir", str(temp)]
     done = subprocess.run(start, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
     try:
-        yield f"127.0.0.1:{port}"
+        yield f"127.0.0.1:{port}", f"ray://127.0.0.1:{client}"
     finally:
         subprocess.run([RAY, "stop", "--force"], capture_output=True, timeout=120)
 
@@ -174,7 +176,7 @@ def busy_workers() -> list[psutil.Process]:
 
 
 def test_cluster_survives_a_killed_worker_and_a_killed_driver(
-    cluster: str,
+    cluster: tuple[str, str],
     local_runs: dict[str, Path],
     recipes: dict[str, str],
     shared_data: Path,
@@ -183,7 +185,7 @@ def test_cluster_survives_a_killed_worker_and_a_killed_driver(
     """On a `ray start` cluster: a worker killed mid-shard is retried, and a driver killed
     mid-run resumes without redoing finished shards; both give the local dataset."""
     source = shared_data / CC_FILE
-    run = driver(cluster, recipes["web-en"], source, tmp_path, "survivor")
+    run = driver(cluster[0], recipes["web-en"], source, tmp_path, "survivor")
     killed = 0
     deadline = time.monotonic() + 300
     while not killed and run.poll() is None and time.monotonic() < deadline:
@@ -196,7 +198,7 @@ def test_cluster_survives_a_killed_worker_and_a_killed_driver(
     assert run.returncode == 0, out
     same_dataset(local_runs["web-en"], tmp_path / "datasets" / "survivor" / "v1")
 
-    run = driver(cluster, recipes["fuzzy"], source, tmp_path, "resumed")
+    run = driver(cluster[0], recipes["fuzzy"], source, tmp_path, "resumed")
     done = tmp_path / "datasets" / "resumed"
     while run.poll() is None and len(list(done.glob(".staging-*/s0/done-rows/*.json"))) < 8:
         time.sleep(0.05)
@@ -204,10 +206,23 @@ def test_cluster_survives_a_killed_worker_and_a_killed_driver(
     run.wait(timeout=60)
     finished = len(list(done.glob(".staging-*/s0/done-rows/*.json")))
     assert finished >= 8 and not (done / "v1").exists()
-    again = driver(cluster, recipes["fuzzy"], source, tmp_path, "resumed")
+    again = driver(cluster[0], recipes["fuzzy"], source, tmp_path, "resumed")
     out, _ = again.communicate(timeout=600)
     assert again.returncode == 0, out
     assert "shards were done before this run" in out
     version = done / "v1"
     same_dataset(local_runs["fuzzy"], version)
     assert read_json(version / "manifest.json")["execution"]["resumed_shards"] >= finished
+
+
+def test_ray_client_address_gives_the_local_dataset(
+    cluster: tuple[str, str], local_runs: dict[str, Path], shared_data: Path, tmp_path: Path
+) -> None:
+    """--address ray://HOST:PORT (Ray Client): the driver's tasks run on the cluster."""
+    source = Path(source_of(shared_data, "files"))
+    run = driver(cluster[1], "web-en", source, tmp_path, "client")
+    out, _ = run.communicate(timeout=600)
+    assert run.returncode == 0, out
+    version = tmp_path / "datasets" / "client" / "v1"
+    same_dataset(local_runs["files"], version)
+    assert read_json(version / "manifest.json")["execution"]["address"] == cluster[1]
