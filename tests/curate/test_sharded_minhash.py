@@ -56,16 +56,18 @@ def rows(dataset: DatasetVersion, split: str) -> list[tuple]:
 
 
 @pytest.mark.parametrize(
-    "settings",
+    ("settings", "workers"),
     [
-        "threshold: 0.8",
-        "threshold: 0.7\n    keep: longest",
-        "threshold: 0.8\n    verify: false",
-        "threshold: 0.8\n    against: old",
+        ("threshold: 0.8", 1),
+        ("threshold: 0.8", 8),
+        ("threshold: 0.7\n    keep: longest", 1),
+        ("threshold: 0.8\n    verify: false", 8),
+        ("threshold: 0.8\n    against: old", 1),
     ],
 )
 def test_sharded_decision_matches_one_process(
     settings: str,
+    workers: int,
     tmp_path: Path,
     shared_data: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -82,7 +84,8 @@ def test_sharded_decision_matches_one_process(
     recipe = tmp_path / "fuzzy.yaml"
     recipe.write_text(f"steps:\n  - step: minhash_dedup\n    {settings}\n", encoding="utf-8")
     here = run(ws, recipe, source, "here")
-    monkeypatch.setattr(runner, "make_executor", lambda *_: ShardedHere())
+    # one worker: blocks of 5 shards; eight: a block per shard (see minhash_sharded.make_plan)
+    monkeypatch.setattr(runner, "make_executor", lambda *_: ShardedHere(workers))
     sharded = run(ws, recipe, source, "sharded")
     assert rows(sharded, "rejected") == rows(here, "rejected")
     assert rows(sharded, "kept") == rows(here, "kept")

@@ -1,22 +1,24 @@
-"""`minhash_dedup` decided shard by shard, for a cluster: no job holds more than a shard's worth.
+"""`minhash_dedup` decided shard by shard, for a cluster: no job holds more than a few shards.
 
 Documents are numbered across shards in stable order (shard by shard, row by row), as in the
-one-process `decide`, and every stage is a job per shard or per bucket partition that reads
-and writes partitioned Parquet under the step's scratch folder:
+one-process `decide`. Consecutive shards make blocks (at most `BLOCK_SHARDS`, and at least
+two blocks per worker where there are shards enough), and every stage is a job per shard,
+per bucket partition or per block that reads and writes partitioned Parquet under the
+step's scratch folder:
 
 1. `bucket_shard`: a shard's band hashes (signatures were computed when the shard was scored)
    go to partitions by hash; rows that near-copy the `against` dataset are set aside first.
-2. `bucket_edges`: a partition's buckets become candidate pairs, exactly as in `decide`, sent
-   to the shard of their left document.
+2. `bucket_edges_job`: a partition's buckets become candidate pairs, exactly as in
+   `decide`, sent to the block of their left document.
 3. `attach_left` and `check_right` (with `verify`): each pair meets the shingle set of its
    left and then of its right document, and is kept when their Jaccard similarity reaches
-   the threshold. Kept pairs go, in both directions, to the shard of their first document.
+   the threshold. Kept pairs go, in both directions, to the block of their first document.
 4. `propagate` and `settle`, in rounds: every document takes the least label among its
    neighbours' until no label changes, so each component is named by its smallest member,
    as union-find names it.
-5. `cluster_members` and `choose_kept`: each component's members meet in the shard of its
+5. `cluster_members` and `choose_kept`: each component's members meet in the block of its
    label, which picks the kept row by the `keep` rule.
-6. `write_verdict`: each shard's verdict, the same rows and columns `decide` gives it.
+6. `write_verdicts`: each shard's verdict, the same rows and columns `decide` gives it.
 """
 
 from __future__ import annotations
@@ -41,6 +43,11 @@ if TYPE_CHECKING:
 EDGE = {"u": pl.Int64, "v": pl.Int64}
 LABEL = {"u": pl.Int64, "label": pl.Int64}
 CHOSEN = {"u": pl.Int64, "label": pl.Int64, "kept": pl.Int64, "kept_id": pl.String}
+BLOCK_SHARDS = 8
+"""At most this many consecutive shards make a block, the unit most jobs work on: their
+memory is a block's shingle sets or ids, and the files between two stages number blocks^2."""
+PARTITION_ENTRIES = 4_000_000
+"""Band-hash entries (18 bytes each) a bucket partition is sized for."""
 
 
 @dataclass(frozen=True)
@@ -50,13 +57,19 @@ class Plan:
     step: MinhashDedup
     scored: tuple[Path, ...]
     offsets: tuple[int, ...]
+    blocks: tuple[tuple[int, int], ...]
+    partitions: int
     workdir: Path
     workspace: Workspace
 
-    def shard_of_docs(self, docs: pl.Series) -> pl.Series:
-        """The shard holding each document number (for a Series)."""
-        bounds = pl.Series(self.offsets[1:], dtype=pl.Int64)
-        return bounds.search_sorted(docs, side="right").cast(pl.Int64)
+    def start(self, block: int) -> int:
+        """The first document number of a block."""
+        return self.offsets[self.blocks[block][0]]
+
+    def block_of(self, docs: pl.Series) -> pl.Series:
+        """The block holding each document number."""
+        ends = pl.Series([self.offsets[end] for _, end in self.blocks], dtype=pl.Int64)
+        return ends.search_sorted(docs, side="right").cast(pl.Int64)
 
     def folder(self, *parts: str) -> Path:
         """A stage's folder inside the scratch area."""
@@ -70,44 +83,62 @@ class Plan:
         return pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed")
 
     def scatter(self, frame: pl.DataFrame, column: str, stage: str, name: str) -> None:
-        """Write a frame's rows to `stage/s{shard}/{name}`, by the shard of `column`."""
+        """Write a frame's rows to `stage/b{block}/{name}`, by the block of `column`."""
         if not frame.height:
             return
-        shards = frame.with_columns(self.shard_of_docs(frame[column]).alias("__to"))
-        for (to,), part in shards.partition_by("__to", as_dict=True, include_key=False).items():
-            write_parquet(part, self.folder(stage, f"s{to:06d}") / f"{name}.parquet")
+        blocks = frame.with_columns(self.block_of(frame[column]).alias("__to"))
+        for (to,), part in blocks.partition_by("__to", as_dict=True, include_key=False).items():
+            write_parquet(part, self.folder(stage, f"b{to:06d}") / f"{name}.parquet")
 
     def rows(self, shard: int, columns: list[str]) -> pl.DataFrame:
         """Columns of one scored shard."""
         return pl.read_parquet(self.scored[shard], columns=columns)
+
+    def block_rows(self, block: int, columns: list[str]) -> pl.DataFrame:
+        """Columns of a block's shards, one after the other."""
+        first, end = self.blocks[block]
+        parts = [self.rows(shard, columns) for shard in range(first, end)]
+        return pl.concat(parts, how="vertical_relaxed")
+
+
+def make_plan(step: MinhashDedup, scored: list[Path], context: GlobalContext, workers: int) -> Plan:
+    """Number the documents, cut the shards into blocks and size the bucket partitions so
+    that every worker has jobs (2 each) and no job outgrows its bounds."""
+    heights = [pl.scan_parquet(path).select(pl.len()).collect().item() for path in scored]
+    offsets = (0, *np.cumsum(heights).tolist())
+    size = max(1, min(BLOCK_SHARDS, len(scored) // (2 * workers)))
+    blocks = tuple((k, min(k + size, len(scored))) for k in range(0, len(scored), size))
+    entries = offsets[-1] * (step.bands or 1)
+    partitions = max(2 * workers, -(-entries // PARTITION_ENTRIES))
+    return Plan(
+        step, tuple(scored), offsets, blocks, partitions, context.workdir, context.workspace
+    )
 
 
 def decide(
     step: MinhashDedup, scored: list[Path], context: GlobalContext, executor: Executor
 ) -> dict[str, int]:
     """Write every shard's verdict through the stages above and return the step's tally."""
-    heights = [pl.scan_parquet(path).select(pl.len()).collect().item() for path in scored]
-    offsets = (0, *np.cumsum(heights).tolist())
-    plan = Plan(step, tuple(scored), offsets, context.workdir, context.workspace)
+    plan = make_plan(step, scored, context, executor.workers)
     if step.against:
         # built once here, so that the jobs only read it
         minhash_index.load_index(step, context.workspace, step.against)
-    shards = [(plan, i) for i in range(len(scored))]
-    executor.map(bucket_shard, shards)
-    executor.map(bucket_edges_job, shards)
+    executor.map(bucket_shard, [(plan, i) for i in range(len(scored))])
+    executor.map(bucket_edges_job, [(plan, p) for p in range(plan.partitions)])
+    blocks = [(plan, b) for b in range(len(plan.blocks))]
     if step.verify:
-        executor.map(attach_left, shards)
-        executor.map(check_right, shards)
+        executor.map(attach_left, blocks)
+        executor.map(check_right, blocks)
     rounds = 0
     while True:
-        executor.map(propagate, [(plan, i, rounds) for i in range(len(scored))])
-        changed = sum(executor.map(settle, [(plan, i, rounds) for i in range(len(scored))]))
+        executor.map(propagate, [(*job, rounds) for job in blocks])
+        changed = sum(executor.map(settle, [(*job, rounds) for job in blocks]))
         rounds += 1
         if not changed:
             break
-    executor.map(cluster_members, [(plan, i, rounds) for i in range(len(scored))])
-    histograms = executor.map(choose_kept, shards)
-    counted = executor.map(write_verdict, shards)
+    executor.map(cluster_members, [(*job, rounds) for job in blocks])
+    histograms = executor.map(choose_kept, blocks)
+    counted = executor.map(write_verdicts, blocks)
     histogram = {k: sum(h[k] for h in histograms) for k in histograms[0]}
     no_shingles = sum(c[0] for c in counted)
     earlier = sum(c[1] for c in counted)
@@ -144,15 +175,14 @@ def bucket_shard(plan: Plan, shard: int) -> int:
             "doc": np.repeat(rows + plan.offsets[shard], bands.shape[1]),
         }
     )
-    parts = len(plan.scored)
-    frame = frame.with_columns((pl.col("h") % parts).cast(pl.Int64).alias("__p"))
+    frame = frame.with_columns((pl.col("h") % plan.partitions).cast(pl.Int64).alias("__p"))
     for (p,), part in frame.partition_by("__p", as_dict=True, include_key=False).items():
         write_parquet(part, plan.folder("buckets", f"p{p:06d}") / f"{shard:06d}.parquet")
     return len(rows)
 
 
 def bucket_edges_job(plan: Plan, partition: int) -> int:
-    """Turn one partition's buckets into candidate pairs, sent to their left document's shard."""
+    """Turn one partition's buckets into candidate pairs, sent to their left document's block."""
     buckets = plan.read("buckets", f"p{partition:06d}")
     if not buckets.height:
         return 0
@@ -167,91 +197,91 @@ def bucket_edges_job(plan: Plan, partition: int) -> int:
 
 
 def both(plan: Plan, edges: pl.DataFrame, name: str) -> None:
-    """Store kept pairs in both directions, each with the shard of its first document."""
+    """Store kept pairs in both directions, each with the block of its first document."""
     reverse = edges.select(pl.col("v").alias("u"), pl.col("u").alias("v"))
     plan.scatter(pl.concat([edges, reverse]), "u", "graph", name)
 
 
-def shard_sets(plan: Plan, shard: int, docs: pl.Series) -> pl.Series:
-    """The shingle sets of some of a shard's documents, by document number."""
-    sets = plan.rows(shard, [f"__{_P}set"])[f"__{_P}set"]
-    return sets.gather(docs - plan.offsets[shard])
+def block_sets(plan: Plan, block: int, docs: pl.Series) -> pl.Series:
+    """The shingle sets of some of a block's documents, by document number."""
+    sets = plan.block_rows(block, [f"__{_P}set"])[f"__{_P}set"]
+    return sets.gather(docs - plan.start(block))
 
 
-def attach_left(plan: Plan, shard: int) -> int:
+def attach_left(plan: Plan, block: int) -> int:
     """Give the candidate pairs whose left document is here that document's shingle set."""
-    pairs = plan.read("candidates", f"s{shard:06d}", schema=EDGE).unique().sort("u", "v")
+    pairs = plan.read("candidates", f"b{block:06d}", schema=EDGE).unique().sort("u", "v")
     if not pairs.height:
         return 0
-    pairs = pairs.with_columns(shard_sets(plan, shard, pairs["u"]).alias("left_set"))
-    plan.scatter(pairs, "v", "pairs", f"s{shard:06d}")
+    pairs = pairs.with_columns(block_sets(plan, block, pairs["u"]).alias("left_set"))
+    plan.scatter(pairs, "v", "pairs", f"b{block:06d}")
     return pairs.height
 
 
-def check_right(plan: Plan, shard: int) -> int:
+def check_right(plan: Plan, block: int) -> int:
     """Keep the pairs whose right document is here when their sets are similar enough."""
-    pairs = plan.read("pairs", f"s{shard:06d}")
+    pairs = plan.read("pairs", f"b{block:06d}")
     if not pairs.height:
         return 0
-    right = shard_sets(plan, shard, pairs["v"])
+    right = block_sets(plan, block, pairs["v"])
     values, starts = minhash_index.flat_sets(pl.concat([pairs["left_set"], right]))
     count = np.arange(pairs.height, dtype=np.int64)
     similar = minhash.jaccard(values, starts, count, count + pairs.height) >= plan.step.threshold
-    both(plan, pairs.select("u", "v").filter(pl.Series(similar)), f"s{shard:06d}")
+    both(plan, pairs.select("u", "v").filter(pl.Series(similar)), f"b{block:06d}")
     return int(similar.sum())
 
 
-def labels(plan: Plan, shard: int, round_: int) -> pl.DataFrame:
-    """This shard's documents that have pairs, with their current labels."""
+def labels(plan: Plan, block: int, round_: int) -> pl.DataFrame:
+    """This block's documents that have pairs, with their current labels."""
     if round_:
-        return pl.read_parquet(plan.folder("labels", f"r{round_:04d}") / f"{shard:06d}.parquet")
-    nodes = plan.read("graph", f"s{shard:06d}", schema=EDGE)["u"].unique()
+        return pl.read_parquet(plan.folder("labels", f"r{round_:04d}") / f"{block:06d}.parquet")
+    nodes = plan.read("graph", f"b{block:06d}", schema=EDGE)["u"].unique()
     return pl.DataFrame({"u": nodes, "label": nodes})
 
 
-def propagate(plan: Plan, shard: int, round_: int) -> None:
-    """Offer each neighbour of this shard's documents the document's label."""
-    edges = plan.read("graph", f"s{shard:06d}", schema=EDGE)
+def propagate(plan: Plan, block: int, round_: int) -> None:
+    """Offer each neighbour of this block's documents the document's label."""
+    edges = plan.read("graph", f"b{block:06d}", schema=EDGE)
     offers = (
-        edges.join(labels(plan, shard, round_), on="u")
+        edges.join(labels(plan, block, round_), on="u")
         .group_by("v")
         .agg(pl.col("label").min())
         .rename({"v": "u"})
     )
-    plan.scatter(offers, "u", f"offers-r{round_:04d}", f"{shard:06d}")
+    plan.scatter(offers, "u", f"offers-r{round_:04d}", f"{block:06d}")
 
 
-def settle(plan: Plan, shard: int, round_: int) -> int:
+def settle(plan: Plan, block: int, round_: int) -> int:
     """Take the least label offered; return how many documents changed theirs."""
-    current = labels(plan, shard, round_)
-    offers = plan.read(f"offers-r{round_:04d}", f"s{shard:06d}", schema=LABEL)
+    current = labels(plan, block, round_)
+    offers = plan.read(f"offers-r{round_:04d}", f"b{block:06d}", schema=LABEL)
     best = offers.group_by("u").agg(pl.col("label").min().alias("offer"))
     new = current.join(best, on="u", how="left").with_columns(
         pl.min_horizontal("label", "offer").alias("new")
     )
     changed = int((new["new"] < new["label"]).sum())
     out = new.select("u", pl.col("new").alias("label"))
-    write_parquet(out, plan.folder("labels", f"r{round_ + 1:04d}") / f"{shard:06d}.parquet")
+    write_parquet(out, plan.folder("labels", f"r{round_ + 1:04d}") / f"{block:06d}.parquet")
     return changed
 
 
-def cluster_members(plan: Plan, shard: int, round_: int) -> None:
-    """Send each paired document, with its id and rank, to the shard of its component."""
-    members = labels(plan, shard, round_)
+def cluster_members(plan: Plan, block: int, round_: int) -> None:
+    """Send each paired document, with its id and rank, to the block of its component."""
+    members = labels(plan, block, round_)
     if not members.height:
         return
     columns = ["id", f"{_P}chars"]
     if plan.step.keep == "score" and plan.step.score_column:
         columns.append(plan.step.score_column)
-    keys = plan.rows(shard, columns)
+    keys = plan.block_rows(block, columns)
     keys = keys.with_columns(rank=plan.step.rank(keys))
-    rows = keys.select("id", "rank").gather(members["u"] - plan.offsets[shard])
-    plan.scatter(pl.concat([members, rows], how="horizontal"), "label", "members", f"{shard:06d}")
+    rows = keys.select("id", "rank").gather(members["u"] - plan.start(block))
+    plan.scatter(pl.concat([members, rows], how="horizontal"), "label", "members", f"{block:06d}")
 
 
-def choose_kept(plan: Plan, shard: int) -> dict[str, int]:
+def choose_kept(plan: Plan, block: int) -> dict[str, int]:
     """Pick each component's kept row by the `keep` rule; return components by size."""
-    members = plan.read("members", f"s{shard:06d}")
+    members = plan.read("members", f"b{block:06d}")
     if not members.height:
         return cluster_histogram(np.empty(0, np.int64))
     best = (
@@ -260,20 +290,31 @@ def choose_kept(plan: Plan, shard: int) -> dict[str, int]:
         .agg(pl.col("u").first().alias("kept"), pl.col("id").first().alias("kept_id"), pl.len())
     )
     chosen = members.join(best, on="label").select("u", "label", "kept", "kept_id")
-    plan.scatter(chosen, "u", "chosen", f"{shard:06d}")
+    plan.scatter(chosen, "u", "chosen", f"{block:06d}")
     return cluster_histogram(best["len"].to_numpy())
 
 
-def write_verdict(plan: Plan, shard: int) -> tuple[int, int]:
-    """Write this shard's verdict; return its rows without shingles and near-copies of
-    `against`."""
+def write_verdicts(plan: Plan, block: int) -> tuple[int, int]:
+    """Write the verdict of each shard of the block; return its rows without shingles and
+    near-copies of `against`."""
+    chosen = plan.read("chosen", f"b{block:06d}", schema=CHOSEN)
+    removed = chosen.filter(pl.col("kept") != pl.col("u"))
+    no_shingles = earlier = 0
+    for shard in range(*plan.blocks[block]):
+        low, high = plan.offsets[shard], plan.offsets[shard + 1]
+        inside = removed.filter(pl.col("u").is_between(low, high, closed="left"))
+        counts = write_verdict(plan, shard, inside)
+        no_shingles, earlier = no_shingles + counts[0], earlier + counts[1]
+    return no_shingles, earlier
+
+
+def write_verdict(plan: Plan, shard: int, inside: pl.DataFrame) -> tuple[int, int]:
+    """Write one shard's verdict from its rows removed inside clusters and its near-copies
+    of `against`; return its rows without shingles and those near-copies."""
     n = plan.offsets[shard + 1] - plan.offsets[shard]
     shingles = plan.rows(shard, [f"{_P}shingles"])[f"{_P}shingles"]
-    chosen = plan.read("chosen", f"s{shard:06d}", schema=CHOSEN).filter(
-        pl.col("kept") != pl.col("u")
-    )
     frame = pl.DataFrame({"__row": pl.Series(np.arange(n), dtype=pl.UInt32)})
-    inside = chosen.select(
+    inside = inside.select(
         (pl.col("u") - plan.offsets[shard]).cast(pl.UInt32).alias("__row"),
         pl.col("kept_id").alias("duplicate_of"),
         pl.col("label").alias("cluster_id"),
