@@ -175,6 +175,19 @@ def busy_workers() -> list[psutil.Process]:
     return found
 
 
+def test_ray_client_address_gives_the_local_dataset(
+    cluster: tuple[str, str], local_runs: dict[str, Path], shared_data: Path, tmp_path: Path
+) -> None:
+    """--address ray://HOST:PORT (Ray Client): the driver's tasks run on the cluster."""
+    source = Path(source_of(shared_data, "files"))
+    run = driver(cluster[1], "web-en", source, tmp_path, "client")
+    out, _ = run.communicate(timeout=600)
+    assert run.returncode == 0, out
+    version = tmp_path / "datasets" / "client" / "v1"
+    same_dataset(local_runs["files"], version)
+    assert read_json(version / "manifest.json")["execution"]["address"] == cluster[1]
+
+
 def test_cluster_survives_a_killed_worker_and_a_killed_driver(
     cluster: tuple[str, str],
     local_runs: dict[str, Path],
@@ -213,16 +226,3 @@ def test_cluster_survives_a_killed_worker_and_a_killed_driver(
     version = done / "v1"
     same_dataset(local_runs["fuzzy"], version)
     assert read_json(version / "manifest.json")["execution"]["resumed_shards"] >= finished
-
-
-def test_ray_client_address_gives_the_local_dataset(
-    cluster: tuple[str, str], local_runs: dict[str, Path], shared_data: Path, tmp_path: Path
-) -> None:
-    """--address ray://HOST:PORT (Ray Client): the driver's tasks run on the cluster."""
-    source = Path(source_of(shared_data, "files"))
-    run = driver(cluster[1], "web-en", source, tmp_path, "client")
-    out, _ = run.communicate(timeout=600)
-    assert run.returncode == 0, out
-    version = tmp_path / "datasets" / "client" / "v1"
-    same_dataset(local_runs["files"], version)
-    assert read_json(version / "manifest.json")["execution"]["address"] == cluster[1]
