@@ -38,3 +38,4 @@ bench: install
 	$(BIN)/python benchmarks/minhash_vs_datasketch.py
 	cd benchmarks && ../$(BIN)/python minhash_1m.py
 	PYTHONPATH=. $(BIN)/python benchmarks/dashboard_browse.py
+	cd benchmarks && ../$(BIN)/python scale_out.py

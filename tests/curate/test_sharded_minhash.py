@@ -11,11 +11,13 @@ import pytest
 
 from tests.curate.steps.test_kernels import read_texts
 from tests.curate.steps.test_minhash_dedup import edited
-from winnow.curate import runner
+from winnow.curate import minhash_sharded, runner
 from winnow.curate.executors import Executor
 from winnow.curate.recipes import load_recipe
 from winnow.curate.runner import RunOptions, run_recipe
 from winnow.curate.sources import resolve_source
+from winnow.curate.steps.base import GlobalContext, verdict_path
+from winnow.curate.steps.minhash_dedup import MinhashDedup
 from winnow.workspace import DatasetVersion, Workspace
 
 
@@ -95,3 +97,28 @@ def test_sharded_decision_matches_one_process(
     assert sharded.manifest["steps"][0]["tally"] == here.manifest["steps"][0]["tally"]
     work = list((ws.datasets_dir / "sharded").glob(".staging-*"))
     assert not work, "the scratch folders go with the staging area"
+
+
+def test_a_second_attempt_ignores_the_first_attempts_files(
+    tmp_path: Path, shared_data: Path
+) -> None:
+    """Scratch files of an attempt cut into other blocks (another worker count) are not read."""
+    step = MinhashDedup()
+    docs = pl.read_ndjson(corpus(shared_data, tmp_path))
+    scored = []
+    for i in range(0, docs.height, 25):
+        path = tmp_path / "scored" / f"{i:05d}.parquet"
+        path.parent.mkdir(exist_ok=True)
+        step.score(docs.slice(i, 25)).write_parquet(path)
+        scored.append(path)
+    context = GlobalContext(tmp_path / "work", Workspace(tmp_path / "ws"))
+
+    def verdicts(workers: int) -> list[pl.DataFrame]:
+        tally = minhash_sharded.decide(step, scored, context, ShardedHere(workers))
+        assert tally.get("clusters of 2", 0) > 0
+        return [pl.read_parquet(verdict_path(context.workdir, i)) for i in range(len(scored))]
+
+    fresh = verdicts(1)
+    verdicts(8)
+    for again, first in zip(verdicts(1), fresh, strict=True):
+        assert again.equals(first)

@@ -23,6 +23,7 @@ step's scratch folder:
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -120,6 +121,8 @@ def decide(
 ) -> dict[str, int]:
     """Write every shard's verdict through the stages above and return the step's tally."""
     plan = make_plan(step, scored, context, executor.workers)
+    # an interrupted attempt may have cut the shards otherwise; its files must not be read
+    shutil.rmtree(plan.folder(), ignore_errors=True)
     if step.against:
         # built once here, so that the jobs only read it
         minhash_index.load_index(step, context.workspace, step.against)
