@@ -131,6 +131,21 @@ def test_ray_errors_are_one_sentence(
     assert code == 2 and "--address names a Ray cluster; use it with --executor ray." in out
 
 
+def test_strict_stops_in_a_task_with_the_row_named(
+    local_ray: None, workspace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--strict on Ray: the task that reads the bad line stops the run with the same sentence."""
+    for name, lines in (("a.jsonl", ['{"text": "fine"}']), ("b.jsonl", ['{"text": "ok"}', "{"])):
+        (tmp_path / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out = run_cli(
+        capsys,
+        *("curate", "run", "web-en", "--source", str(tmp_path), "--output", "strict"),
+        *("--executor", "ray", "--strict"),
+    )
+    assert code == 2 and "b.jsonl: line 2:" in out and "--strict stops here" in out
+    assert "Traceback" not in out and "RayTaskError" not in out
+
+
 def free_port() -> int:
     """A TCP port nobody listens on now."""
     with socket.socket() as probe:
