@@ -68,8 +68,8 @@ def run(
     source: Annotated[
         str,
         typer.Option(
-            help="File, folder, glob, workspace dataset NAME or NAME@VERSION, catalogs/sources "
-            "name, or hub id (online)."
+            help="File, folder or glob (local, or an s3://, gs://, http(s):// URL), workspace "
+            "dataset NAME or NAME@VERSION, catalogs/sources name, or hub id (online)."
         ),
     ],
     output: Annotated[str, typer.Option(help="Dataset name; each run writes a new version.")],
@@ -95,8 +95,8 @@ def run(
         int | None,
         typer.Option(
             min=1,
-            help="Shards processed at once: local processes (default 1), or Ray tasks in flight "
-            "(default: the cluster's CPUs). The result is the same.",
+            help="Shards processed at once: local processes (default 1), or Ray tasks (default: "
+            "the cluster's CPUs). The result is the same.",
             show_default=False,
         ),
     ] = None,
