@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 import polars as pl
 import xxhash
 
 from winnow.curate.steps.base import GlobalContext, Step, register
 from winnow.errors import WinnowError
+
+if TYPE_CHECKING:
+    from winnow.curate.executors import Executor
 
 
 def normalized_text(lowercase: bool, column: str = "text") -> pl.Expr:
@@ -38,6 +42,7 @@ class ExactDedup(Step):
     name: ClassVar[str] = "exact_dedup"
     scope: ClassVar[str] = "global"
     key_columns: ClassVar[tuple[str, ...]] = ("exact_dedup_hash",)
+    sharded: ClassVar[bool] = True
     lowercase: bool = False
     column: str = "text"
 
@@ -69,3 +74,11 @@ class ExactDedup(Step):
             pl.when(is_copy).then(pl.lit("duplicate")).alias("reason"),
             pl.when(is_copy).then(pl.col("__first_id")).alias("duplicate_of"),
         )
+
+    def decide_sharded(
+        self, scored: list[Path], context: GlobalContext, executor: Executor
+    ) -> dict[str, int]:
+        """The same verdicts as `decide`, through hash partitions (see `exact_sharded`)."""
+        from winnow.curate import exact_sharded
+
+        return exact_sharded.decide(self, scored, context, executor)

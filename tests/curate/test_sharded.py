@@ -1,4 +1,5 @@
-"""`minhash_dedup` decided shard by shard gives the one-process run's clusters, exactly."""
+"""Global steps decided shard by shard (`minhash_dedup`, `exact_dedup`) give the one-process
+run's verdicts, exactly."""
 
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ def run(ws: Workspace, recipe: Path, source: Path, output: str) -> DatasetVersio
 
 def rows(dataset: DatasetVersion, split: str) -> list[tuple]:
     """A split's rows as sorted tuples of id, reason, duplicate and cluster."""
-    frame = pl.read_parquet(dataset.path / split / "*.parquet")
+    files = sorted((dataset.path / split).glob("*.parquet"))
+    frame = pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
     columns = [c for c in ("id", "reason", "duplicate_of", "cluster_id") if c in frame.columns]
     return sorted(frame.select(columns).rows())
 
@@ -97,6 +99,32 @@ def test_sharded_decision_matches_one_process(
     assert sharded.manifest["steps"][0]["tally"] == here.manifest["steps"][0]["tally"]
     work = list((ws.datasets_dir / "sharded").glob(".staging-*"))
     assert not work, "the scratch folders go with the staging area"
+
+
+@pytest.mark.parametrize("workers", [1, 8])
+def test_sharded_exact_then_near_duplicates_match_one_process(
+    workers: int, tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """exact_dedup then minhash_dedup, two global steps in a row, both decided shard by shard."""
+    ws = Workspace(tmp_path / "ws")
+    source = corpus(shared_data, tmp_path)
+    recipe = tmp_path / "both.yaml"
+    recipe.write_text(
+        "steps:\n  - step: exact_dedup\n    lowercase: true\n  - step: minhash_dedup\n",
+        encoding="utf-8",
+    )
+    here = run(ws, recipe, source, "here")
+    monkeypatch.setattr(runner, "make_executor", lambda *_: ShardedHere(workers))
+    sharded = run(ws, recipe, source, "sharded")
+    assert rows(sharded, "rejected") == rows(here, "rejected")
+    assert rows(sharded, "kept") == rows(here, "kept")
+    steps = {s["step"]: s["in"] - s["out"] for s in here.manifest["steps"]}
+    assert steps["exact_dedup"] >= 10 and steps["minhash_dedup"] >= 20
+
+    def counted(dataset: DatasetVersion) -> list[dict]:
+        return [{k: v for k, v in s.items() if k != "seconds"} for s in dataset.manifest["steps"]]
+
+    assert counted(sharded) == counted(here)
 
 
 def test_a_second_attempt_ignores_the_first_attempts_files(
