@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing import get_context
@@ -23,6 +24,8 @@ from winnow.errors import WinnowError
 EXECUTORS = ("local", "ray")
 RETRIES = 3
 """How often Ray runs a task again after its worker process or node died."""
+CLIENT_ATTEMPTS = 4
+"""How often a Ray Client address is tried while its server is starting up."""
 
 
 class Executor:
@@ -137,7 +140,7 @@ class RayExecutor(Executor):
         try:
             if address:
                 reachable(address)
-                self.ray.init(address=address, **settings)
+                self._join(address, settings)
             else:
                 self.ray.init(num_cpus=workers or os.cpu_count() or 1, **settings)
         except (ConnectionError, RuntimeError, ValueError) as error:
@@ -147,6 +150,22 @@ class RayExecutor(Executor):
                 "cluster (ray start --head) or check --address (auto, HOST:PORT or "
                 "ray://HOST:10001)."
             ) from error
+
+    def _join(self, address: str, settings: dict[str, Any]) -> None:
+        """Connect, trying a Ray Client address again while its server is still starting up
+        (it refuses clients until the head's agents are ready)."""
+        for attempt in range(CLIENT_ATTEMPTS):
+            try:
+                self.ray.init(address=address, **settings)
+                return
+            except ConnectionError as error:
+                starting = "Initialization failure" in str(error)
+                if not (address.startswith("ray://") and starting):
+                    raise
+                if attempt == CLIENT_ATTEMPTS - 1:
+                    raise
+                self.ray.shutdown()
+                time.sleep(5)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Start the job as a task of one CPU, retried if its worker dies."""
