@@ -241,3 +241,24 @@ def test_cluster_survives_a_killed_worker_and_a_killed_driver(
     version = done / "v1"
     same_dataset(local_runs["fuzzy"], version)
     assert read_json(version / "manifest.json")["execution"]["resumed_shards"] >= finished
+
+
+def test_a_local_run_killed_midway_finishes_on_ray(
+    cluster: tuple[str, str], local_runs: dict[str, Path], shared_data: Path, tmp_path: Path
+) -> None:
+    """The staging area does not depend on the executor: a killed local run resumes on Ray."""
+    argv = [WINNOW, "curate", "run", "web-en", "--source", str(shared_data / CC_FILE)]
+    argv += ["--output", "switched", "--batch-rows", "20", "-w", str(tmp_path)]
+    local = subprocess.Popen(argv, stdout=subprocess.DEVNULL, start_new_session=True)
+    done = tmp_path / "datasets" / "switched"
+    while local.poll() is None and len(list(done.glob(".staging-*/s0/done-rows/*.json"))) < 8:
+        time.sleep(0.05)
+    os.killpg(local.pid, signal.SIGKILL)
+    local.wait(timeout=60)
+    finished = len(list(done.glob(".staging-*/s0/done-rows/*.json")))
+    assert finished >= 8 and not (done / "v1").exists()
+    again = driver(cluster[0], "web-en", shared_data / CC_FILE, tmp_path, "switched")
+    out, _ = again.communicate(timeout=600)
+    assert again.returncode == 0, out
+    same_dataset(local_runs["web-en"], done / "v1")
+    assert read_json(done / "v1" / "manifest.json")["execution"]["resumed_shards"] >= finished
