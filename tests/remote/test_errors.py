@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -81,10 +80,9 @@ def test_gs_without_a_reachable_host_fails_fast(
     for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://winnow-test.invalid:9")
-    started = time.perf_counter()
     code, out = curate(capsys, "gs://bucket/web/")
+    # this sentence comes from the check made before gcsfs, which would retry for about 48 s
     assert_sentence(code, out, "gs://bucket/web/", "winnow-test.invalid cannot be resolved")
-    assert time.perf_counter() - started < 10
 
 
 def test_an_object_store_workspace_is_refused(
