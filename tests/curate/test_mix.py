@@ -11,14 +11,9 @@ import pytest
 from tokenizers import ByteLevelBPETokenizer, Tokenizer
 
 from tests.cli_helpers import run_cli
-from winnow.curate.mix import (
-    Budget,
-    load_counter,
-    parse_budget,
-    parse_input,
-    plan_draw,
-    targets_for,
-)
+from winnow.curate.mix.draw import plan_draw, targets_for
+from winnow.curate.mix.spec import Budget, parse_budget, parse_input
+from winnow.curate.mix.tokens import load_counter
 from winnow.curate.recipes import recipe_from_entries
 from winnow.curate.runner import RunOptions, run_recipe
 from winnow.curate.sources import resolve_source

@@ -9,7 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from winnow.commands.options import WorkspaceOption, console, new_table
-from winnow.curate.mix import MixOptions, mix_datasets, parse_budget, parse_input
+from winnow.curate.mix.publish import mix_datasets
+from winnow.curate.mix.spec import MixOptions, parse_budget, parse_input
 from winnow.workspace import Workspace
 
 

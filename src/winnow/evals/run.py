@@ -58,6 +58,27 @@ class EvalOptions:
         return int(self.limit) if self.limit >= 1 else self.limit
 
 
+@dataclass(frozen=True)
+class EvalContext:
+    """What one eval run is made from once its folder exists, handed to `finish` as one."""
+
+    ws: Workspace
+    run: RunFolder
+    catalog: Catalog
+    opts: EvalOptions
+    base: Any
+    names: list[str]
+    values: dict[str, str]
+    user_paths: list[str]
+    model: dict[str, Any]
+    device: dict[str, Any]
+
+    @property
+    def dtype(self) -> str:
+        """The weights' dtype: bf16 where the device supports it, float32 where not."""
+        return "bfloat16" if self.device["bf16"] else "float32"
+
+
 def default_name(ws: Workspace, opts: EvalOptions) -> str:
     """eval-MODEL-SUITE, with -2, -3... when taken."""
     model = (
@@ -155,7 +176,6 @@ def evaluate(ws: Workspace, opts: EvalOptions) -> RunFolder:
     opts.batch(), opts.lm_limit()
     name = opts.output or default_name(ws, opts)
     device = device_info()
-    dtype = "bfloat16" if device["bf16"] else "float32"
     model = model_record(base)
     spec = {
         "config": opts.__dict__.copy(),
@@ -169,75 +189,75 @@ def evaluate(ws: Workspace, opts: EvalOptions) -> RunFolder:
         if opts.perplexity:
             values |= heldout_values(ws, opts.perplexity, base, run.path)
             names = [*names, PERPLEXITY_TASK]
-        finish(ws, run, catalog, opts, base, names, values, user_paths, model, dtype, device)
+        ctx = EvalContext(
+            ws=ws,
+            run=run,
+            catalog=catalog,
+            opts=opts,
+            base=base,
+            names=names,
+            values=values,
+            user_paths=user_paths,
+            model=model,
+            device=device,
+        )
+        finish(ctx)
     except BaseException as exc:
         run.fail(exc)
         raise
     return run
 
 
-def finish(
-    ws: Workspace,
-    run: RunFolder,
-    catalog: Catalog,
-    opts: EvalOptions,
-    base: Any,
-    names: list[str],
-    values: dict[str, str],
-    user_paths: list[str],
-    model: dict[str, Any],
-    dtype: str,
-    device: dict[str, Any],
-) -> None:
+def finish(ctx: EvalContext) -> None:
     """Everything after the run folder exists: render, check, evaluate, write."""
     import datasets
     from lm_eval import simple_evaluate
     from lm_eval.loggers import EvaluationTracker
 
-    include = run.path / "tasks"
-    missing = render_tasks(catalog, values, include)
+    include = ctx.run.path / "tasks"
+    missing = render_tasks(ctx.catalog, ctx.values, include)
     if missing:
         raise WinnowError(
             f"eval data file missing ({missing[0]}); set $WINNOW_DATA_ROOT to the folder holding "
-            f"evals/ (now {catalog.data_root}) or fetch the data."
+            f"evals/ (now {ctx.catalog.data_root}) or fetch the data."
         )
-    manager = task_manager([str(include), *user_paths], names)
-    check_tasks(names, set(manager.all_tasks), catalog)
+    manager = task_manager([str(include), *ctx.user_paths], ctx.names)
+    check_tasks(ctx.names, set(manager.all_tasks), ctx.catalog)
     datasets.disable_progress_bars()
-    tracker = EvaluationTracker(output_path=str(run.path / "lm_eval"))
+    tracker = EvaluationTracker(output_path=str(ctx.run.path / "lm_eval"))
     results = simple_evaluate(
         model="hf",
-        model_args=model_args(base, dtype),
-        tasks=names,
+        model_args=model_args(ctx.base, ctx.dtype),
+        tasks=ctx.names,
         task_manager=manager,
-        num_fewshot=opts.num_fewshot,
-        limit=opts.lm_limit(),
-        batch_size=opts.batch(),
-        device="cuda" if device["type"] == "cuda" else "cpu",
-        apply_chat_template=opts.apply_chat_template,
+        num_fewshot=ctx.opts.num_fewshot,
+        limit=ctx.opts.lm_limit(),
+        batch_size=ctx.opts.batch(),
+        device="cuda" if ctx.device["type"] == "cuda" else "cpu",
+        apply_chat_template=ctx.opts.apply_chat_template,
         log_samples=True,
         evaluation_tracker=tracker,
     )
     samples = results.pop("samples")
-    write_samples(run.path / "samples", samples)
+    write_samples(ctx.run.path / "samples", samples)
     tracker.save_results_aggregated(results=results, samples=samples)
     for task in results["configs"]:
         tracker.save_results_samples(task_name=task, samples=samples[task])
-    sets = {t: s for t in results["configs"] if (s := catalog.eval_set(t))}
-    report = contamination(ws, base.run, sets)
+    sets = {t: s for t in results["configs"] if (s := ctx.catalog.eval_set(t))}
+    report = contamination(ctx.ws, ctx.base.run, sets)
     flagged = flagged_tasks(report, sets)
     from lm_eval.utils import handle_non_serializable
 
-    (run.path / "results.json").write_text(
+    (ctx.run.path / "results.json").write_text(
         json.dumps(results, indent=2, default=handle_non_serializable), encoding="utf-8"
     )
-    scores = score_rows(results, run.path.name, model, flagged)
-    scores.write_parquet(run.path / "scores.parquet")
-    run.update(
+    scores = score_rows(results, ctx.run.path.name, ctx.model, flagged)
+    scores.write_parquet(ctx.run.path / "scores.parquet")
+    ctx.run.update(
         status="completed",
         finished_at=now(),
         versions=package_versions((*TRAIN_PACKAGES, "lm_eval")),
-        settings=settings(opts, results, dtype),
+        settings=settings(ctx.opts, results, ctx.dtype),
         tasks=task_records(results, results.get("task_hashes", {})),
         contamination={**report, "flagged_tasks": sorted(flagged)},
         results=[r for r in scores.to_dicts()],
