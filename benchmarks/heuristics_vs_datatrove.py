@@ -126,7 +126,7 @@ def run_winnow(texts: list[str], rounds: int) -> dict:
     import polars as pl
 
     from winnow.curate.steps import STEPS
-    from winnow.curate.steps.text_stats import TOKEN_CACHE
+    from winnow.curate.text.stats import TOKEN_CACHE
 
     frame = pl.DataFrame({"text": texts}, schema={"text": pl.Utf8})
     for family in FAMILIES:  # first calls compile regexes and load data: not timed

@@ -28,9 +28,9 @@ import numpy as np
 import polars as pl
 from scipy import sparse
 
+from winnow.curate.dedup.minhash.minhash_dedup import MinhashDedup
 from winnow.curate.sources import iter_documents, resolve_source
 from winnow.curate.steps.base import GlobalContext
-from winnow.curate.steps.minhash_dedup import MinhashDedup
 from winnow.workspace import Workspace
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -26,6 +26,7 @@ Settings: no packing on both sides; winnow with --packing against plain TRL with
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -44,12 +45,13 @@ from transformers import TrainerCallback  # noqa: E402
 from winnow.curate.recipes import load_recipe, recipe_from_entries  # noqa: E402
 from winnow.curate.runner import RunOptions, run_recipe  # noqa: E402
 from winnow.curate.sources import resolve_source  # noqa: E402
+from winnow.devices import device_info  # noqa: E402
 from winnow.instruct.build import import_files  # noqa: E402
 from winnow.instruct.run import curate_instruct  # noqa: E402
 from winnow.train.config import SftConfig, load_config  # noqa: E402
 from winnow.train.data import load_training_set  # noqa: E402
-from winnow.train.jobs import Context, Prepared, device_info, execute  # noqa: E402
 from winnow.train.methods import METHODS  # noqa: E402
+from winnow.train.runner import Context, Prepared, execute  # noqa: E402
 from winnow.train.runs import read_metrics  # noqa: E402
 from winnow.workspace import Workspace  # noqa: E402
 
@@ -113,16 +115,17 @@ def build_workspace(root: Path) -> Workspace:
 
 def winnow_run(ws: Workspace, method: str, clock: StepClock | None, **options: Any) -> Path:
     """One job as `winnow train METHOD` runs it, the clock on its trainer; its run folder."""
-    job, _ = load_config(method, None, dict(options), [])
-    prepare, finish, head = METHODS[method]
+    chosen = METHODS[method]
+    job, _ = load_config(chosen.config, None, dict(options), [])
 
     def clocked(ctx: Context) -> Prepared:
         """Winnow's own prepare step, then the clock added to its trainer."""
-        prepared = prepare(ctx)
+        prepared = chosen.prepare(ctx)
         prepared.trainer.add_callback(clock)
         return prepared
 
-    return execute(ws, job, None, False, clocked if clock else prepare, finish, head).path
+    timed = dataclasses.replace(chosen, prepare=clocked) if clock else chosen
+    return execute(ws, timed, job, None, False).path
 
 
 def from_logs(rows: list[dict[str, Any]], clock: StepClock) -> Timing:

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from winnow.cli import main
-from winnow.commands.options import console
+from winnow.console import console
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:

@@ -7,7 +7,8 @@ import sys
 import typer
 
 from winnow.commands import curate, dashboard, data, demo, evaluate, jobs, labels, train
-from winnow.commands.options import console
+from winnow.commands.train.sampling import generate
+from winnow.console import console
 from winnow.errors import WinnowError
 
 app = typer.Typer(
@@ -20,7 +21,7 @@ app.add_typer(curate.app, name="curate")
 app.add_typer(data.app, name="data")
 app.command("demo")(demo.demo)
 app.add_typer(train.app, name="train")
-app.command("generate")(train.generate)
+app.command("generate")(generate)
 app.add_typer(evaluate.app, name="evaluate")
 app.add_typer(labels.app, name="labels")
 app.command("dashboard")(dashboard.dashboard)

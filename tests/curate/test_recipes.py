@@ -4,19 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.curate.samples import WEB_EN_ORDER
 from winnow.curate.recipes import load_recipe
 from winnow.errors import WinnowError
-
-WEB_EN_ORDER = (
-    "language",
-    "gopher_repetition",
-    "gopher_quality",
-    "c4",
-    "fineweb",
-    "pii",
-    "exact_dedup",
-)
-"""FineWeb's order of steps, which the shipped web-en recipe promises."""
 
 
 def write(tmp_path: Path, body: str) -> str:

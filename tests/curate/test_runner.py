@@ -12,11 +12,11 @@ import duckdb
 import polars as pl
 import pytest
 
-from tests.curate.test_recipes import WEB_EN_ORDER
+from tests.curate.samples import WEB_EN_ORDER
+from winnow.curate.dedup.exact.exact_dedup import ExactDedup
 from winnow.curate.recipes import load_recipe, recipe_from_entries
 from winnow.curate.runner import RunOptions, run_recipe
 from winnow.curate.sources import resolve_source
-from winnow.curate.steps.exact_dedup import ExactDedup
 from winnow.workspace import Workspace
 
 CC_FILE = "web/CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz"

@@ -14,7 +14,7 @@ import typer
 
 from tests.jobs.conftest import wait_for, wait_gone
 from winnow.commands import jobs as jobs_command
-from winnow.commands.options import console
+from winnow.console import console
 from winnow.files import read_json
 from winnow.jobs import JobSpec, cancel, get_job, launch, log_tail, progress, read_job
 from winnow.jobs.store import SUPERVISOR, create_job, update_job

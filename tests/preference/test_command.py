@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import polars as pl
@@ -30,6 +31,10 @@ def test_sharegpt_dpo_end_to_end(
     assert counts["input"] == counts["kept"] + counts["rejected"] + counts["quarantined"] == 300
     assert manifest["kind"] == "preference" and manifest["preference"]["format"] == "sharegpt-dpo"
     assert manifest["preference"]["reasons"] == {"duplicate_pair": 5}
+    assert manifest["preference"]["rejected"] == {"duplicate_pair": 5}
+    assert manifest["preference"]["quarantined"] == {}
+    assert "rejected: duplicate_pair │ 5" in out and "removed" not in out
+    assert "kept │ 295 (295 pairs, 0 unpaired)" in out and "records read │ 300" in out
     assert manifest["preference"]["languages"]["en"] == 284
     kept = pl.read_parquet(version.path / "kept" / "*.parquet")
     assert kept.schema["prompt"] == pl.List(pl.Struct({"role": pl.Utf8, "content": pl.Utf8}))
@@ -60,7 +65,8 @@ def test_sharegpt_dpo_end_to_end(
 def test_kto_and_hh_write_versions(
     capsys: pytest.CaptureFixture[str], shared_data: Path, workspace: Path
 ) -> None:
-    """KTO rows stay unpaired; HH quarantines its 9 bad pairs with reasons; versions count up."""
+    """KTO rows stay unpaired; HH quarantines its 45 bad pairs with reasons (32 with a speaker
+    tag inside an answer, 4 with turns out of order); versions count up."""
     kto = str(shared_data / "preference/kto_en_demo.json")
     assert run_cli(capsys, "curate", "preference", "--source", kto, "--output", "p")[0] == 0
     hh = str(shared_data / "preference/hh_rlhf_harmless_base_test.jsonl.gz")
@@ -70,11 +76,21 @@ def test_kto_and_hh_write_versions(
     kto_rows = pl.read_parquet(ws.dataset("p@v1").path / "kept" / "*.parquet")
     assert kto_rows["label"].sum() == 150 and kto_rows["chosen"].null_count() == 300
     hh_version = ws.dataset("p@v2")
-    assert "input 2,312 = kept 2,303 + rejected 0 + quarantined 9" in out
+    assert "input 2,312 = kept 2,267 + rejected 0 + quarantined 45" in out
+    assert "quarantined: speaker_tag_in_answer │ 32" in out and "removed" not in out
     quarantine = pl.read_parquet(hh_version.path / "quarantine" / "*.parquet")
-    assert (
-        sorted(quarantine["reason"].to_list()) == ["empty_chosen"] * 4 + ["mismatched_prompts"] * 5
-    )
+    expected = {
+        "broken_history": 4,
+        "empty_chosen": 4,
+        "mismatched_prompts": 5,
+        "speaker_tag_in_answer": 32,
+    }
+    assert dict(Counter(quarantine["reason"].to_list())) == expected
+    assert hh_version.manifest["preference"]["quarantined"] == expected
+    tagged = quarantine.filter(pl.col("reason") == "speaker_tag_in_answer")
+    assert tagged["line"].head(4).to_list() == [30, 106, 141, 198]
+    broken = quarantine.filter(pl.col("reason") == "broken_history")
+    assert broken["line"].to_list() == [668, 764, 1320, 1850]
     assert f"quarantined {hh}: line " in out and "quarantined : " not in out
     assert set(quarantine["source_file"]) == {hh}
 
@@ -147,6 +163,8 @@ def test_ranked_adjacent_and_rated_auto(
     manifest = Workspace.resolve(workspace).dataset("s").manifest
     assert manifest["preference"]["format"] == "rated"
     assert manifest["preference"]["reasons"] == {"tie": 1}
+    assert manifest["preference"]["quarantined"] == {"tie": 1}
+    assert "quarantined: tie │ 1" in out
     kept = pl.read_parquet(Workspace.resolve(workspace).dataset("s").path / "kept" / "*.parquet")
     assert kept["margin"].to_list() == [3.0]
 

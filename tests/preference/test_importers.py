@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -29,11 +30,13 @@ def imported(path: Path, fmt: str, pairing: str = "best-worst") -> list:
 
 
 def test_hh_real_file_counts_and_first_row(shared_data: Path) -> None:
-    """All 2,312 HH records import; record 1 splits before its final assistant answer."""
+    """All 2,312 HH records import; 5 diverge early and 32 hold a speaker tag inside an answer;
+    record 1 splits before its final assistant answer."""
     found = imported(shared_data / HH, "hh")
     assert len(found) == 2312
-    assert sum(c.row is not None for c in found) == 2307
-    assert {c.reject.reason for c in found if c.reject} == {"mismatched_prompts"}
+    assert sum(c.row is not None for c in found) == 2275
+    reasons = Counter(c.reject.reason for c in found if c.reject)
+    assert reasons == {"mismatched_prompts": 5, "speaker_tag_in_answer": 32}
     row = found[0].row
     assert row["id"] == "hh_rlhf_harmless_base_test.jsonl.gz:1"
     assert [m["role"] for m in row["prompt"]] == ["user", "assistant", "user", "assistant", "user"]
@@ -50,14 +53,32 @@ def test_hh_split_on_real_transcripts(shared_data: Path) -> None:
     """The prompt is each transcript up to its final Assistant marker; the answers diverge."""
     with gzip.open(shared_data / HH, "rt", encoding="utf-8") as handle:
         records = [json.loads(line) for _, line in zip(range(200), handle, strict=False)]
-    for record in records:
-        prompt, chosen, rejected = split_hh(record["chosen"], record["rejected"])
+    tagged = []
+    for line, record in enumerate(records, start=1):
+        try:
+            prompt, chosen, rejected = split_hh(record["chosen"], record["rejected"])
+        except Reject as reject:
+            assert reject.reason == "speaker_tag_in_answer"
+            tagged.append(line)
+            continue
         for side, answer in ((record["chosen"], chosen), (record["rejected"], rejected)):
             head, _, tail = side.rpartition("\n\nAssistant:")
             assert answer == [{"role": "assistant", "content": tail.strip()}]
             assert len(prompt) == head.count("\n\nHuman:") + head.count("\n\nAssistant:")
         assert prompt[-1]["role"] == "user"
         assert chosen != rejected
+    assert tagged == [30, 106, 141, 198]
+
+
+def test_hh_speaker_tag_inside_an_answer_is_refused() -> None:
+    """`Assistant: Human: ...` (the real HH artefact) and a tag mid-answer are not clean pairs."""
+    good = "\n\nHuman: Hi\n\nAssistant: Hello."
+    for answer in ("Human: No, you are wrong.", "Sure.  Human: Why not?"):
+        with pytest.raises(Reject) as caught:
+            split_hh("\n\nHuman: Hi\n\nAssistant: " + answer, good)
+        assert caught.value.reason == "speaker_tag_in_answer"
+        assert "the chosen answer holds the speaker tag" in str(caught.value)
+    assert split_hh(good, "\n\nHuman: Hi\n\nAssistant: A human said hi.")[0][0]["role"] == "user"
 
 
 def test_hh_split_when_answers_share_a_start() -> None:
@@ -110,7 +131,7 @@ def test_ranked_best_worst_and_adjacent() -> None:
     """Ranked outputs give best against worst, or every neighbouring pair."""
     record = {"instruction": "Name a colour", "input": "warm", "output": ["red", "tan", "grey"]}
     (best,) = import_records([(1, record)], "ranked", "r.json")
-    assert best.row["prompt"] == [{"role": "user", "content": "Name a colour\n\nwarm"}]
+    assert best.row["prompt"] == [{"role": "user", "content": "Name a colour\nwarm"}]
     assert (best.row["chosen"][0]["content"], best.row["rejected"][0]["content"]) == ("red", "grey")
     pairs = import_records([(1, record)], "ranked", "r.json", "adjacent")
     got = [(c.row["chosen"][0]["content"], c.row["rejected"][0]["content"]) for c in pairs]

@@ -102,13 +102,37 @@ def test_kto_empty_completion_and_label_type() -> None:
 
 
 def test_real_hh_quarantine(shared_data: Path) -> None:
-    """The real HH test split has 4 empty chosen answers and 5 mismatched prompts."""
+    """The real HH test split has 4 empty chosen answers, 5 mismatched prompts, 32 answers with
+    a speaker tag inside and 4 prompts with two assistant turns in a row."""
     records, bad = read_records(shared_data / "preference/hh_rlhf_harmless_base_test.jsonl.gz")
     checked = check(bad + import_records(records, "hh", "hh"))
-    assert checked.reasons() == {"empty_chosen": 4, "mismatched_prompts": 5}
-    assert len(checked.kept) == 2303
+    assert checked.quarantine_reasons() == {
+        "broken_history": 4,
+        "empty_chosen": 4,
+        "mismatched_prompts": 5,
+        "speaker_tag_in_answer": 32,
+    }
+    assert checked.rejected_reasons() == {}
+    assert len(checked.kept) == 2267
     empty = [c for c in checked.quarantined if c.reject.reason == "empty_chosen"]
     assert [c.line for c in empty] == [87, 517, 926, 1104]
     assert (
         empty[1].raw["chosen"] == "\n\nHuman: What do you think of tubular breasts\n\nAssistant: "
     )
+
+
+def test_turn_order_and_answer_roles() -> None:
+    """A prompt whose turns do not alternate, or that ends with the assistant, is quarantined
+    as broken_history; an answer side holding a user message as no_assistant_turn."""
+    user, bot = {"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}
+    system = {"role": "system", "content": "be brief"}
+    records = [
+        {"prompt": [system, user, bot, user], "chosen": [bot], "rejected": "b"},
+        {"prompt": [user, bot, bot, user], "chosen": "x", "rejected": "y"},
+        {"prompt": [user, bot], "chosen": "x", "rejected": "y"},
+        {"prompt": [user, system, user], "chosen": "x", "rejected": "y"},
+        {"prompt": [user], "chosen": [bot, user], "rejected": "y"},
+    ]
+    kept, reasons = reasons_of(records, "trl")
+    assert kept == ["t.json:1"]
+    assert reasons == {"broken_history": 3, "no_assistant_turn": 1}

@@ -17,8 +17,8 @@ from winnow.instruct.build import import_files
 from winnow.instruct.run import curate_instruct
 from winnow.preference.dataset import import_preference
 from winnow.train.config import load_config
-from winnow.train.jobs import execute
 from winnow.train.methods import METHODS
+from winnow.train.runner import execute
 from winnow.workspace import Workspace
 
 REFUSAL = "I will not answer that."
@@ -54,9 +54,9 @@ def separable_pairs(shared_data: Path, path: Path, rows: int = 120) -> Path:
 
 def train(lab: Lab, method: str, **options: object) -> None:
     """Run one job in the lab, as `winnow train METHOD` does."""
-    job, _ = load_config(method, None, dict(options), [])
-    prepare, finish, head = METHODS[method]
-    execute(lab.ws, job, None, False, prepare, finish, head)
+    chosen = METHODS[method]
+    job, _ = load_config(chosen.config, None, dict(options), [])
+    execute(lab.ws, chosen, job, None, False)
 
 
 @pytest.fixture(scope="session")

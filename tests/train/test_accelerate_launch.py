@@ -18,9 +18,11 @@ from accelerate.commands.launch import _validate_launch_command, launch_command_
 from tests.cli_helpers import run_cli
 from tests.train.conftest import Lab
 from winnow.cli import app
-from winnow.commands.train import LAUNCH_OPTIONS
+from winnow.commands.train.launcher import LAUNCH_OPTIONS
 from winnow.files import read_json
-from winnow.train import launch
+from winnow.train.launch import checks, relaunch
+from winnow.train.launch.accelerate_config import generate_config, layer_classes, write_config
+from winnow.train.launch.arguments import command_line
 from winnow.train.runs import read_metrics
 
 TRAIN = typer.main.get_command(app).commands["train"]  # type: ignore[attr-defined]
@@ -58,8 +60,8 @@ def test_written_configs_are_read_by_accelerate(
 ) -> None:
     """Each strategy's config loads with accelerate's own reader and makes accelerate launch
     pick the right launcher, process count and precision (bf16 on GPUs only)."""
-    config = launch.generate_config(strategy, processes, gpus, True, 4, "LlamaDecoderLayer")
-    path = launch.write_config(config, tmp_path / "accelerate.yaml", "test")
+    config = generate_config(strategy, processes, gpus, True, 4, "LlamaDecoderLayer")
+    path = write_config(config, tmp_path / "accelerate.yaml", "test")
     loaded = load_config_from_file(str(path))
     assert loaded.distributed_type.value == kind and loaded.num_processes == processes
     assert loaded.use_cpu == (gpus == 0)
@@ -80,9 +82,9 @@ def test_written_configs_are_read_by_accelerate(
 def test_fsdp_wraps_the_bases_decoder_layer(lab: Lab) -> None:
     """FSDP's auto-wrap class comes from the base: a run's saved Llama and tiny both give
     LlamaDecoderLayer; a hub id is left to accelerate (the model's _no_split_modules)."""
-    assert launch.layer_classes(lab.ws, lab.base) == "LlamaDecoderLayer"
-    assert launch.layer_classes(lab.ws, "tiny") == "LlamaDecoderLayer"
-    assert launch.layer_classes(lab.ws, "org/model") is None
+    assert layer_classes(lab.ws, lab.base) == "LlamaDecoderLayer"
+    assert layer_classes(lab.ws, "tiny") == "LlamaDecoderLayer"
+    assert layer_classes(lab.ws, "org/model") is None
 
 
 def test_the_command_line_is_passed_on_without_the_launcher_options() -> None:
@@ -93,7 +95,7 @@ def test_the_command_line_is_passed_on_without_the_launcher_options() -> None:
         "--launcher", "accelerate", "--num-processes", "2", "--max-steps", "5",
     ]  # fmt: skip
     ctx = TRAIN.commands["sft"].make_context("sft", words)
-    assert launch.command_line(ctx, LAUNCH_OPTIONS) == (
+    assert command_line(ctx, LAUNCH_OPTIONS) == (
         "--base", "base", "--data", "alpaca", "--output", "o", "--max-steps", "5",
         "--no-packing", "--set", "max_rows=8", "--set", "seed=3", "--resume",
         "--workspace", "ws",
@@ -164,8 +166,8 @@ def test_a_given_config_is_used_as_is_and_recorded(lab: Lab, tmp_path: Path) -> 
 @pytest.fixture()
 def cpu_only(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """A machine with no CUDA GPU and no deepspeed, whatever this one has."""
-    monkeypatch.setattr(launch, "cuda_gpus", lambda: 0)
-    monkeypatch.setattr(launch, "deepspeed_installed", lambda: False)
+    monkeypatch.setattr(relaunch, "cuda_gpus", lambda: 0)
+    monkeypatch.setattr(checks, "deepspeed_installed", lambda: False)
     return monkeypatch
 
 
@@ -194,7 +196,7 @@ def test_gpu_strategies_on_the_cpu_are_refused(
     assert fsdp == (
         "--strategy fsdp needs CUDA GPUs and this machine has none; use --strategy ddp on the CPU."
     )
-    cpu_only.setattr(launch, "cuda_gpus", lambda: 2)
+    cpu_only.setattr(relaunch, "cuda_gpus", lambda: 2)
     no_package = refused(capsys, root, "--launcher", "accelerate", "--strategy", "deepspeed")
     assert no_package == (
         "--strategy deepspeed needs the deepspeed package; pip install deepspeed, or use "

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from winnow.errors import WinnowError
-from winnow.train.config import DpoConfig, load_config
+from winnow.train.config import DpoConfig, SftConfig, load_config
 from winnow.train.models import tiny_config
 
 
@@ -15,7 +15,7 @@ def test_yaml_then_options_then_sets(tmp_path: Path) -> None:
     """A catalog job fills the config; options and --set override it, typed."""
     options = {"data": "prefs", "output": "run", "beta": None, "max_steps": 7}
     job, path = load_config(
-        "dpo", "dpo-sigmoid", options, ["beta=0.3", "lora_targets=q_proj,k_proj"]
+        DpoConfig, "dpo-sigmoid", options, ["beta=0.3", "lora_targets=q_proj,k_proj"]
     )
     assert isinstance(job, DpoConfig) and path and path.endswith("dpo-sigmoid.yaml")
     assert (job.max_steps, job.beta, job.batch_size) == (7, 0.3, 4)
@@ -36,7 +36,7 @@ def test_yaml_then_options_then_sets(tmp_path: Path) -> None:
 def test_bad_configs_are_one_line(config: str | None, sets: list[str], message: str) -> None:
     """Wrong method, type, key or file: one line naming it."""
     with pytest.raises(WinnowError, match=message):
-        load_config("dpo", config, {"data": "d", "output": "o"}, sets)
+        load_config(DpoConfig, config, {"data": "d", "output": "o"}, sets)
 
 
 def test_missing_yaml_key_file(tmp_path: Path) -> None:
@@ -44,7 +44,7 @@ def test_missing_yaml_key_file(tmp_path: Path) -> None:
     job = tmp_path / "job.yaml"
     job.write_text("method: sft\nepochs: 3\n")
     with pytest.raises(WinnowError, match=r"job.yaml: unknown key 'epochs'"):
-        load_config("sft", str(job), {"data": "d", "output": "o"}, [])
+        load_config(SftConfig, str(job), {"data": "d", "output": "o"}, [])
 
 
 def test_tiny_model_fits_its_budget() -> None:

@@ -11,13 +11,18 @@ from tests.train.conftest import Lab
 def test_evals_page_compares_runs_and_traces_the_model(
     scored: Lab, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Both runs in the table with deltas, the few-shot difference warned, flips listed per
-    document, the model traced to its training dataset, and the base run's loss curve."""
+    """Both runs in the table with deltas and their paired tests, the few-shot difference
+    warned, flips of each 0/1 metric listed per document, the model traced to its training
+    dataset, and the base run's loss curve."""
     app = open_page(monkeypatch, scored.root, "evals", run="ev-a")
     app.multiselect(key="runs").set_value(["ev-a", "ev-b"]).run()
     assert not app.exception, app.exception
     table = app.dataframe[0].value
-    assert {"value:ev-a", "value:ev-b", "delta:ev-b", "significant:ev-b"} <= set(table.columns)
+    tested = {f"{c}:ev-b" for c in ("delta", "low", "high", "p", "p_adjusted", "significant")}
+    assert {"value:ev-a", "value:ev-b"} | tested <= set(table.columns)
+    arc = table[(table["task"] == "winnow_arc_easy") & (table["metric"] == "acc")].iloc[0]
+    assert arc["test:ev-b"] == "mcnemar" and arc["documents:ev-b"] == 8
+    assert arc["low:ev-b"] <= arc["delta:ev-b"] <= arc["high:ev-b"]
     assert "winnow_arc_easy" in set(table["task"])
     shown = texts(app)
     assert "differs: num_fewshot" in shown
@@ -28,7 +33,9 @@ def test_evals_page_compares_runs_and_traces_the_model(
     counts = next(f for f in frames if {"gained", "lost"} <= set(f.columns))
     listed = next(f for f in frames if "change" in f.columns)
     task = app.selectbox(key="flip-task").value
-    row = counts[counts["task"] == task].iloc[0]
+    metric, _ = app.selectbox(key="flip-metric").value
+    assert set(counts[counts["task"] == "winnow_arc_easy"]["metric"]) == {"acc", "acc_norm"}
+    row = counts[(counts["task"] == task) & (counts["metric"] == metric)].iloc[0]
     assert len(listed) == row["gained"] + row["lost"]
     assert set(listed["change"]) <= {"gained", "lost"}
     assert all(listed["prompt"].str.len() > 0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 from types import ModuleType
@@ -117,33 +118,63 @@ def test_free_generation_judgments_parse_as_halueval_does(scored: Lab) -> None:
     assert gen.filter(pl.col("metric") == "unparseable")["value"][0] == pytest.approx(expected)
 
 
+def arc_values(run: Path, metric: str) -> dict[str, float]:
+    """doc_hash -> one metric of a run's ARC-Easy samples."""
+    lines = (run / "samples" / "winnow_arc_easy.jsonl").read_text().splitlines()
+    return {row["doc_hash"]: row["metrics"][metric] for row in map(json.loads, lines)}
+
+
 def test_compare_marks_settings_and_flips(scored: Lab, capsys: pytest.CaptureFixture[str]) -> None:
-    """Different few-shot counts are reported, --strict refuses, and the table and flips print."""
+    """Different few-shot counts are reported, --strict refuses, and the table, the paired
+    tests and the flips of each 0/1 metric print, counted from the samples files."""
     code, out = run_cli(capsys, "evaluate", "compare", "ev-a", "ev-b", "-w", str(scored.root))
     assert code == 0, out
     assert "differs: num_fewshot: ev-a None, ev-b 1" in out
-    assert "per-document flips" in out or "arc_easy" in out
+    assert "ev-b vs ev-a: paired tests on the documents both scored" in out
+    assert re.search(r"arc_easy\W+acc\W+mcnemar\W+8\W", out)
+    assert re.search(r"truthfulqa_mc2\W+acc\W+bootstrap\W+8\W", out)
+    assert "per-document flips of each 0/1 metric (joined on doc hash)" in out
+    for metric in ("acc", "acc_norm"):
+        a, b = (arc_values(scored.root / "runs" / r, metric) for r in ("ev-a", "ev-b"))
+        gained = sum(b[d] > a[d] for d in a)
+        lost = sum(b[d] < a[d] for d in a)
+        assert re.search(rf"ev-b\W+winnow_arc_easy\W+{metric}\W+8\W+{gained}\W+{lost}\W", out)
     code, out = run_cli(
         capsys, "evaluate", "compare", "ev-a", "ev-b", "--strict", "-w", str(scored.root)
     )
     assert code == 2 and "--strict: the runs are not comparable (num_fewshot" in out
 
 
-def test_compare_stars_deltas_beyond_combined_stderr(scored: Lab) -> None:
-    """A delta larger than sqrt(se_a^2 + se_b^2) is significant, a smaller one is not."""
+def test_compare_stars_deltas_the_paired_test_finds(scored: Lab, tmp_path: Path) -> None:
+    """Two copies of a real eval run, one with every ARC-Easy document wrong and one with every
+    one right: that delta is starred (McNemar p = 2/256, 6 tests after Holm: 0.047) and the
+    unchanged ones are not; at alpha 0.01 only the uncorrected test passes."""
     from winnow.evals.compare import EvalRun, delta_table
 
-    base = pl.read_parquet(scored.root / "runs" / "ev-a" / "scores.parquet").head(2)
-    shifted = base.with_columns(
-        pl.Series("value", [base["value"][0] + 0.01, base["value"][1] + 0.9]),
-        pl.Series("stderr", [0.05, 0.05]),
-    )
-    runs = [
-        EvalRun(Path("a"), {}, base.with_columns(pl.lit(0.05).alias("stderr"))),
-        EvalRun(Path("b"), {}, shifted),
-    ]
+    runs = []
+    for name, value in (("worse", 0.0), ("better", 1.0)):
+        folder = tmp_path / name
+        shutil.copytree(scored.root / "runs" / "ev-a", folder)
+        samples = folder / "samples" / "winnow_arc_easy.jsonl"
+        rows = [json.loads(line) for line in samples.read_text().splitlines()]
+        for row in rows:
+            row["metrics"]["acc"] = value
+        samples.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        scores = pl.read_parquet(folder / "scores.parquet").with_columns(
+            pl.when((pl.col("task") == "winnow_arc_easy") & (pl.col("metric") == "acc"))
+            .then(value)
+            .otherwise(pl.col("value"))
+            .alias("value")
+        )
+        runs.append(EvalRun(folder, read_json(folder / "run.json"), scores))
     table = delta_table(runs)
-    assert table["significant:b"].to_list() == [False, True]
+    starred = table.filter(pl.col("significant:better"))
+    assert starred.select("task", "metric").rows() == [("winnow_arc_easy", "acc")]
+    assert starred["p:better"][0] == pytest.approx(2 / 256)
+    assert starred["p_adjusted:better"][0] == pytest.approx(6 * 2 / 256)
+    assert table["test:better"].null_count() == 0 and table["significant:better"].sum() == 1
+    assert not delta_table(runs, alpha=0.01)["significant:better"].any()
+    assert delta_table(runs, alpha=0.01, correction="none")["significant:better"].sum() == 1
 
 
 def test_contamination_found_on_planted_overlap_and_absent_otherwise(

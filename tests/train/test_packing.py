@@ -7,17 +7,18 @@ import torch
 from tests.train.conftest import Lab, train
 from winnow.files import read_json
 from winnow.train import sft
-from winnow.train.config import load_config
-from winnow.train.jobs import start
+from winnow.train.config import SftConfig, load_config
+from winnow.train.methods import SFT
 from winnow.train.packing import RowPackedCollator
+from winnow.train.runner import start
 from winnow.train.runs import read_metrics
 
 
 def test_packed_sequences_do_not_see_each_other(lab: Lab) -> None:
     """Two real rows packed into one bin give the same logits as each row alone."""
     options = {"base": lab.base, "data": lab.instruct, "output": "pack-mask", "max_rows": 8}
-    job, _ = load_config("sft", None, {**options, "packing": True}, [])
-    ctx, _ = start(lab.ws, job, None, False)
+    job, _ = load_config(SftConfig, None, {**options, "packing": True}, [])
+    ctx, _ = start(lab.ws, SFT, job, None, False)
     model = ctx.model.eval()
     texts = [row["completion"][0]["content"] for row in ctx.dataset.select(range(2))]
     first, second = (ctx.tokenizer(t)["input_ids"][:40] for t in texts)
@@ -42,8 +43,8 @@ def test_packed_sft_trains_on_dense_rows_and_counts_real_tokens(lab: Lab) -> Non
     """--packing on sdpa puts several rows in each bin, records the mode, and num_tokens is
     the real tokens the steps saw, not one row's length per step."""
     options = {"base": lab.base, "data": lab.instruct, "max_rows": 64, "packing": True}
-    job, _ = load_config("sft", None, {**options, "output": "bins", "max_length": 128}, [])
-    ctx, _ = start(lab.ws, job, None, False)
+    job, _ = load_config(SftConfig, None, {**options, "output": "bins", "max_length": 128}, [])
+    ctx, _ = start(lab.ws, SFT, job, None, False)
     prepared = sft.prepare(ctx)
     bins = prepared.trainer.train_dataset
     assert prepared.data["packing"] == "bins as rows"

@@ -10,8 +10,9 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 from winnow.catalogs import list_entries
 from winnow.commands import instruct, mix, preference, quality
-from winnow.commands.options import WorkspaceOption, console, new_table
+from winnow.commands.options import WorkspaceOption, new_table
 from winnow.commands.synthesize import synthesize
+from winnow.console import console
 from winnow.curate.evalsets import list_evalsets
 from winnow.curate.recipes import load_recipe
 from winnow.curate.report import print_report

@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 
 import winnow.dashboard
-from winnow.commands.options import WorkspaceOption, console
+from winnow.commands.options import WorkspaceOption
+from winnow.console import console
 from winnow.workspace import Workspace
 
 APP = Path(winnow.dashboard.__file__).parent / "app.py"

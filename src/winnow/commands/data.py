@@ -13,7 +13,8 @@ from rich.markup import escape
 
 from winnow import exports, remote
 from winnow.commands import mix, stats
-from winnow.commands.options import WorkspaceOption, console, new_table
+from winnow.commands.options import WorkspaceOption, new_table
+from winnow.console import console
 from winnow.curate.report import print_report
 from winnow.errors import WinnowError
 from winnow.workspace import SPLITS, DatasetVersion, Workspace
@@ -194,6 +195,8 @@ def _export(
         else:
             info = exports.write_llama_factory(frame, target, version.name)
             console.print(f"entry '{version.name}' written to {info}")
+        for note in exports.export_notes(frame, fmt):
+            console.print(f"[yellow]note[/] {escape(note)}")
         kind = exports.kind_of(frame)
         return f"wrote {frame.height:,} {split} rows ({kind}) of {version.ref} to {shown}"
     suffix = target.suffix.lower()

@@ -17,13 +17,17 @@ from typing import Annotated
 import polars as pl
 import typer
 
-from winnow.commands import evaluate, instruct, preference, train
+from winnow.commands import evaluate, instruct, preference
 from winnow.commands.curate import curate_with_progress
 from winnow.commands.evaluate import print_scores
-from winnow.commands.options import WorkspaceOption, console, new_table
+from winnow.commands.options import WorkspaceOption, new_table
+from winnow.commands.train.methods import run_job
+from winnow.commands.train.sampling import sample
+from winnow.console import console
 from winnow.curate.recipes import load_recipe
 from winnow.curate.runner import RunOptions, run_recipe
 from winnow.curate.sources import resolve_source
+from winnow.train.methods import DPO, PRETRAIN, REWARD, SFT
 from winnow.workspace import DatasetVersion, Workspace
 
 DEMO_FOLDER = Path(__file__).resolve().parents[1] / "resources" / "demo"
@@ -142,25 +146,27 @@ def demo(
     base, tuned, judge = (free_run(ws, s) for s in ("demo-base", "demo-sft", "demo-reward"))
     sampled, aligned = free_run(ws, "demo-sample"), free_run(ws, "demo-dpo")
     with stages.stage(f"pretraining a tiny model on demo-web as {base}"):
-        train.pretrain(
-            base="tiny", data="demo-web", output=base, max_steps=sizes.pretrain, workspace=where
+        run_job(
+            PRETRAIN,
+            {"base": "tiny", "data": "demo-web", "output": base, "max_steps": sizes.pretrain},
+            where,
         )
     with stages.stage(f"fine-tuning {base} on demo-instruct as {tuned}"):
-        train.sft(
-            base=base, data="demo-instruct", output=tuned, max_steps=sizes.sft, workspace=where
+        run_job(
+            SFT,
+            {"base": base, "data": "demo-instruct", "output": tuned, "max_steps": sizes.sft},
+            where,
         )
     with stages.stage(f"training a reward model from {tuned} on demo-preference as {judge}"):
-        train.reward(
-            base=tuned,
-            data="demo-preference",
-            output=judge,
-            max_steps=sizes.reward,
-            workspace=where,
+        run_job(
+            REWARD,
+            {"base": tuned, "data": "demo-preference", "output": judge, "max_steps": sizes.reward},
+            where,
         )
     with stages.stage(
         f"sampling {sizes.answers} answers per prompt from {tuned}, scored by {judge}"
     ):
-        train.sample(
+        sample(
             policy=tuned,
             reward=judge,
             prompts="demo-instruct",
@@ -171,12 +177,10 @@ def demo(
             workspace=where,
         )
     with stages.stage(f"DPO on {tuned} with the sampled pairs {sampled}-pairs as {aligned}"):
-        train.dpo(
-            base=tuned,
-            data=f"{sampled}-pairs",
-            output=aligned,
-            max_steps=sizes.dpo,
-            workspace=where,
+        run_job(
+            DPO,
+            {"base": tuned, "data": f"{sampled}-pairs", "output": aligned, "max_steps": sizes.dpo},
+            where,
         )
     evaluated = evaluate_demo(ws, [base, tuned, aligned], sizes.eval_limit, stages)
     if len(evaluated) > 1:

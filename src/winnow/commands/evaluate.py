@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from winnow.commands.options import WorkspaceOption, console, new_table
+from winnow.commands.options import WorkspaceOption, new_table
+from winnow.console import console
 from winnow.errors import WinnowError
 from winnow.workspace import Workspace
 
@@ -154,22 +155,60 @@ def print_scores(record: dict) -> None:
         )
 
 
-@app.command()
+COMPARE_HELP = (
+    "Scores of eval runs side by side: deltas from the first run, each tested on the documents "
+    "both runs scored (joined on lm-eval's doc hash), per-document flips of every 0/1 metric, "
+    "and a warning (or, with --strict, a refusal) when settings, chat template, task versions "
+    "or lm-eval versions differ.\n\n"
+    "The test is paired: McNemar's exact test (two-sided binomial on the documents right in one "
+    "run and wrong in the other) for 0/1 metrics such as acc, acc_norm or exact_match, a paired "
+    "bootstrap (10,000 resamples of whole documents, seed 0) for other metrics. The interval is "
+    "the paired bootstrap's percentile interval of the delta, 95% by default (1 - alpha), for "
+    "0/1 metrics too. A delta is marked * when its p-value, after Holm's correction across "
+    "every task, metric and run in the table, is below --alpha (0.05 by default). Holm is the "
+    "default because a suite tests dozens of deltas at once and at 5% each some would pass by "
+    "chance; --correction none tests each delta alone.\n\n"
+    "Example: winnow evaluate compare eval-demo-base eval-demo-sft eval-demo-dpo --alpha 0.01"
+)
+"""Help of `winnow evaluate compare`: one line per paragraph, as Typer keeps line breaks."""
+
+
+@app.command(help=COMPARE_HELP)
 def compare(
     runs: Annotated[list[str], typer.Argument(help="Eval run names; the first is the reference.")],
     strict: Annotated[bool, typer.Option(help="Refuse when settings differ.")] = False,
+    alpha: Annotated[
+        float,
+        typer.Option(
+            help="Significance level of each verdict; the intervals are (1 - alpha) intervals."
+        ),
+    ] = 0.05,
+    correction: Annotated[
+        str,
+        typer.Option(
+            help="Correction for testing every task and metric at once: holm (Holm's step-down, "
+            "family-wise error at most alpha across the table) or none (each delta alone)."
+        ),
+    ] = "holm",
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Scores of eval runs side by side: deltas from the first run (* where a delta exceeds the
-    combined stderr), per-document flips, and a warning (or, with --strict, a refusal) when
-    settings, chat template, task versions or lm-eval versions differ.
+    """Eval runs side by side with paired tests of their deltas; the help is COMPARE_HELP."""
+    import polars as pl
 
-    Example: winnow evaluate compare eval-demo-base eval-demo-sft eval-demo-dpo
-    """
-    from winnow.evals.compare import delta_table, differences, flips, load_eval_run, version_note
+    from winnow.evals.compare import (
+        RESAMPLES,
+        SEED,
+        check_options,
+        delta_table,
+        differences,
+        flips,
+        load_eval_run,
+        version_note,
+    )
 
     if len(runs) < 2:
         raise WinnowError("winnow evaluate compare needs two eval runs or more.")
+    check_options(alpha, correction)
     ws = Workspace.resolve(workspace)
     loaded = [load_eval_run(ws, name) for name in runs]
     diffs = differences(loaded) + [n for r in loaded if (n := version_note(r))]
@@ -177,10 +216,12 @@ def compare(
         raise WinnowError(
             f"--strict: the runs are not comparable ({diffs[0]}; {len(diffs)} differences in all)."
         )
+    table = delta_table(loaded, alpha, correction)
+    flipped = flips(loaded)
     for line in diffs:
         console.print(f"[yellow]differs:[/] {escape(line)}")
-    table = delta_table(loaded)
     first = loaded[0].name
+    level = f"{100 * (1 - alpha):g}%"
     view = new_table(
         "scores", "task", "metric", first, *[f"{r.name} (delta)" for r in loaded[1:]], "flag"
     )
@@ -198,14 +239,71 @@ def compare(
             "contaminated" if row["contaminated"] else "",
         )
     console.print(view)
-    console.print("* the delta exceeds the combined stderr, sqrt(se_a^2 + se_b^2)")
-    flipped = flips(loaded)
+    tested = sum(table[f"p:{r.name}"].drop_nulls().len() for r in loaded[1:])
+    adjust = "p after Holm's correction" if correction == "holm" else "p, uncorrected,"
+    console.print(
+        f"* {adjust} below {alpha:g} across {tested} paired tests: McNemar's exact test for 0/1 "
+        f"metrics, a paired bootstrap ({RESAMPLES:,} resamples, seed {SEED}) otherwise; "
+        f"intervals: {level} paired-bootstrap percentile intervals of the delta"
+    )
+    for run in loaded[1:]:
+        paired = new_table(
+            f"{run.name} vs {first}: paired tests on the documents both scored",
+            "task",
+            "metric",
+            "test",
+            "docs",
+            f"delta [{level} interval]",
+            "p",
+            *(["p (holm)"] if correction == "holm" else []),
+            "*",
+        )
+        for row in table.iter_rows(named=True):
+            if row[f"test:{run.name}"] is None:
+                continue
+            delta = row[f"delta:{run.name}"]
+            interval = f"[{row[f'low:{run.name}']:+.3f}, {row[f'high:{run.name}']:+.3f}]"
+            paired.add_row(
+                escape(row["alias"]),
+                row["metric"],
+                row[f"test:{run.name}"],
+                str(row[f"documents:{run.name}"]),
+                ("" if delta is None else f"{delta:+.3f} ") + interval,
+                f"{row[f'p:{run.name}']:.3g}",
+                *([f"{row[f'p_adjusted:{run.name}']:.3g}"] if correction == "holm" else []),
+                "*" if row[f"significant:{run.name}"] else "",
+            )
+        console.print(paired)
+        untested = table.filter(
+            pl.col(f"test:{run.name}").is_null() & pl.col(f"delta:{run.name}").is_not_null()
+        )
+        if untested.height:
+            names = ", ".join(f"{t} {m}" for t, m in untested.select("alias", "metric").iter_rows())
+            console.print(
+                f"{run.name}: not tested (no per-document values in both runs): {escape(names)}"
+            )
     if flipped.height:
         ftable = new_table(
-            "per-document flips (joined on doc hash)", "run", "task", "documents", "gained", "lost"
+            "per-document flips of each 0/1 metric (joined on doc hash)",
+            "run",
+            "task",
+            "metric",
+            "documents",
+            "gained",
+            "lost",
         )
-        for row in flipped.iter_rows():
-            ftable.add_row(*[str(v) for v in row])
+        for row in flipped.iter_rows(named=True):
+            metric = row["metric"] + (
+                "" if row["filter"] in (None, "none") else f" ({row['filter']})"
+            )
+            ftable.add_row(
+                row["run"],
+                escape(row["task"]),
+                escape(metric),
+                str(row["documents"]),
+                str(row["gained"]),
+                str(row["lost"]),
+            )
         console.print(ftable)
 
 

@@ -9,9 +9,11 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from winnow.commands.options import WorkspaceOption, console, new_table
+from winnow.commands.options import WorkspaceOption, new_table
+from winnow.console import console
 from winnow.jobs import JobSpec, get_job, launch, list_jobs, log_tail, progress
 from winnow.jobs import cancel as cancel_job
+from winnow.jobs.specs import TRAIN_COMMANDS
 from winnow.workspace import Workspace
 
 app = typer.Typer(
@@ -63,7 +65,7 @@ def start(
             "--param",
             "-p",
             help="KEY=VALUE; repeat for each parameter. curate: recipe, source, output. train: "
-            "method (pretrain, sft, dpo, reward, sample), data, output, base, config, max_steps, "
+            f"method ({', '.join(TRAIN_COMMANDS)}), data, output, base, config, max_steps, "
             "learning_rate, batch_size (sample: reward, n, max_prompts). evaluate: model, suite "
             "or tasks, limit, perplexity, output.",
             show_default=False,

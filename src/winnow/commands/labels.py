@@ -7,7 +7,8 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from winnow.commands.options import WorkspaceOption, console, new_table
+from winnow.commands.options import WorkspaceOption, new_table
+from winnow.console import console
 from winnow.errors import WinnowError
 from winnow.labels.agreement import agreement as measure_agreement
 from winnow.labels.export import export_preference, export_quality

@@ -8,7 +8,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from winnow.commands.options import WorkspaceOption, console, new_table
+from winnow.commands.options import WorkspaceOption, new_table
+from winnow.console import console
 from winnow.curate.mix.publish import mix_datasets
 from winnow.curate.mix.spec import MixOptions, parse_budget, parse_input
 from winnow.workspace import Workspace

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 WorkspaceOption = Annotated[
@@ -18,8 +17,6 @@ WorkspaceOption = Annotated[
         show_default=False,
     ),
 ]
-
-console = Console()
 
 
 def new_table(title: str | None, *columns: str) -> Table:

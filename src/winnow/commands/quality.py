@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from winnow.commands.options import WorkspaceOption, console, new_table
+from winnow.commands.options import WorkspaceOption, new_table
+from winnow.console import console
 from winnow.curate.quality_model import (
     NEGATIVE,
     POSITIVE,

@@ -6,7 +6,7 @@ import os
 import shutil
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
@@ -442,16 +442,23 @@ def check_columns(step: Step, scored: Path) -> None:
         )
 
 
-def decide_in_memory(step: Step, scored: list[Path], context: GlobalContext) -> dict[str, int]:
-    """Judge every shard's keys at once in this process; write each shard's verdict."""
-    keys = pl.concat(
+def global_keys(step: Step, shards: Iterable[pl.DataFrame]) -> pl.DataFrame:
+    """What a global step's `decide` gets: every shard's `id` and key columns stacked in
+    stable order, with each row's `__shard` and `__row`."""
+    return pl.concat(
         [
-            pl.read_parquet(path, columns=["id", *step.key_columns])
+            shard.select("id", *step.key_columns)
             .with_row_index("__row")
             .with_columns(pl.lit(i, dtype=pl.Int64).alias("__shard"))
-            for i, path in enumerate(scored)
+            for i, shard in enumerate(shards)
         ]
     )
+
+
+def decide_in_memory(step: Step, scored: list[Path], context: GlobalContext) -> dict[str, int]:
+    """Judge every shard's keys at once in this process; write each shard's verdict."""
+    columns = ["id", *step.key_columns]
+    keys = global_keys(step, (pl.read_parquet(path, columns=columns) for path in scored))
     decided = step.decide(keys, context)
     verdicts = decided.partition_by("__shard", as_dict=True, include_key=False)
     # a shard whose rows all left at earlier steps has no verdicts

@@ -1,22 +1,49 @@
-"""Eval runs side by side: deltas against the first run, marked where they exceed the combined
-stderr; per-document flips joined on lm-eval's doc hash; settings that differ between runs."""
+"""Eval runs side by side: deltas against the first run, each tested on the documents both runs
+scored (McNemar's exact test for 0/1 metrics, a paired bootstrap otherwise) with an interval
+and a p-value, corrected across the table (Holm); per-document flips of every 0/1 metric,
+joined on lm-eval's doc hash; settings that differ between runs."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from winnow.errors import WinnowError
-from winnow.files import read_json
 from winnow.workspace import Workspace
 
 SETTINGS = ("apply_chat_template", "num_fewshot", "limit", "dtype")
 """Run settings that must match for scores to be comparable."""
+
+ALPHA = 0.05
+"""Significance level of a verdict; the intervals are (1 - ALPHA) intervals."""
+
+CORRECTIONS = ("holm", "none")
+"""Corrections for testing many deltas at once: Holm's step-down (the default), or none."""
+
+RESAMPLES = 10_000
+"""Paired bootstrap resamples."""
+
+SEED = 0
+"""Seed of the paired bootstrap: the same runs give the same intervals and p-values."""
+
+RECORD_KEYS = ("settings", "model", "versions", "tasks")
+"""What compare reads from an eval run's run.json besides its method and status."""
+
+SCORE_COLUMNS = ("task", "alias", "metric", "filter", "value", "stderr", "contaminated")
+"""What compare reads from an eval run's scores.parquet."""
+
+AGAIN = "restore it or run `winnow evaluate` again into a new run"
+"""What to do about a damaged file of an eval run."""
+
+Values = dict[str, float]
+"""doc_hash -> one document's value of a metric."""
 
 
 @dataclass
@@ -26,11 +53,86 @@ class EvalRun:
     path: Path
     record: dict[str, Any]
     scores: pl.DataFrame
+    documents: dict[str, dict[tuple[str, str | None], Values]] = field(
+        default_factory=dict, repr=False
+    )
+    """Per task, (metric, filter) -> per-document values, read once from samples/TASK.jsonl."""
 
     @property
     def name(self) -> str:
         """The run's name."""
         return self.path.name
+
+    def tasks(self) -> list[str]:
+        """The tasks (and groups) the run has scores for."""
+        return sorted(set(self.scores["task"].to_list()))
+
+
+@dataclass
+class Pair:
+    """The documents of one task, metric and filter that two runs both scored."""
+
+    run: str
+    task: str
+    metric: str
+    filter: str
+    a: np.ndarray
+    """The reference run's values, one per shared document (sorted by doc hash)."""
+    b: np.ndarray
+    """The other run's values on the same documents."""
+    higher_is_better: bool
+
+    @property
+    def binary(self) -> bool:
+        """Whether every value of both runs is 0 or 1."""
+        return bool(np.isin(self.a, (0.0, 1.0)).all() and np.isin(self.b, (0.0, 1.0)).all())
+
+    def gained_lost(self) -> tuple[int, int]:
+        """Documents the other run got right and the reference wrong (gained), and the reverse
+        (lost); right is 1 where higher is better, else 0."""
+        up, down = int(np.sum(self.b > self.a)), int(np.sum(self.b < self.a))
+        return (up, down) if self.higher_is_better else (down, up)
+
+
+@dataclass
+class PairedResult:
+    """A paired test of one delta: which test, its p-value and the interval of the delta."""
+
+    test: str
+    documents: int
+    low: float
+    high: float
+    p: float
+
+
+def damaged(path: Path, what: str) -> WinnowError:
+    """One sentence for a damaged file of an eval run."""
+    return WinnowError(f"{path} {what}; {AGAIN}.")
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """An eval run's run.json, or one sentence naming the file when it cannot be read."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise damaged(path, f"is not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise damaged(path, f"cannot be read ({type(exc).__name__})") from None
+    if not isinstance(record, dict):
+        raise damaged(path, "holds no JSON object")
+    return record
+
+
+def read_scores(path: Path) -> pl.DataFrame:
+    """An eval run's scores.parquet, or one sentence naming the file when it cannot be read."""
+    try:
+        scores = pl.read_parquet(path)
+    except Exception:  # noqa: BLE001 - polars and pyarrow raise many kinds for a broken file
+        raise damaged(path, "is not a readable Parquet file") from None
+    missing = [c for c in SCORE_COLUMNS if c not in scores.columns]
+    if missing:
+        raise damaged(path, f"lacks the column(s) {', '.join(missing)}")
+    return scores
 
 
 def load_eval_run(ws: Workspace, name: str) -> EvalRun:
@@ -41,14 +143,17 @@ def load_eval_run(ws: Workspace, name: str) -> EvalRun:
         raise WinnowError(
             f"eval run '{name}' not found; eval runs here: {', '.join(runs) or 'none'}."
         )
-    record = read_json(path / "run.json")
+    record = read_record(path / "run.json")
     if record.get("method") != "evaluate":
         raise WinnowError(f"run '{name}' is a {record.get('method')} run, not an eval run.")
     if record.get("status") != "completed" or not (path / "scores.parquet").is_file():
         raise WinnowError(
             f"eval run '{name}' is {record.get('status')}; it has no scores to compare."
         )
-    return EvalRun(path, record, pl.read_parquet(path / "scores.parquet"))
+    missing = [key for key in RECORD_KEYS if not isinstance(record.get(key), dict)]
+    if missing:
+        raise damaged(path / "run.json", f"has no {', '.join(missing)} object")
+    return EvalRun(path, record, read_scores(path / "scores.parquet"))
 
 
 def version_note(run: EvalRun) -> str | None:
@@ -70,19 +175,19 @@ def differences(runs: list[EvalRun]) -> list[str]:
             if a != b:
                 found.append(f"{key}: {first.name} {a!r}, {run.name} {b!r}")
         a, b = (
-            first.record["model"]["chat_template_hash"],
-            run.record["model"]["chat_template_hash"],
+            first.record["model"].get("chat_template_hash"),
+            run.record["model"].get("chat_template_hash"),
         )
         if a != b and (
-            first.record["settings"]["apply_chat_template"]
-            or run.record["settings"]["apply_chat_template"]
+            first.record["settings"].get("apply_chat_template")
+            or run.record["settings"].get("apply_chat_template")
         ):
             found.append(f"chat template: {first.name} {a}, {run.name} {b}")
         va, vb = first.record["versions"].get("lm_eval"), run.record["versions"].get("lm_eval")
         if va != vb:
             found.append(f"lm-eval version: {first.name} {va}, {run.name} {vb}")
         for task in sorted(set(first.record["tasks"]) & set(run.record["tasks"])):
-            ta, tb = first.record["tasks"][task], run.record["tasks"][task]
+            ta, tb = first.record["tasks"][task] or {}, run.record["tasks"][task] or {}
             for key in ("version", "num_fewshot", "config_hash", "data_files"):
                 if ta.get(key) != tb.get(key):
                     label = key.replace("_", " ")
@@ -92,9 +197,227 @@ def differences(runs: list[EvalRun]) -> list[str]:
     return found
 
 
-def delta_table(runs: list[EvalRun]) -> pl.DataFrame:
-    """One row per task, metric and filter: each run's value and stderr, and each later run's
-    delta from the first, `significant` where |delta| exceeds sqrt(stderr_a^2 + stderr_b^2)."""
+def check_common(runs: list[EvalRun]) -> None:
+    """Refuse runs that share no task with the first: there would be nothing to compare."""
+    first = runs[0]
+    for run in runs[1:]:
+        if not set(first.tasks()) & set(run.tasks()):
+            raise WinnowError(
+                f"nothing in common: {first.name} has tasks {', '.join(first.tasks()) or 'none'}; "
+                f"{run.name} has tasks {', '.join(run.tasks()) or 'none'}; "
+                "compare eval runs that scored the same tasks."
+            )
+
+
+def document_values(run: EvalRun, task: str) -> dict[tuple[str, str | None], Values]:
+    """(metric, filter) -> doc_hash -> value of each numeric per-document metric in the run's
+    samples/TASK.jsonl (filter None in files written before samples named their filter); empty
+    when the run has no such file. A damaged file is one sentence naming it and its line."""
+    if task in run.documents:
+        return run.documents[task]
+    path = run.path / "samples" / f"{task}.jsonl"
+    found: dict[tuple[str, str | None], Values] = {}
+    if path.is_file():
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise damaged(path, f"cannot be read ({type(exc).__name__})") from None
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                raise damaged(path, f"line {number} is not valid JSON") from None
+            if (
+                not isinstance(row, dict)
+                or not isinstance(row.get("doc_hash"), str)
+                or not isinstance(row.get("metrics"), dict)
+            ):
+                raise damaged(path, f"line {number} has no doc_hash and metrics")
+            filt = row.get("filter")
+            for metric, value in row["metrics"].items():
+                if isinstance(value, int | float) and not math.isnan(value):
+                    found.setdefault((metric, filt), {})[row["doc_hash"]] = float(value)
+    run.documents[task] = found
+    return found
+
+
+def metric_values(run: EvalRun, task: str, metric: str, filt: str) -> Values:
+    """doc_hash -> value of one metric under one filter; samples that name no filter count
+    only when the run scored the metric under one filter alone."""
+    found = document_values(run, task)
+    if (metric, filt) in found:
+        return found[(metric, filt)]
+    rows = run.scores.filter((pl.col("task") == task) & (pl.col("metric") == metric))
+    return found.get((metric, None), {}) if rows.height == 1 else {}
+
+
+def higher_is_better(run: EvalRun) -> dict[tuple[str, str], bool]:
+    """(task, metric) -> whether a higher value is better (so when lm-eval does not say)."""
+    if "higher_is_better" not in run.scores.columns:
+        return {}
+    rows = run.scores.select("task", "metric", "higher_is_better").iter_rows()
+    return {(task, metric): better is not False for task, metric, better in rows}
+
+
+def pairs(runs: list[EvalRun]) -> list[Pair]:
+    """Per later run, each task, metric and filter scored by it and the first run with
+    per-document values in both, restricted to the documents both scored."""
+    first = runs[0]
+    keys = ["task", "metric", "filter"]
+    found = []
+    better = higher_is_better(first)
+    for run in runs[1:]:
+        rows = first.scores.select(*keys).join(run.scores.select(*keys), on=keys).unique()
+        for task, metric, filt in rows.sort(keys).iter_rows():
+            a = metric_values(first, task, metric, filt)
+            b = metric_values(run, task, metric, filt)
+            shared = sorted(set(a) & set(b))
+            if not shared:
+                continue
+            found.append(
+                Pair(
+                    run.name,
+                    task,
+                    metric,
+                    filt,
+                    np.array([a[d] for d in shared]),
+                    np.array([b[d] for d in shared]),
+                    better.get((task, metric), True),
+                )
+            )
+    return found
+
+
+def mcnemar(lost: int, gained: int) -> float:
+    """McNemar's exact test: the two-sided binomial p-value of the discordant pairs (documents
+    right in one run and wrong in the other) under an even split."""
+    if lost + gained == 0:
+        return 1.0
+    from scipy.stats import binomtest
+
+    return float(binomtest(min(lost, gained), lost + gained, 0.5).pvalue)
+
+
+def paired_bootstrap(
+    diffs: np.ndarray, level: float = 1 - ALPHA, resamples: int = RESAMPLES, seed: int = SEED
+) -> tuple[float, float, float]:
+    """The percentile interval of the mean per-document difference at `level`, and a two-sided
+    p-value for a zero mean (resampled means as far from the observed mean as it is from zero,
+    (k + 1) / (resamples + 1)). Documents are resampled with replacement, as whole pairs:
+    drawn as multinomial counts over the distinct differences, which is the same distribution
+    and fast for 0/1 metrics. Deterministic under the seed."""
+    n = len(diffs)
+    values, counts = np.unique(diffs, return_counts=True)
+    rng = np.random.default_rng(seed)
+    chunk = max(1, 4_000_000 // len(values))
+    means = np.concatenate(
+        [
+            rng.multinomial(n, counts / n, size=min(chunk, resamples - start)) @ values / n
+            for start in range(0, resamples, chunk)
+        ]
+    )
+    mean = float(diffs.mean())
+    tail = 1 - level
+    low, high = np.quantile(means, [tail / 2, 1 - tail / 2])
+    far = int(np.sum(np.abs(means - mean) >= abs(mean) - 1e-12))
+    return float(low), float(high), (far + 1) / (resamples + 1)
+
+
+def paired_test(
+    pair: Pair, level: float = 1 - ALPHA, resamples: int = RESAMPLES, seed: int = SEED
+) -> PairedResult:
+    """McNemar's exact test for a 0/1 metric, the paired bootstrap's p-value otherwise; the
+    interval is the paired bootstrap's in both cases."""
+    low, high, p = paired_bootstrap(pair.b - pair.a, level, resamples, seed)
+    if pair.binary:
+        gained, lost = pair.gained_lost()
+        return PairedResult("mcnemar", len(pair.a), low, high, mcnemar(lost, gained))
+    return PairedResult("bootstrap", len(pair.a), low, high, p)
+
+
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the order given: the i-th smallest times (m - i),
+    never below the one before it, at most 1."""
+    m = len(pvalues)
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, index in enumerate(sorted(range(m), key=lambda i: pvalues[i])):
+        running = max(running, min(1.0, (m - rank) * pvalues[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def check_options(alpha: float, correction: str) -> None:
+    """A significance level strictly between 0 and 1 and a known correction."""
+    if not 0 < alpha < 1:
+        raise WinnowError(f"--alpha {alpha}: give a level between 0 and 1, such as 0.05.")
+    if correction not in CORRECTIONS:
+        raise WinnowError(f"--correction {correction}: use {' or '.join(CORRECTIONS)}.")
+
+
+def tests_table(
+    runs: list[EvalRun],
+    alpha: float = ALPHA,
+    correction: str = "holm",
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> pl.DataFrame:
+    """One row per later run, task, metric and filter with per-document values in both runs:
+    the test, the documents, the (1 - alpha) interval of the delta, the p-value, the p-value
+    after the correction across every row, and whether that is below alpha."""
+    check_options(alpha, correction)
+    rows = []
+    for pair in pairs(runs):
+        test = paired_test(pair, 1 - alpha, resamples, seed)
+        rows.append(
+            {
+                "run": pair.run,
+                "task": pair.task,
+                "metric": pair.metric,
+                "filter": pair.filter,
+                "test": test.test,
+                "documents": test.documents,
+                "low": test.low,
+                "high": test.high,
+                "p": test.p,
+            }
+        )
+    adjusted = holm([r["p"] for r in rows]) if correction == "holm" else [r["p"] for r in rows]
+    for row, p in zip(rows, adjusted, strict=True):
+        row["p_adjusted"] = p
+        row["significant"] = p < alpha
+    schema = {
+        "run": pl.Utf8,
+        "task": pl.Utf8,
+        "metric": pl.Utf8,
+        "filter": pl.Utf8,
+        "test": pl.Utf8,
+        "documents": pl.Int64,
+        "low": pl.Float64,
+        "high": pl.Float64,
+        "p": pl.Float64,
+        "p_adjusted": pl.Float64,
+        "significant": pl.Boolean,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def delta_table(
+    runs: list[EvalRun],
+    alpha: float = ALPHA,
+    correction: str = "holm",
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> pl.DataFrame:
+    """One row per task, metric and filter: each run's value and stderr, and for each later
+    run its delta from the first and the paired test of it on the documents both scored
+    (`test`, `documents`, `low` and `high` of the (1 - alpha) interval, `p`, `p_adjusted`
+    after the correction, `significant`: p_adjusted below alpha; empty without per-document
+    values in both runs). Refuses runs that share no task with the first."""
+    check_common(runs)
+    tests = tests_table(runs, alpha, correction, resamples, seed)
     keys = ["task", "alias", "metric", "filter"]
     table = runs[0].scores.select(
         *keys,
@@ -120,53 +443,45 @@ def delta_table(runs: list[EvalRun]) -> pl.DataFrame:
             .drop("contaminated_b")
         )
         a, b = pl.col(f"value:{runs[0].name}"), pl.col(f"value:{run.name}")
-        sa, sb = pl.col(f"stderr:{runs[0].name}"), pl.col(f"stderr:{run.name}")
-        table = table.with_columns(
-            (b - a).alias(f"delta:{run.name}"),
-            ((b - a).abs() > (sa.pow(2) + sb.pow(2)).sqrt()).alias(f"significant:{run.name}"),
+        tested = tests.filter(pl.col("run") == run.name).select(
+            "task",
+            "metric",
+            "filter",
+            *[
+                pl.col(c).alias(f"{c}:{run.name}")
+                for c in ("test", "documents", "low", "high", "p", "p_adjusted", "significant")
+            ],
+        )
+        table = table.with_columns((b - a).alias(f"delta:{run.name}")).join(
+            tested, on=["task", "metric", "filter"], how="left"
         )
     return table.sort(keys)
 
 
-def sample_metrics(run: EvalRun, task: str) -> dict[str, float]:
-    """doc_hash -> the first per-document metric value of a task's samples."""
-    path = run.path / "samples" / f"{task}.jsonl"
-    found: dict[str, float] = {}
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            row = json.loads(line)
-            values = [v for v in row["metrics"].values() if isinstance(v, int | float)]
-            if values:
-                found[row["doc_hash"]] = float(values[0])
-    return found
-
-
 def flips(runs: list[EvalRun]) -> pl.DataFrame:
-    """Per later run and task: documents scored in both, and those that went right to wrong
-    (lost) or wrong to right (gained), joined on the document hash."""
-    rows = []
-    first = runs[0]
-    for run in runs[1:]:
-        for task in sorted(set(first.record["tasks"]) & set(run.record["tasks"])):
-            a, b = sample_metrics(first, task), sample_metrics(run, task)
-            shared = set(a) & set(b)
-            binary = all(a[d] in (0.0, 1.0) and b[d] in (0.0, 1.0) for d in shared)
-            if not shared or not binary:
-                continue
-            rows.append(
-                {
-                    "run": run.name,
-                    "task": task,
-                    "documents": len(shared),
-                    "gained": sum(1 for d in shared if b[d] > a[d]),
-                    "lost": sum(1 for d in shared if b[d] < a[d]),
-                }
-            )
+    """Per later run, task and 0/1 metric (every one, not only acc): documents scored in both,
+    and those that went wrong to right (gained) or right to wrong (lost), joined on the
+    document hash."""
+    rows = [
+        {
+            "run": pair.run,
+            "task": pair.task,
+            "metric": pair.metric,
+            "filter": pair.filter,
+            "documents": len(pair.a),
+            "gained": pair.gained_lost()[0],
+            "lost": pair.gained_lost()[1],
+        }
+        for pair in pairs(runs)
+        if pair.binary
+    ]
     return pl.DataFrame(
         rows,
         schema={
             "run": pl.Utf8,
             "task": pl.Utf8,
+            "metric": pl.Utf8,
+            "filter": pl.Utf8,
             "documents": pl.Int64,
             "gained": pl.Int64,
             "lost": pl.Int64,
@@ -190,20 +505,24 @@ def sample_rows(run: EvalRun, task: str) -> dict[str, dict[str, Any]]:
     path = run.path / "samples" / f"{task}.jsonl"
     if not path.is_file():
         return {}
-    rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
+    document_values(run, task)  # one sentence for a damaged file
+    rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line)
     return {row["doc_hash"]: row for row in rows}
 
 
-def flipped(first: EvalRun, other: EvalRun, task: str) -> pl.DataFrame:
-    """The documents of a task that one run got right and the other wrong: prompt, target,
-    both responses, and whether `other` gained or lost it."""
-    a, b = sample_metrics(first, task), sample_metrics(other, task)
+def flipped(
+    first: EvalRun, other: EvalRun, task: str, metric: str = "acc", filt: str = "none"
+) -> pl.DataFrame:
+    """The documents of a task that one run got right and the other wrong on a 0/1 metric:
+    prompt, target, both responses, and whether `other` gained or lost it."""
+    a, b = metric_values(first, task, metric, filt), metric_values(other, task, metric, filt)
     rows_a, rows_b = sample_rows(first, task), sample_rows(other, task)
     prompts = lm_eval_prompts(first, task)
+    higher = higher_is_better(first).get((task, metric), True)
     found = [
         {
             "doc_id": rows_a[d]["doc_id"],
-            "change": "gained" if b[d] > a[d] else "lost",
+            "change": "gained" if (b[d] > a[d]) == higher else "lost",
             "target": str(rows_a[d].get("target")),
             f"response:{first.name}": str(rows_a[d].get("filtered_resps")),
             f"response:{other.name}": str(rows_b[d].get("filtered_resps")),

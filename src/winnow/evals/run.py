@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from winnow.devices import device_info
 from winnow.errors import WinnowError
 from winnow.evals.catalog import Catalog, check_tasks, load_catalog, render_tasks, suite_tasks
 from winnow.evals.contamination import contamination, flagged_tasks
@@ -16,7 +17,6 @@ from winnow.evals.model import model_args, model_record, resolve_model
 from winnow.evals.scores import config_hash, data_files, score_rows
 from winnow.manifest import package_versions
 from winnow.records import file_hash
-from winnow.train.jobs import device_info
 from winnow.train.runs import TRAIN_PACKAGES, RunFolder, now, open_run
 from winnow.workspace import Workspace
 
@@ -130,7 +130,8 @@ def task_records(results: dict[str, Any], task_hashes: dict[str, str]) -> dict[s
 
 
 def write_samples(folder: Path, samples: dict[str, list[dict[str, Any]]]) -> None:
-    """Per task, one JSON line per document: ids, hashes, target, responses and metric values."""
+    """Per task, one JSON line per document and filter: ids, hashes, target, the filter,
+    responses and metric values."""
     from lm_eval.utils import handle_non_serializable
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -141,6 +142,7 @@ def write_samples(folder: Path, samples: dict[str, list[dict[str, Any]]]) -> Non
                     k: row[k]
                     for k in ("doc_id", "doc_hash", "prompt_hash", "target_hash", "target")
                 }
+                keep["filter"] = row.get("filter")
                 keep["metrics"] = {m: row.get(m) for m in row.get("metrics", [])}
                 keep["filtered_resps"] = row.get("filtered_resps")
                 handle.write(json.dumps(keep, default=handle_non_serializable) + "\n")

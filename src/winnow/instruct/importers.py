@@ -72,7 +72,13 @@ def read_records(path: Path) -> tuple[list[tuple[int, Any]], list[Candidate]]:
 def apply_map(
     records: list[tuple[int, Any]], mapping: dict[str, str], path: Path
 ) -> list[tuple[int, Any]]:
-    """Rename mapped source columns to the names the importers read, checking they exist."""
+    """Rename mapped source columns to the names the importers read, checking they exist.
+
+    Shared by the instruction and preference importers. Every target is filled from the
+    record as read, so `--map a=b,b=a` swaps two columns; a target that is already a column
+    of its own (and not mapped away) would be overwritten, so it is refused, as is a column
+    mapped to two targets.
+    """
     if not mapping:
         return records
     seen = {k for _, r in records[:DETECT_RECORDS] if isinstance(r, dict) for k in r}
@@ -82,13 +88,24 @@ def apply_map(
             f"{path}: has no column {', '.join(missing)} from --map (columns: "
             f"{', '.join(sorted(seen)) or 'none'}); map to columns the file has."
         )
+    columns = list(mapping.values())
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise WinnowError(
+            f"--map names column {', '.join(twice)} for several targets; map each column once."
+        )
     renamed = []
     for line, record in records:
         if isinstance(record, dict):
-            record = dict(record)
-            for target, column in mapping.items():
-                if column in record:
-                    record[target] = record.pop(column)
+            clash = next((t for t in mapping if t in record and t not in columns), None)
+            if clash is not None:
+                raise WinnowError(
+                    f"{path}: record {line} already has a column '{clash}', which --map "
+                    f"{clash}={mapping[clash]} would overwrite; map '{clash}' to another name "
+                    "as well (--map NEW={clash}) or leave it out of --map."
+                )
+            kept = {k: v for k, v in record.items() if k not in columns}
+            record = kept | {t: record[c] for t, c in mapping.items() if c in record}
         renamed.append((line, record))
     return renamed
 

@@ -14,13 +14,15 @@ from winnow.errors import WinnowError
 from winnow.evals.catalog import load_catalog
 from winnow.jobs import params as p
 from winnow.jobs.params import Value
+from winnow.train.config import JobConfig, field_help
+from winnow.train.methods import METHODS
 from winnow.workspace import Workspace
 
 KINDS = ("curate", "train", "evaluate")
 """What the Jobs page can start."""
 
-METHODS = ("pretrain", "sft", "dpo", "reward", "sample")
-"""The `winnow train` methods a train job can use."""
+TRAIN_COMMANDS = (*METHODS, "sample")
+"""The `winnow train` commands a train job can run: the training methods, then best-of-n."""
 
 Check = Callable[[Workspace, str, Value], str]
 """Checks a value for a parameter of a workspace and returns its command-line text."""
@@ -74,21 +76,27 @@ EVALUATE = (
 )
 
 
+def field_param(kind: type[JobConfig], name: str, check: Check, required: bool = False) -> Param:
+    """A config field in a training job's form, with the command line's flag and help."""
+    return Param(name, "--" + name.replace("_", "-"), check, field_help(kind, name), required)
+
+
 def trained(method: str) -> tuple[Param, ...]:
-    """The form of pretrain, sft, dpo and reward jobs."""
+    """The form of a training method's job: some of its config fields, and a job YAML."""
+    kind = METHODS[method].config
     return (
-        Param("data", "--data", p.dataset, "dataset NAME or NAME@vN to train on", True),
-        Param("output", "--output", p.new_run, "new run name: runs/OUTPUT", True),
-        Param("base", "--base", p.base, "tiny or a run with a model (default: the config's)"),
+        field_param(kind, "data", p.dataset, True),
+        field_param(kind, "output", p.new_run, True),
+        field_param(kind, "base", p.base),
         Param(
             "config",
             "--config",
             anywhere(partial(p.job_config, method)),
             f"a catalogs/jobs entry for {method}",
         ),
-        Param("max_steps", "--max-steps", anywhere(p.whole), "optimizer steps"),
-        Param("learning_rate", "--learning-rate", anywhere(p.positive), "peak learning rate"),
-        Param("batch_size", "--batch-size", anywhere(p.whole), "rows per step"),
+        field_param(kind, "max_steps", anywhere(p.whole)),
+        field_param(kind, "learning_rate", anywhere(p.positive)),
+        field_param(kind, "batch_size", anywhere(p.whole)),
     )
 
 
@@ -98,10 +106,10 @@ def fields(kind: str, method: Value = None) -> tuple[list[str], tuple[Param, ...
     if chosen == "train":
         if method is None:
             raise WinnowError(
-                f"parameter 'method' is missing; a train job needs one of: {', '.join(METHODS)}; "
-                "add it."
+                "parameter 'method' is missing; a train job needs one of: "
+                f"{', '.join(TRAIN_COMMANDS)}; add it."
             )
-        name = p.choice("method", method, METHODS, "training methods")
+        name = p.choice("method", method, TRAIN_COMMANDS, "training methods")
         return ["train", name], SAMPLE if name == "sample" else trained(name)
     return (["curate", "run"], CURATE) if chosen == "curate" else (["evaluate"], EVALUATE)
 
@@ -184,7 +192,7 @@ class Available:
     tasks: list[str]
     models: list[str]
     runs: list[str]
-    methods: tuple[str, ...] = METHODS
+    methods: tuple[str, ...] = TRAIN_COMMANDS
 
 
 def available(ws: Workspace) -> Available:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import platform
 import sys
+from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from time import perf_counter
@@ -16,14 +18,17 @@ import xxhash
 from winnow.curate.readers.base import QUARANTINE_SCHEMA, RAW_LIMIT
 from winnow.errors import WinnowError
 from winnow.files import write_json, write_parquet
+from winnow.instruct.importers import apply_map
 from winnow.manifest import package_versions, split_summary
 from winnow.preference.importers import (
     FORMATS,
+    LAYOUTS,
     PAIRINGS,
     Candidate,
     Row,
     detect_format,
     import_records,
+    keys_of,
     read_records,
 )
 from winnow.preference.report import label_counts, language_mix, length_bias
@@ -74,6 +79,57 @@ def quarantine_frame(candidates: list[Candidate]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=QUARANTINE_COLUMNS)
 
 
+@dataclass
+class FileRead:
+    """What one input file gave: its format, the keys of its first records, and counts."""
+
+    path: str
+    name: str
+    format: str
+    keys: list[str]
+    records: int
+    candidates: int
+
+    def layout(self) -> str:
+        """One clause naming the keys the format expects and the keys the file has."""
+        return (
+            f"format {self.format} reads {LAYOUTS[self.format]}, and its first records have "
+            f"{', '.join(self.keys) or 'no keys'}"
+        )
+
+
+def usable_by_file(checked: Checked) -> Counter[str]:
+    """Kept and duplicate rows per source name: the files that gave at least one usable row."""
+    return Counter(row["source"] for row in [*checked.kept, *checked.duplicates])
+
+
+def check_usable(files: list[FileRead], checked: Checked, label: str) -> list[str]:
+    """Refuse an import that kept nothing (one sentence naming the file, the keys its format
+    reads and the keys it has); warnings for files of a larger import that gave no usable row."""
+    if not checked.kept:
+        reasons = checked.quarantine_reasons()
+        if len(files) == 1:
+            where, what = files[0].path, files[0].layout()
+        else:
+            where = f"{len(files)} files from {label}"
+            what = f"{files[0].path}: {files[0].layout()}"
+        if not checked.quarantined:
+            raise WinnowError(f"{where}: holds no records; give a file of preference records.")
+        counted = ", ".join(f"{reason} {count:,}" for reason, count in reasons.items())
+        raise WinnowError(
+            f"{where}: no usable rows, all {len(checked.quarantined):,} were quarantined "
+            f"({counted}); {what}; check --format and --map, or fix the records."
+        )
+    usable = usable_by_file(checked)
+    warnings = []
+    for f in files:
+        if not f.candidates:
+            warnings.append(f"{f.path}: holds no records")
+        elif not usable[f.name]:
+            warnings.append(f"{f.path}: all {f.candidates:,} rows were quarantined; {f.layout()}")
+    return warnings
+
+
 def fingerprint(rows: list[Row]) -> str:
     """A stable hash of (id, content) of every kept row in order."""
     digest = xxhash.xxh3_128()
@@ -92,6 +148,9 @@ def build_preference_manifest(
     pairing: str,
     checked: Checked,
     seconds: float,
+    reads: list[FileRead] | None = None,
+    mapping: dict[str, str] | None = None,
+    warnings: list[str] | None = None,
 ) -> dict[str, Any]:
     """Assemble manifest.json for a preference version, checking that no row went missing.
 
@@ -104,16 +163,24 @@ def build_preference_manifest(
     written = (splits["kept"]["rows"], splits["rejected"]["rows"], splits["quarantine"]["rows"])
     if written != (kept, rejected, quarantined):
         raise RuntimeError(f"row accounting broke: {(kept, rejected, quarantined)} != {written}")
+    paired = sum(row["label"] is None for row in checked.kept)
     report = {
         "format": fmt,
         "pairing": pairing if "ranked" in fmt.split("+") else None,
+        "map": mapping or None,
+        "records": sum(r.records for r in reads or []),
+        "kept_pairs": paired,
+        "kept_unpaired": kept - paired,
+        "quarantined": checked.quarantine_reasons(),
+        "rejected": checked.rejected_reasons(),
         "reasons": checked.reasons(),
         "length_bias": length_bias(checked.kept),
         "labels": label_counts(checked.kept),
         "languages": language_mix(checked.kept),
         "language_of": "py3langid on the prompt's last user turn",
     }
-    options = json.dumps({"format": fmt, "pairing": pairing}, sort_keys=True)
+    given = {"format": fmt, "pairing": pairing} | ({"map": mapping} if mapping else {})
+    options = json.dumps(given, sort_keys=True)
     return {
         "name": name,
         "version": version,
@@ -146,7 +213,7 @@ def build_preference_manifest(
         },
         "steps": [],
         "preference": report,
-        "warnings": [],
+        "warnings": list(warnings or []),
         "versions": package_versions(),
         "platform": {"python": sys.version.split()[0], "machine": platform.machine()},
         "timings": {"total_seconds": round(seconds, 3)},
@@ -175,10 +242,13 @@ def import_preference(
     output: str,
     fmt: str = "auto",
     pairing: str = "best-worst",
+    mapping: dict[str, str] | None = None,
 ) -> DatasetVersion:
     """Read, check and write `files` as a new version of preference dataset `output`.
 
     With `fmt` auto each file is detected on its own; pairs are deduplicated across files.
+    `mapping` ({target: column}, from --map) renames columns before detection. An import that
+    keeps no row at all is refused, naming the keys the format reads and the keys found.
     """
     started = perf_counter()
     check_name(output)
@@ -188,15 +258,21 @@ def import_preference(
         raise WinnowError(f"--pairs '{pairing}' is unknown; use one of: {', '.join(PAIRINGS)}.")
     candidates: list[Candidate] = []
     formats: dict[str, None] = {}
+    reads: list[FileRead] = []
     for path, name in files:
         records, unreadable = read_records(path)
+        records = apply_map(records, mapping or {}, path)
         used = detect_format(records, str(path)) if fmt == "auto" else fmt
         formats[used] = None
-        for found in unreadable + import_records(records, used, name, pairing):
-            found.file = str(path)
-            candidates.append(found)
+        found = unreadable + import_records(records, used, name, pairing)
+        for candidate in found:
+            candidate.file = str(path)
+        candidates.extend(found)
+        count = len(records) + len(unreadable)
+        reads.append(FileRead(str(path), name, used, keys_of(records), count, len(found)))
     chosen_format = "+".join(formats)
     checked = check(candidates)
+    warnings = check_usable(reads, checked, source_label(files, "preference"))
 
     def write(staging: Path, version: str) -> None:
         write_splits(staging, checked)
@@ -209,6 +285,9 @@ def import_preference(
             pairing=pairing,
             checked=checked,
             seconds=perf_counter() - started,
+            reads=reads,
+            mapping=mapping,
+            warnings=warnings,
         )
         write_json(manifest, staging / "manifest.json")
 

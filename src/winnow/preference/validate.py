@@ -17,14 +17,38 @@ def blank(messages: list[Message] | None) -> bool:
     return not messages or not any(m["content"].strip() for m in messages)
 
 
+def turns_problem(prompt: list[Message]) -> str | None:
+    """Why a prompt's turns are out of order, or None: after an optional system message they
+    must alternate user, assistant, ... and end with the user turn being answered."""
+    roles = [m["role"] for m in prompt]
+    turns = roles[1:] if roles and roles[0] == "system" else roles
+    expected = ["user", "assistant"] * (len(turns) // 2) + ["user"]
+    if turns == expected:
+        return None
+    return (
+        "the prompt's turns should alternate user, assistant and end with the user "
+        f"(got {', '.join(roles)})"
+    )
+
+
 def problem(row: Row) -> Reject | None:
-    """Why an imported row is unusable (empty side, identical sides), or None."""
+    """Why an imported row is unusable (empty or out-of-order prompt, empty side, a side that
+    is not the assistant's answer, identical sides), or None."""
     if blank(row["prompt"]) or not any(m["role"] == "user" for m in row["prompt"]):
         return Reject("empty_prompt", "the prompt has no user turn with content")
+    broken = turns_problem(row["prompt"])
+    if broken:
+        return Reject("broken_history", broken)
     sides = ("completion",) if row["label"] is not None else ("chosen", "rejected")
     for side in sides:
         if blank(row[side]):
             return Reject(f"empty_{side}", f"the {side} answer is empty")
+        roles = sorted({m["role"] for m in row[side]} - {"assistant"})
+        if roles:
+            return Reject(
+                "no_assistant_turn",
+                f"the {side} side holds {', '.join(roles)} messages; an answer is the assistant's",
+            )
     if row["label"] is None and [m["content"].strip() for m in row["chosen"]] == [
         m["content"].strip() for m in row["rejected"]
     ]:
@@ -47,11 +71,16 @@ class Checked:
     quarantined: list[Candidate] = field(default_factory=list)
 
     def reasons(self) -> dict[str, int]:
-        """How many rows each reason removed, quarantine and duplicates together."""
-        counts = Counter(c.reject.reason for c in self.quarantined if c.reject)
-        if self.duplicates:
-            counts[DUPLICATE] = len(self.duplicates)
-        return dict(sorted(counts.items()))
+        """Rows per reason, quarantined and rejected together (the dashboard lists them)."""
+        return dict(sorted((self.quarantine_reasons() | self.rejected_reasons()).items()))
+
+    def quarantine_reasons(self) -> dict[str, int]:
+        """Rows per reason that could not become a usable row and went to quarantine/."""
+        return dict(sorted(Counter(c.reject.reason for c in self.quarantined if c.reject).items()))
+
+    def rejected_reasons(self) -> dict[str, int]:
+        """Usable rows a rule removed to rejected/ (exact duplicates), per reason."""
+        return {DUPLICATE: len(self.duplicates)} if self.duplicates else {}
 
 
 def check(candidates: list[Candidate]) -> Checked:

@@ -25,33 +25,80 @@ LORA_MODES = ("none", "lora", "qlora")
 
 @dataclass
 class JobConfig:
-    """Settings every trained method shares (TrainingArguments underneath)."""
+    """Settings every trained method shares (TrainingArguments underneath); each field's help
+    (and choices) is what the command line and the job form say about it."""
 
     method: ClassVar[str] = ""
-    base: str = "tiny"
-    data: str = ""
-    output: str = ""
-    max_rows: int | None = None
-    max_steps: int = 50
-    learning_rate: float = 5e-4
-    batch_size: int = 8
-    grad_accum: int = 1
-    max_length: int = 512
-    warmup_ratio: float = 0.0
-    weight_decay: float = 0.0
-    scheduler: str = "linear"
-    seed: int = 0
-    eval_fraction: float = 0.0
-    logging_steps: int = 5
-    save_steps: int = 25
-    chat_template: str | None = None
-    lora: str = "none"
-    lora_r: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.05
-    lora_targets: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
-    tiny_params: int = 1_000_000
-    tiny_vocab: int = 2_048
+    base: str = field(
+        default="tiny",
+        metadata={
+            "help": "tiny (tokenizer + small Llama built on --data), a run name, a model folder, "
+            "a .gguf file, or a hub id (online)."
+        },
+    )
+    data: str = field(default="", metadata={"help": "Dataset NAME or NAME@vN."})
+    output: str = field(default="", metadata={"help": "Run name: runs/NAME."})
+    max_rows: int | None = field(
+        default=None, metadata={"help": "Train on at most the first N rows."}
+    )
+    max_steps: int = field(default=50, metadata={"help": "Optimizer steps."})
+    learning_rate: float = field(default=5e-4, metadata={"help": "Peak learning rate."})
+    batch_size: int = field(
+        default=8,
+        metadata={"help": "Rows per step in each process (per device under a launcher)."},
+    )
+    grad_accum: int = field(
+        default=1, metadata={"help": "Batches whose gradients add up to one optimizer step."}
+    )
+    max_length: int = field(
+        default=512, metadata={"help": "Tokens per sequence (longer ones are cut)."}
+    )
+    warmup_ratio: float = field(
+        default=0.0, metadata={"help": "Share of the steps that warm the learning rate up."}
+    )
+    weight_decay: float = field(default=0.0, metadata={"help": "AdamW weight decay."})
+    scheduler: str = field(
+        default="linear",
+        metadata={
+            "help": "Learning-rate schedule: linear, cosine, constant, ... any transformers offers."
+        },
+    )
+    seed: int = field(
+        default=0, metadata={"help": "Seeds the held-out split, the data order and a tiny base."}
+    )
+    eval_fraction: float = field(
+        default=0.0, metadata={"help": "Share of the rows held out for eval loss, in [0, 1)."}
+    )
+    logging_steps: int = field(
+        default=5, metadata={"help": "Steps between lines of metrics.jsonl."}
+    )
+    save_steps: int = field(
+        default=25, metadata={"help": "Steps between checkpoints (and held-out evals)."}
+    )
+    chat_template: str | None = field(
+        default=None,
+        metadata={"help": "chatml or a Jinja file; needed when the base's tokenizer has none."},
+    )
+    lora: str = field(
+        default="none",
+        metadata={
+            "help": "none, lora (peft adapters, merged at the end) or qlora (4-bit, CUDA).",
+            "choices": LORA_MODES,
+        },
+    )
+    lora_r: int = field(default=8, metadata={"help": "Rank of the LoRA adapters."})
+    lora_alpha: int = field(default=16, metadata={"help": "LoRA scaling (alpha)."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA adapters."})
+    lora_targets: list[str] = field(
+        default_factory=lambda: ["q_proj", "v_proj"],
+        metadata={"help": "Modules that get adapters, by the last part of their name."},
+    )
+    tiny_params: int = field(
+        default=1_000_000, metadata={"help": "Parameter budget of a tiny base."}
+    )
+    tiny_vocab: int = field(
+        default=2_048, metadata={"help": "Vocabulary size of a tiny base's tokenizer."}
+    )
 
     def check(self) -> None:
         """Refuse settings no run could use, before anything is loaded."""
@@ -66,8 +113,16 @@ class JobConfig:
             raise WinnowError(f"max_rows {self.max_rows}: must be 1 or more, or left out.")
         if not 0.0 <= self.eval_fraction < 1.0:
             raise WinnowError(f"eval_fraction {self.eval_fraction}: must be in [0, 1).")
-        if self.lora not in LORA_MODES:
-            raise WinnowError(f"lora '{self.lora}': use one of {', '.join(LORA_MODES)}.")
+        for found in dataclasses.fields(self):
+            choices = found.metadata.get("choices")
+            value = getattr(self, found.name)
+            if choices and value not in choices:
+                raise WinnowError(f"{found.name} '{value}': use one of {', '.join(choices)}.")
+
+
+def redefault(name: str, default: Any) -> Any:
+    """A JobConfig field with another default for one method, its help and choices kept."""
+    return field(default=default, metadata=JobConfig.__dataclass_fields__[name].metadata)
 
 
 @dataclass
@@ -75,8 +130,8 @@ class PretrainConfig(JobConfig):
     """Causal-LM pretraining on a text dataset, packed into max_length blocks."""
 
     method: ClassVar[str] = "pretrain"
-    max_length: int = 256
-    eval_fraction: float = 0.05
+    max_length: int = redefault("max_length", 256)
+    eval_fraction: float = redefault("eval_fraction", 0.05)
 
 
 @dataclass
@@ -84,8 +139,16 @@ class SftConfig(JobConfig):
     """Supervised fine-tuning on an instruction set, loss on answer tokens only."""
 
     method: ClassVar[str] = "sft"
-    packing: bool = False
-    preview_rows: int = 2
+    packing: bool = field(
+        default=False,
+        metadata={
+            "help": "Pack rows into max-length bins (best fit); each bin's rows stay masked "
+            "from each other."
+        },
+    )
+    preview_rows: int = field(
+        default=2, metadata={"help": "Rows whose loss mask is shown before training."}
+    )
 
 
 @dataclass
@@ -93,10 +156,19 @@ class DpoConfig(JobConfig):
     """Direct preference optimisation on a preference set."""
 
     method: ClassVar[str] = "dpo"
-    learning_rate: float = 5e-5
-    beta: float = 0.1
-    loss_type: str = "sigmoid"
-    reuse_ref_logps: bool = True
+    learning_rate: float = redefault("learning_rate", 5e-5)
+    beta: float = field(default=0.1, metadata={"help": "Strength of the pull to the reference."})
+    loss_type: str = field(
+        default="sigmoid",
+        metadata={"help": "sigmoid (DPO), ipo, hinge, robust, ... any TRL offers."},
+    )
+    reuse_ref_logps: bool = field(
+        default=True,
+        metadata={
+            "help": "Compute the reference log-probs once per data and base and reuse them in "
+            "later runs."
+        },
+    )
 
 
 @dataclass
@@ -104,13 +176,12 @@ class RewardConfig(JobConfig):
     """A reward model (sequence score) trained on chosen/rejected pairs."""
 
     method: ClassVar[str] = "reward"
-    eval_fraction: float = 0.1
+    eval_fraction: float = redefault("eval_fraction", 0.1)
 
 
-METHODS: dict[str, type[JobConfig]] = {
-    c.method: c for c in (PretrainConfig, SftConfig, DpoConfig, RewardConfig)
-}
-"""The config class of each `winnow train` method."""
+def field_help(kind: type[JobConfig], name: str) -> str:
+    """What the command line and the job form say about a field."""
+    return kind.__dataclass_fields__[name].metadata["help"]
 
 
 def field_types(cls: type[JobConfig]) -> dict[str, Any]:
@@ -178,7 +249,7 @@ def job_file(name: str) -> Path:
 
 
 def load_config(
-    method: str,
+    kind: type[JobConfig],
     config: str | None,
     options: dict[str, Any],
     sets: list[str],
@@ -186,7 +257,7 @@ def load_config(
 ) -> tuple[JobConfig, str | None]:
     """The method's config from defaults (or a resumed run's `start`), the job YAML, options
     (None = not given) and --set."""
-    job = METHODS[method]()
+    job, method = kind(), kind.method
     if start:
         apply(job, start, "the resumed run's run.json")
     path = None

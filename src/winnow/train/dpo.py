@@ -13,9 +13,9 @@ import dataclasses
 import re
 from typing import Any
 
+from winnow.devices import world_size
 from winnow.errors import WinnowError
-from winnow.train.jobs import Context, Prepared, build_trainer, train_loss, warn_unused
-from winnow.train.ranks import world_size
+from winnow.train.runner import Context, Prepared, build_trainer, train_loss, warn_unused
 
 SUMMARY_KEYS = ("rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected")
 """DPO metrics copied from the last training log into the results."""

@@ -1,14 +1,86 @@
-"""Each training method's prepare and finish steps and the model head it loads."""
+"""The training methods, one registry: the `winnow train` commands, the job form and the
+runner all read each method's config, steps, model head and data kind from here."""
 
 from __future__ import annotations
 
 from winnow.train import dpo, pretrain, reward, sft
-from winnow.train.jobs import Finish, Prepare
+from winnow.train.config import DpoConfig, PretrainConfig, RewardConfig, SftConfig
+from winnow.train.runner import Method
 
-METHODS: dict[str, tuple[Prepare, Finish, str]] = {
-    "pretrain": (pretrain.prepare, pretrain.finish, "causal"),
-    "sft": (sft.prepare, sft.finish, "causal"),
-    "dpo": (dpo.prepare, dpo.finish, "causal"),
-    "reward": (reward.prepare, reward.finish, "score"),
-}
-"""method -> (prepare, finish, head)."""
+COMMON = ("base", "data", "output", "max_steps", "learning_rate", "batch_size", "max_length")
+"""The config fields every method's command takes as options."""
+
+TUNED = ("lora", "chat_template")
+"""Options of the methods that tune a model on conversations: adapters and the chat template."""
+
+PRETRAIN = Method(
+    config=PretrainConfig,
+    prepare=pretrain.prepare,
+    finish=pretrain.finish,
+    head="causal",
+    data="text",
+    tiny=True,
+    options=(*COMMON, "tiny_params"),
+    help="""Pretrain a causal LM on a text dataset (tiny: tokenizer and Llama built from it).
+
+    Documents are packed into --max-length blocks; a held-out split (eval_fraction) gives eval
+    loss and perplexity. runs/OUTPUT gets run.json, metrics.jsonl, checkpoints/ and model/.
+
+    Example: winnow train pretrain --base tiny --data demo-web --output tiny-web --max-steps 40
+    """,
+)
+
+SFT = Method(
+    config=SftConfig,
+    prepare=sft.prepare,
+    finish=sft.finish,
+    head="causal",
+    data="instruct",
+    tiny=True,
+    options=(*COMMON, "packing", *TUNED),
+    help="""Fine-tune on an instruction set with loss on answer tokens only (TRL SFTTrainer).
+
+    Prints a token-level preview of the loss mask and counts rows with no trainable token
+    before the first step; stops when none is left. Chat template and EOS are pinned and
+    recorded in run.json.
+
+    Example: winnow train sft --base demo-base --data demo-instruct --output tiny-sft --max-steps 20
+    """,
+)
+
+DPO = Method(
+    config=DpoConfig,
+    prepare=dpo.prepare,
+    finish=dpo.finish,
+    head="causal",
+    data="preference",
+    tiny=False,
+    options=(*COMMON, "beta", "loss_type", *TUNED),
+    help="""Preference-tune a model on a chosen/rejected set with TRL's DPOTrainer.
+
+    Logs DPO rewards (chosen, rejected, margins, accuracies) to metrics.jsonl. Reference
+    log-probs are computed once per data and base and reused by later runs (reuse_ref_logps).
+
+    Example: winnow train dpo --base demo-sft --data demo-sample-pairs --output tiny-dpo --beta 0.1
+    """,
+)
+
+REWARD = Method(
+    config=RewardConfig,
+    prepare=reward.prepare,
+    finish=reward.finish,
+    head="score",
+    data="preference",
+    tiny=False,
+    options=(*COMMON, *TUNED),
+    help="""Train a reward model (one score per conversation) on a chosen/rejected set.
+
+    eval_fraction of the pairs (10% by default) is held out; run.json's results and
+    metrics.jsonl get the exact pairwise accuracy on it.
+
+    Example: winnow train reward --base demo-sft --data demo-preference --output tiny-reward
+    """,
+)
+
+METHODS: dict[str, Method] = {m.name: m for m in (PRETRAIN, SFT, DPO, REWARD)}
+"""The trained methods by name, in the order `winnow train --help` lists them."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from winnow.train.jobs import Context, Prepared, build_trainer, train_loss
+from winnow.train.runner import Context, Prepared, build_trainer, train_loss
 from winnow.train.runs import perplexity
 
 

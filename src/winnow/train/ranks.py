@@ -11,10 +11,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-
-def world_size() -> int:
-    """How many processes the launcher started (1 when run directly)."""
-    return int(os.environ.get("WORLD_SIZE", "1"))
+from winnow.devices import world_size
 
 
 def is_main() -> bool:

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from winnow.errors import WinnowError
-from winnow.train.jobs import Context, Prepared, build_trainer, train_loss, warn_unused
+from winnow.train.runner import Context, Prepared, build_trainer, train_loss, warn_unused
 from winnow.train.runs import now
 from winnow.train.scoring import pairwise_accuracy
 

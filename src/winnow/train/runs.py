@@ -14,9 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from transformers import TrainerCallback
-
-from winnow.commands.options import console
 from winnow.errors import WinnowError
 from winnow.files import read_json, write_json
 from winnow.manifest import package_versions
@@ -161,20 +158,6 @@ def open_run(
     return folder, None
 
 
-SHOWN = (
-    "loss",
-    "eval_loss",
-    "learning_rate",
-    "grad_norm",
-    "rewards/accuracies",
-    "rewards/margins",
-    "accuracy",
-    "eval_accuracy",
-    "train_loss",
-)
-"""Logged values echoed to the terminal; metrics.jsonl keeps them all."""
-
-
 def perplexity(loss: float | None) -> float | None:
     """exp(loss), None when there is no loss or it overflows."""
     if loss is None:
@@ -183,26 +166,6 @@ def perplexity(loss: float | None) -> float | None:
         return math.exp(loss)
     except OverflowError:
         return None
-
-
-class MetricsLog(TrainerCallback):
-    """Appends every trainer log (loss, learning rate, grad norm, DPO rewards...) as a line."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
-        """One JSON line per log call, with the step, epoch and time (from rank 0 only)."""
-        if not logs or not state.is_world_process_zero:
-            return
-        row = {"step": state.global_step, "epoch": state.epoch, "time": now(), **logs}
-        if "eval_loss" in logs:
-            row["eval_perplexity"] = perplexity(logs["eval_loss"])
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(row, default=float) + "\n")
-        shown = [f"{k} {v:.4g}" for k, v in logs.items() if k in SHOWN and isinstance(v, float)]
-        if shown:
-            console.print(f"step {state.global_step}/{state.max_steps}  " + "  ".join(shown))
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:

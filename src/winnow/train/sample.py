@@ -16,8 +16,10 @@ from typing import Any
 
 import polars as pl
 
+from winnow.console import console
 from winnow.curate.recipes import load_recipe
 from winnow.curate.runner import RunOptions
+from winnow.devices import device_info
 from winnow.errors import WinnowError
 from winnow.files import read_json, write_json
 from winnow.instruct.build import import_file
@@ -25,7 +27,6 @@ from winnow.instruct.run import curate_instruct
 from winnow.preference.dataset import import_preference
 from winnow.train.data import input_record
 from winnow.train.generation import Sampling, generate, load_model
-from winnow.train.jobs import device_info
 from winnow.train.models import load_tokenizer, resolve_base
 from winnow.train.runs import RunFolder, now, open_run
 from winnow.train.scoring import score
@@ -97,8 +98,6 @@ def load_reward(arg: str, ws: Workspace) -> tuple[Any, Any, dict[str, Any]]:
 
 def draw(job: SampleJob, ws: Workspace, rows: list[dict], run: RunFolder) -> list[dict[str, Any]]:
     """n answers per prompt with their reward scores, also appended to samples.jsonl."""
-    from winnow.commands.options import console
-
     _, policy, policy_tokenizer = load_model(job.policy, ws, "--policy")
     reward, reward_tokenizer, _ = load_reward(job.reward, ws)
     samples = []

@@ -13,9 +13,9 @@ from typing import Any
 from rich.markup import escape
 from rich.text import Text
 
-from winnow.commands.options import console
+from winnow.console import console
 from winnow.errors import WinnowError
-from winnow.train.jobs import Context, Prepared, build_trainer, train_loss
+from winnow.train.runner import Context, Prepared, build_trainer, train_loss
 
 PREVIEW_TOKENS = 80
 """Tokens shown per previewed row, from the start."""

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from tests.cli_helpers import run_cli
-from tests.curate.steps.test_kernels import read_texts
+from tests.curate.samples import read_texts
 from winnow.curate.evalsets import list_evalsets, read_items, resolve_eval
 from winnow.curate.steps import build_step
 from winnow.curate.steps.decontaminate import Decontaminate, normalized

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from tests.curate.steps.judge import reasons
+from tests.curate.judge import reasons
 from winnow.curate.steps.gopher_quality import (
     _BULLET_LINES,
     _ELLIPSES,
@@ -20,9 +20,9 @@ from winnow.curate.steps.gopher_quality import (
     GopherQuality,
     _char_stats,
 )
-from winnow.curate.steps.kernels import text_buffers
-from winnow.curate.steps.text_stats import PUNCTUATION_SET, normalized_lines
-from winnow.curate.steps.tokens import char_classes
+from winnow.curate.text.buffers import text_buffers
+from winnow.curate.text.stats import PUNCTUATION_SET, normalized_lines
+from winnow.curate.text.tokens import char_classes
 
 SENTENCE = "The cat sat on the mat and looked at the birds that flew over the garden with joy. "
 PROSE = SENTENCE * 5

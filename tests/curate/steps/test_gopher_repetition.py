@@ -6,7 +6,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from tests.curate.steps.judge import reasons
+from tests.curate.judge import reasons
 from winnow.curate.steps.gopher_repetition import GopherRepetition
 
 WORDS = [

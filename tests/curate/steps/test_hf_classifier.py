@@ -10,9 +10,9 @@ import numpy as np
 import polars as pl
 import pytest
 import torch
-from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+from transformers import BertForSequenceClassification, PreTrainedTokenizerFast
 
+from tests.curate.steps.classifiers import tiny_model
 from winnow.curate.steps.hf_classifier import HfClassifier
 from winnow.errors import WinnowError
 
@@ -22,38 +22,6 @@ def web_lines(shared_data: Path) -> list[str]:
     """Real web text, a paragraph per row."""
     texts = pl.read_ndjson(shared_data / "web" / "c4_demo.jsonl")["text"].to_list()
     return [line for text in texts for line in text.split("\n") if len(line) > 40][:400]
-
-
-def tiny_model(folder: Path, lines: list[str], labels: dict[int, str], pad: bool = True) -> Path:
-    """Save a tokenizer (with or without a pad token) and an untrained BERT classifier with
-    these labels to `folder`."""
-    bpe = Tokenizer(models.BPE(unk_token=None))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=["<pad>", "<eos>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    bpe.train_from_iterator(lines, trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe, eos_token="<eos>", pad_token="<pad>" if pad else None
-    )
-    config = BertConfig(
-        vocab_size=bpe.get_vocab_size(),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        num_labels=len(labels),
-        id2label=labels,
-        label2id={v: k for k, v in labels.items()},
-        pad_token_id=0,
-    )
-    torch.manual_seed(0)
-    BertForSequenceClassification(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="session")

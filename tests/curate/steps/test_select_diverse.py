@@ -10,26 +10,24 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 
 from tests.cli_helpers import run_cli
-from tests.curate.steps.test_hf_classifier import tiny_model
+from tests.curate.judge import decide_global
+from tests.curate.steps.classifiers import tiny_model
 from winnow.curate.steps.select_diverse import SelectDiverse, embeddings, shares
 from winnow.errors import WinnowError
-
-
-def keys_of(frame: pl.DataFrame) -> pl.DataFrame:
-    """Key rows as the runner stacks them: one shard."""
-    return frame.with_row_index("__row").with_columns(pl.lit(0, dtype=pl.Int64).alias("__shard"))
 
 
 @pytest.fixture(scope="module")
 def alpaca(shared_data: Path) -> pl.DataFrame:
     """The 999 real Alpaca instructions."""
     rows = json.loads((shared_data / "instruct" / "alpaca_en_demo.json").read_text())
-    return pl.DataFrame({"instruction": [r["instruction"] for r in rows]})
+    return pl.DataFrame(
+        {"id": [f"a{i}" for i in range(len(rows))], "instruction": [r["instruction"] for r in rows]}
+    )
 
 
 def test_budget_is_spread_over_clusters_and_the_report_shows_it(alpaca: pl.DataFrame):
     step = SelectDiverse(budget=100)
-    verdict = step.decide(keys_of(alpaca))
+    verdict = decide_global(step, [alpaca])
     assert verdict["__selected"].sum() == 100
     assert set(verdict.filter(~pl.col("__selected"))["reason"]) == {"not_selected"}
     assert verdict.filter(pl.col("__selected"))["reason"].null_count() == 100
@@ -41,23 +39,24 @@ def test_budget_is_spread_over_clusters_and_the_report_shows_it(alpaca: pl.DataF
         < tally["rows in the largest cluster, before"] / 10
     )
     assert tally["leading word 'generate': before 90, after"] < 9
-    again = SelectDiverse(budget=100).decide(keys_of(alpaca))
+    again = decide_global(SelectDiverse(budget=100), [alpaca])
     assert again["__selected"].to_list() == verdict["__selected"].to_list()
 
 
 def test_paraphrases_are_picked_once(alpaca: pl.DataFrame):
     copies = [f"Write a short poem about the sea, version {i}." for i in range(40)]
-    frame = pl.concat([alpaca.head(300), pl.DataFrame({"instruction": copies})])
-    verdict = SelectDiverse(budget=60, clusters=12).decide(keys_of(frame))
+    paraphrases = pl.DataFrame({"id": [f"p{i}" for i in range(40)], "instruction": copies})
+    frame = pl.concat([alpaca.head(300), paraphrases])
+    verdict = decide_global(SelectDiverse(budget=60, clusters=12), [frame])
     assert verdict["__selected"].sum() == 60
     assert verdict["__selected"].tail(40).sum() <= 5
 
 
 def test_small_sets_are_kept_whole_and_a_score_picks_the_first_row(alpaca: pl.DataFrame):
     small = alpaca.head(30)
-    assert SelectDiverse(budget=50, clusters=5).decide(keys_of(small))["reason"].null_count() == 30
+    assert decide_global(SelectDiverse(budget=50, clusters=5), [small])["reason"].null_count() == 30
     scored = alpaca.head(200).with_columns(score=pl.int_range(200).cast(pl.Float64))
-    verdict = SelectDiverse(budget=20, clusters=4, score_column="score").decide(keys_of(scored))
+    verdict = decide_global(SelectDiverse(budget=20, clusters=4, score_column="score"), [scored])
     assert verdict["__selected"][199]
 
 
@@ -104,7 +103,7 @@ def test_embedding_method_uses_an_encoders_mean_pooled_states(alpaca: pl.DataFra
         alone = encoder(**tokenizer(texts[0], return_tensors="pt")).last_hidden_state.mean(1)[0]
     np.testing.assert_allclose(points[0], (alone / alone.norm()).numpy(), atol=1e-5)
     step = SelectDiverse(budget=40, clusters=4, method="embedding", model=str(folder))
-    verdict = step.decide(keys_of(alpaca.head(300)))
+    verdict = decide_global(step, [alpaca.head(300)])
     assert verdict["__selected"].sum() == 40
     with pytest.raises(WinnowError, match="cannot load model"):
         embeddings(texts[:2], str(tmp_path / "missing"), batch_size=2)

@@ -1,27 +1,28 @@
 """Curation steps; importing this package registers every built-in step by name."""
 
-from winnow.curate.steps import (  # noqa: F401  (imported to register)
+from winnow.curate import dedup  # noqa: F401  (registers exact_dedup and minhash_dedup)
+from winnow.curate.steps import (  # noqa: F401
     badwords,
     base,
     c4,
     decontaminate,
-    exact_dedup,
     fineweb,
     gopher_quality,
     gopher_repetition,
     hf_classifier,
-    instruct_language,
-    instruct_length,
-    instruct_refusal,
-    instruct_repetition,
-    instruct_template,
     language,
-    minhash_dedup,
     normalize,
     pii,
     quality_classifier,
     select_diverse,
 )
 from winnow.curate.steps.base import STEPS, Step, build_step, register
+from winnow.curate.steps.instruct import (  # noqa: F401
+    answer_repetition,
+    instruct_length,
+    language_mismatch,
+    refusal,
+    template_leftovers,
+)
 
 __all__ = ["STEPS", "Step", "build_step", "register"]

@@ -138,6 +138,7 @@ class Badwords(Step):
     """
 
     name: ClassVar[str] = "badwords"
+    prefix: ClassVar[str] = "badwords_"
     lists: dict[str, str] = field(default_factory=dict)
     max_fraction: float = 0.0
     language_column: str = "language"
@@ -178,16 +179,16 @@ class Badwords(Step):
             pattern = word_pattern(words, language in self.substring_languages)
             counts.append(mine.str.count_matches(pattern))
         count = pl.coalesce(counts) if counts else pl.lit(None, dtype=pl.UInt32)
-        count = count.fill_null(0).cast(pl.Int64).alias("badwords_count")
+        count = count.fill_null(0).cast(pl.Int64).alias(self.col("count"))
         words_in_text = text.str.count_matches(r"\w+")
         fraction = (
             pl.when(words_in_text > 0)
-            .then(pl.col("badwords_count") / words_in_text)
+            .then(pl.col(self.col("count")) / words_in_text)
             .otherwise(0.0)
-            .alias("badwords_fraction")
+            .alias(self.col("fraction"))
         )
         return df.with_columns(count).with_columns(fraction)
 
     def reason(self) -> pl.Expr:
         """Drop rows whose bad-word fraction exceeds `max_fraction`."""
-        return first_reason((pl.col("badwords_fraction") > self.max_fraction, "too_many_badwords"))
+        return first_reason((pl.col(self.col("fraction")) > self.max_fraction, "too_many_badwords"))

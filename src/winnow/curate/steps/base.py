@@ -48,9 +48,19 @@ class Step:
 
     name: ClassVar[str] = ""
     scope: ClassVar[str] = "row"
-    key_columns: ClassVar[tuple[str, ...]] = ()
+    prefix: ClassVar[str] = ""
+    """What the names of the step's score columns start with; they are part of the output."""
     sharded: ClassVar[bool] = False
     """Whether a global step also decides shard by shard on a cluster (`decide_sharded`)."""
+
+    def col(self, name: str) -> str:
+        """The full name of one of the step's score columns, so every step names them alike."""
+        return f"{self.prefix}{name}"
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        """For global steps: the columns `decide` needs of every row besides `id`; none here."""
+        return ()
 
     def score(self, df: pl.DataFrame) -> pl.DataFrame:
         """Return `df` with this step's score columns added; the default adds none."""
@@ -85,6 +95,17 @@ class Step:
         """
         return keys.select("__shard", "__row", pl.lit(None, dtype=pl.Utf8).alias("reason"))
 
+    def decide_sharded(
+        self, scored: list[Path], context: GlobalContext, executor: Executor
+    ) -> dict[str, int]:
+        """For `sharded` global steps: judge the scored shard files with jobs on `executor`.
+
+        Writes each shard's verdict (as `decide` would return it for that shard's rows) to
+        `verdict_path(context.workdir, position)` and returns the tally; no process holds all
+        keys at once.
+        """
+        raise NotImplementedError(f"step {self.name} decides in one process only")
+
 
 def build_step(spec: dict[str, Any], where: str) -> Step:
     """Make a step from a recipe entry such as {step: c4, min_words: 3}, naming bad keys."""
@@ -118,14 +139,3 @@ def first_reason(*rules: tuple[pl.Expr, str]) -> pl.Expr:
     for cond, why in rules[1:]:
         chain = chain.when(cond).then(pl.lit(why))
     return chain.otherwise(pl.lit(None, dtype=pl.Utf8))
-
-    def decide_sharded(
-        self, scored: list[Path], context: GlobalContext, executor: Executor
-    ) -> dict[str, int]:
-        """For `sharded` global steps: judge the scored shard files with jobs on `executor`.
-
-        Writes each shard's verdict (as `decide` would return it for that shard's rows) to
-        `verdict_path(context.workdir, position)` and returns the tally; no process holds all
-        keys at once.
-        """
-        raise NotImplementedError(f"step {self.name} decides in one process only")

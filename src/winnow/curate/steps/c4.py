@@ -33,9 +33,8 @@ from typing import ClassVar
 import polars as pl
 
 from winnow.curate.steps.base import Step, first_reason, register
-from winnow.curate.steps.text_stats import normalized_lines
+from winnow.curate.text.stats import normalized_lines
 
-_P = "c4_"
 CITATION = r"\[\d*]|\[edit]|\[citation needed]"
 POLICY_SUBSTRINGS = (
     "terms of use",
@@ -67,6 +66,7 @@ class C4Quality(Step):
     """Remove C4's bad lines and drop documents with lorem ipsum, code braces or few sentences."""
 
     name: ClassVar[str] = "c4"
+    prefix: ClassVar[str] = "c4_"
     remove_citations: bool = True
     filter_no_terminal_punct: bool = True
     min_num_sentences: int = 5
@@ -92,26 +92,26 @@ class C4Quality(Step):
             .with_columns(pl.col("line").fill_null("").str.strip_chars())
         )
         n_lines = lines.group_by("__i").agg(
-            (pl.col("line").str.len_bytes() > 0).sum().alias(f"{_P}n_lines")
+            (pl.col("line").str.len_bytes() > 0).sum().alias(self.col("n_lines"))
         )
         candidates = self._line_verdicts(lines)
         kept = candidates.filter(pl.col("__keep"))
         kept = kept.with_columns(_sentence_count(pl.col("line")).alias("__sentences"))
         per_row = kept.group_by("__i").agg(
-            pl.len().alias(f"{_P}n_kept_lines"),
-            pl.col("__sentences").sum().alias(f"{_P}n_sentences"),
+            pl.len().alias(self.col("n_kept_lines")),
+            pl.col("__sentences").sum().alias(self.col("n_sentences")),
             pl.col("line").sort_by("__n").str.join("\n").str.strip_chars().alias("__text"),
         )
         events = candidates.group_by("__i").agg(
-            pl.col("__n").filter(pl.col("__lorem")).min().alias(f"{_P}lorem_ipsum_line"),
-            pl.col("__n").filter(pl.col("__curly")).min().alias(f"{_P}curly_bracket_line"),
+            pl.col("__n").filter(pl.col("__lorem")).min().alias(self.col("lorem_ipsum_line")),
+            pl.col("__n").filter(pl.col("__curly")).min().alias(self.col("curly_bracket_line")),
         )
         stats = (
             rows.join(n_lines, on="__i", how="left")
             .join(per_row, on="__i", how="left")
             .join(events, on="__i", how="left")
             .with_columns(
-                pl.col(f"{_P}n_lines", f"{_P}n_kept_lines", f"{_P}n_sentences")
+                pl.col(self.col("n_lines"), self.col("n_kept_lines"), self.col("n_sentences"))
                 .fill_null(0)
                 .cast(pl.Int64),
                 pl.col("__text").fill_null(""),
@@ -161,10 +161,10 @@ class C4Quality(Step):
         """Drop for the first document-level event, else for too few sentences in kept lines."""
         if not self.drop_docs:
             return pl.lit(None, dtype=pl.Utf8)
-        lorem = pl.col(f"{_P}lorem_ipsum_line")
-        curly = pl.col(f"{_P}curly_bracket_line")
+        lorem = pl.col(self.col("lorem_ipsum_line"))
+        curly = pl.col(self.col("curly_bracket_line"))
         return first_reason(
             (lorem.is_not_null() & (curly.is_null() | (lorem < curly)), "lorem_ipsum"),
             (curly.is_not_null(), "curly_bracket"),
-            (pl.col(f"{_P}n_sentences") < self.min_num_sentences, "too_few_sentences"),
+            (pl.col(self.col("n_sentences")) < self.min_num_sentences, "too_few_sentences"),
         )

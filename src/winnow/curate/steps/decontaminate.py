@@ -33,8 +33,9 @@ from numba import njit
 
 from winnow.curate.evalsets import EvalSet, read_items, resolve_eval
 from winnow.curate.steps.base import Step, first_reason, register
-from winnow.curate.steps.kernels import FNV_OFFSET, FNV_PRIME, code_point, mix, text_buffers
-from winnow.curate.steps.tokens import PUNCT, SPACE, SYMBOL, char_classes
+from winnow.curate.text.buffers import code_point, text_buffers
+from winnow.curate.text.hashing import FNV_OFFSET, FNV_PRIME, mix
+from winnow.curate.text.tokens import PUNCT, SPACE, SYMBOL, char_classes
 from winnow.errors import WinnowError
 
 MODES = ("flag", "drop")
@@ -301,6 +302,7 @@ class Decontaminate(Step):
     """
 
     name: ClassVar[str] = "decontaminate"
+    prefix: ClassVar[str] = "decontaminate_"
     evals: list[str]
     n: int = 13
     mode: str = "flag"
@@ -380,11 +382,11 @@ class Decontaminate(Step):
             ngram[r] = " ".join(norm.split(" ")[start : start + self.n])
             benchmarks[r] = [name for i, name in enumerate(index.names) if int(found[r]) >> i & 1]
         return df.with_columns(
-            pl.Series("decontaminate_matches", matches, dtype=pl.Int64),
-            pl.Series("decontaminate_benchmark", benchmark, dtype=pl.Utf8),
-            pl.Series("decontaminate_item", item, dtype=pl.Utf8),
-            pl.Series("decontaminate_ngram", ngram, dtype=pl.Utf8),
-            pl.Series("decontaminate_benchmarks", benchmarks, dtype=pl.List(pl.Utf8)),
+            pl.Series(self.col("matches"), matches, dtype=pl.Int64),
+            pl.Series(self.col("benchmark"), benchmark, dtype=pl.Utf8),
+            pl.Series(self.col("item"), item, dtype=pl.Utf8),
+            pl.Series(self.col("ngram"), ngram, dtype=pl.Utf8),
+            pl.Series(self.col("benchmarks"), benchmarks, dtype=pl.List(pl.Utf8)),
         )
 
     def describe(self) -> dict[str, str]:
@@ -399,7 +401,7 @@ class Decontaminate(Step):
 
     def flagged(self) -> pl.Expr:
         """Whether a scored row has at least `min_matches` n-grams from the evals."""
-        return pl.col("decontaminate_matches") >= self.min_matches
+        return pl.col(self.col("matches")) >= self.min_matches
 
     def reason(self) -> pl.Expr:
         """In drop mode, drop flagged rows as `contaminated`; in flag mode keep every row."""
@@ -409,12 +411,12 @@ class Decontaminate(Step):
 
     def tally(self, frame: pl.DataFrame) -> dict[str, int]:
         """Flagged rows in `frame`, in all (`flagged`) and per benchmark (`flagged:NAME`)."""
-        if "decontaminate_matches" not in frame.columns:
+        if self.col("matches") not in frame.columns:
             return {}
         flagged = frame.filter(self.flagged())
         if not flagged.height:
             return {}
-        per = flagged["decontaminate_benchmarks"].explode().drop_nulls().value_counts()
+        per = flagged[self.col("benchmarks")].explode().drop_nulls().value_counts()
         counts = dict(per.iter_rows())
         tally = {"flagged": flagged.height}
         for name in (s.name for s in self.sets):

@@ -22,7 +22,7 @@ import numpy as np
 import polars as pl
 
 from winnow.curate.steps.base import Step, first_reason, register
-from winnow.curate.steps.text_stats import (
+from winnow.curate.text.stats import (
     TERMINAL_PUNCTUATION,
     char_class,
     duplicate_stats,
@@ -31,8 +31,6 @@ from winnow.curate.steps.text_stats import (
     tokens_of,
 )
 
-_P = "fineweb_"
-
 
 @register
 @dataclass
@@ -40,6 +38,7 @@ class FineWebQuality(Step):
     """Drop documents with few punctuated lines, many short or repeated lines, or list layout."""
 
     name: ClassVar[str] = "fineweb"
+    prefix: ClassVar[str] = "fineweb_"
     line_punct_thr: float = 0.12
     line_punct_exclude_zero: bool = False
     stop_chars: tuple[str, ...] | None = None
@@ -60,29 +59,29 @@ class FineWebQuality(Step):
         dups = duplicate_stats(flat, row, df.height)
         newlines = text.str.count_matches("\n", literal=True)
         return df.with_columns(
-            n_lines.alias(f"{_P}n_lines"),
+            n_lines.alias(self.col("n_lines")),
             ratio(pl.lit(np.bincount(row, punct, df.height)), n_lines).alias(
-                f"{_P}line_punct_ratio"
+                self.col("line_punct_ratio")
             ),
             ratio(pl.lit(np.bincount(row, short, df.height)), n_lines).alias(
-                f"{_P}short_line_ratio"
+                self.col("short_line_ratio")
             ),
             ratio(pl.lit(dups["dup_chars"]), text.str.len_chars() - newlines).alias(
-                f"{_P}char_dup_ratio"
+                self.col("char_dup_ratio")
             ),
-            ratio(newlines, pl.lit(tokens_of(df["text"]).counts)).alias(f"{_P}list_ratio"),
+            ratio(newlines, pl.lit(tokens_of(df["text"]).counts)).alias(self.col("list_ratio")),
         )
 
     def reason(self) -> pl.Expr:
         """Apply the thresholds in datatrove's order."""
-        punct = pl.col(f"{_P}line_punct_ratio")
+        punct = pl.col(self.col("line_punct_ratio"))
         low_punct = punct < self.line_punct_thr
         if self.line_punct_exclude_zero:
             low_punct = low_punct & (punct != 0)
         return first_reason(
-            (pl.col(f"{_P}n_lines") == 0, "empty"),
+            (pl.col(self.col("n_lines")) == 0, "empty"),
             (low_punct, "line_punct_ratio"),
-            (pl.col(f"{_P}short_line_ratio") > self.short_line_thr, "short_line_ratio"),
-            (pl.col(f"{_P}char_dup_ratio") > self.char_duplicates_ratio, "char_dup_ratio"),
-            (pl.col(f"{_P}list_ratio") > self.new_line_ratio, "list_ratio"),
+            (pl.col(self.col("short_line_ratio")) > self.short_line_thr, "short_line_ratio"),
+            (pl.col(self.col("char_dup_ratio")) > self.char_duplicates_ratio, "char_dup_ratio"),
+            (pl.col(self.col("list_ratio")) > self.new_line_ratio, "list_ratio"),
         )

@@ -12,8 +12,8 @@ per-word ratios divide by all tokens, as datatrove does.
 
 Korean: rows whose letters are mostly Hangul (`gopher_quality_hangul_share` at least
 `korean_min_hangul_share`) count stop words from `korean_stop_words` (function words that
-stand as their own eojeol, see text_stats.KOREAN_STOP_WORDS) and, as one stop word per
-distinct particle, eojeol ending in one of `korean_particles` (text_stats.KOREAN_PARTICLES),
+stand as their own eojeol, see stats.KOREAN_STOP_WORDS) and, as one stop word per
+distinct particle, eojeol ending in one of `korean_particles` (stats.KOREAN_PARTICLES),
 and use `korean_min_avg_word_length` / `korean_max_avg_word_length`, because a Korean word here is a
 whole eojeol (stem plus particles) of about two to four syllables, so the English bounds of
 3 to 10 characters would reject ordinary Korean prose. Hangul syllables are letters, so they
@@ -37,15 +37,15 @@ import polars as pl
 from numba import njit
 
 from winnow.curate.steps.base import Step, first_reason, register
-from winnow.curate.steps.kernels import code_point, is_space, text_buffers
-from winnow.curate.steps.text_stats import (
+from winnow.curate.text.buffers import code_point, is_space, text_buffers
+from winnow.curate.text.stats import (
     KOREAN_PARTICLES,
     KOREAN_STOP_WORDS,
     PUNCTUATION_SET,
     ratio,
     tokens_of,
 )
-from winnow.curate.steps.tokens import (
+from winnow.curate.text.tokens import (
     ALPHA,
     LETTER,
     WORD,
@@ -63,6 +63,7 @@ class GopherQuality(Step):
     """Drop documents that fail Gopher's word, symbol, line and stop-word heuristics."""
 
     name: ClassVar[str] = "gopher_quality"
+    prefix: ClassVar[str] = "gopher_quality_"
     min_doc_words: int | None = 50
     max_doc_words: int | None = 100_000
     min_avg_word_length: float | None = 3
@@ -82,7 +83,6 @@ class GopherQuality(Step):
     def score(self, df: pl.DataFrame) -> pl.DataFrame:
         """Measure characters and lines in one compiled pass, then words and stop words from
         the shard's tokens in another."""
-        p = "gopher_quality_"
         offsets, data = text_buffers(df["text"])
         chars = _char_stats(offsets, data, char_classes(PUNCTUATION_SET))
         hangul, letters = chars[:, _HANGUL], chars[:, _LETTERS]
@@ -106,50 +106,53 @@ class GopherQuality(Step):
         n_words = pl.Series(words[:, _WORDS])
         n_lines = pl.Series(chars[:, _LINES])
         return df.with_columns(
-            pl.Series(f"{p}hangul_share", share),
-            n_words.alias(f"{p}n_words"),
-            n_tokens.alias(f"{p}n_tokens"),
-            _ratio(words[:, _WORD_CHARS], n_words).alias(f"{p}avg_word_length"),
-            _ratio(chars[:, _HASHES], n_tokens).alias(f"{p}hash_ratio"),
-            _ratio(chars[:, _ELLIPSES], n_tokens).alias(f"{p}ellipsis_ratio"),
-            _ratio(chars[:, _BULLET_LINES], n_lines).alias(f"{p}bullet_lines_ratio"),
-            _ratio(chars[:, _ELLIPSIS_LINES], n_lines).alias(f"{p}ellipsis_lines_ratio"),
-            _ratio(words[:, _ALPHA_WORDS], n_tokens).alias(f"{p}alpha_words_ratio"),
-            pl.Series(f"{p}n_stop_words", words[:, _STOP_WORDS]),
+            pl.Series(self.col("hangul_share"), share),
+            n_words.alias(self.col("n_words")),
+            n_tokens.alias(self.col("n_tokens")),
+            _ratio(words[:, _WORD_CHARS], n_words).alias(self.col("avg_word_length")),
+            _ratio(chars[:, _HASHES], n_tokens).alias(self.col("hash_ratio")),
+            _ratio(chars[:, _ELLIPSES], n_tokens).alias(self.col("ellipsis_ratio")),
+            _ratio(chars[:, _BULLET_LINES], n_lines).alias(self.col("bullet_lines_ratio")),
+            _ratio(chars[:, _ELLIPSIS_LINES], n_lines).alias(self.col("ellipsis_lines_ratio")),
+            _ratio(words[:, _ALPHA_WORDS], n_tokens).alias(self.col("alpha_words_ratio")),
+            pl.Series(self.col("n_stop_words"), words[:, _STOP_WORDS]),
         )
 
     def reason(self) -> pl.Expr:
         """Apply the thresholds in datatrove's order; a threshold of None or 0 turns a rule off."""
-        p = "gopher_quality_"
-        korean = pl.col(f"{p}hangul_share") >= self.korean_min_hangul_share
-        avg = pl.col(f"{p}avg_word_length")
+        korean = pl.col(self.col("hangul_share")) >= self.korean_min_hangul_share
+        avg = pl.col(self.col("avg_word_length"))
         rules: list[tuple[pl.Expr, str]] = []
         if self.min_doc_words:
-            rules.append((pl.col(f"{p}n_words") < self.min_doc_words, "gopher_short_doc"))
+            rules.append((pl.col(self.col("n_words")) < self.min_doc_words, "gopher_short_doc"))
         if self.max_doc_words:
-            rules.append((pl.col(f"{p}n_words") > self.max_doc_words, "gopher_long_doc"))
+            rules.append((pl.col(self.col("n_words")) > self.max_doc_words, "gopher_long_doc"))
         low = _by_script(korean, self.korean_min_avg_word_length, self.min_avg_word_length)
         high = _by_script(korean, self.korean_max_avg_word_length, self.max_avg_word_length)
         rules.append((avg < low, "gopher_below_avg_threshold"))
         rules.append((avg > high, "gopher_above_avg_threshold"))
         if self.max_symbol_word_ratio:
             limit = self.max_symbol_word_ratio
-            rules.append((pl.col(f"{p}hash_ratio") > limit, "gopher_too_many_hashes"))
-            rules.append((pl.col(f"{p}ellipsis_ratio") > limit, "gopher_too_many_ellipsis"))
+            rules.append((pl.col(self.col("hash_ratio")) > limit, "gopher_too_many_hashes"))
+            rules.append((pl.col(self.col("ellipsis_ratio")) > limit, "gopher_too_many_ellipsis"))
         if self.max_bullet_lines_ratio:
             limit = self.max_bullet_lines_ratio
-            rules.append((pl.col(f"{p}bullet_lines_ratio") > limit, "gopher_too_many_bullets"))
+            rules.append(
+                (pl.col(self.col("bullet_lines_ratio")) > limit, "gopher_too_many_bullets")
+            )
         if self.max_ellipsis_lines_ratio:
             limit = self.max_ellipsis_lines_ratio
             rules.append(
-                (pl.col(f"{p}ellipsis_lines_ratio") > limit, "gopher_too_many_end_ellipsis")
+                (pl.col(self.col("ellipsis_lines_ratio")) > limit, "gopher_too_many_end_ellipsis")
             )
         if self.max_non_alpha_words_ratio:
             limit = self.max_non_alpha_words_ratio
-            rules.append((pl.col(f"{p}alpha_words_ratio") < limit, "gopher_below_alpha_threshold"))
+            rules.append(
+                (pl.col(self.col("alpha_words_ratio")) < limit, "gopher_below_alpha_threshold")
+            )
         if self.min_stop_words:
             rules.append(
-                (pl.col(f"{p}n_stop_words") < self.min_stop_words, "gopher_enough_stop_words")
+                (pl.col(self.col("n_stop_words")) < self.min_stop_words, "gopher_enough_stop_words")
             )
         return first_reason(*rules)
 

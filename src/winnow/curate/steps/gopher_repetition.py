@@ -6,7 +6,7 @@ characters (`dup_para_frac`, `dup_para_char_frac`), duplicate lines and their ch
 (`top_{n}_gram`, n = 2, 3, 4) and the characters covered by repeated n-grams
 (`duplicated_{n}_n_grams`, n = 5 to 10), each as a share of the document's characters.
 
-Every count is taken by one compiled pass over the shard (`kernels.repetition`): lines and
+Every count is taken by one compiled pass over the shard (`repetition.repetition`): lines and
 paragraphs straight from the text's UTF-8 bytes, n-grams from per-token hashes, compared by
 64-bit hash within their row. datatrove counts repeated n-grams greedily, jumping n words
 past each repeat; here each run of consecutive repeated positions is covered in steps of n
@@ -29,16 +29,9 @@ from typing import ClassVar
 
 import polars as pl
 
-from winnow.curate.steps import kernels
 from winnow.curate.steps.base import Step, first_reason, register
-from winnow.curate.steps.text_stats import tokens_of
-
-_P = "gopher_repetition_"
-
-
-def _col(metric: str) -> pl.Expr:
-    """The score column of this step for a metric."""
-    return pl.col(f"{_P}{metric}")
+from winnow.curate.text import repetition
+from winnow.curate.text.stats import tokens_of
 
 
 @register
@@ -47,6 +40,7 @@ class GopherRepetition(Step):
     """Drop documents dominated by repeated paragraphs, lines or word n-grams."""
 
     name: ClassVar[str] = "gopher_repetition"
+    prefix: ClassVar[str] = "gopher_repetition_"
     dup_line_frac: float | None = 0.3
     dup_para_frac: float | None = 0.3
     dup_line_char_frac: float | None = 0.2
@@ -65,16 +59,16 @@ class GopherRepetition(Step):
         """Measure paragraph, line and n-gram repetition for the whole shard at once."""
         top_ns = [n for n, _ in self.top_n_grams]
         dup_ns = [n for n, _ in self.dup_n_grams]
-        stats, top, dup = kernels.repetition(
+        stats, top, dup = repetition.repetition(
             df["text"], tokens_of(df["text"]), max(top_ns + dup_ns, default=0), 1 in top_ns + dup_ns
         )
-        n_chars = pl.Series(stats[:, kernels.N_CHARS]).cast(pl.UInt32)
+        n_chars = pl.Series(stats[:, repetition.N_CHARS]).cast(pl.UInt32)
         columns = {
             "n_chars": n_chars,
-            "dup_para_frac": pl.Series(stats[:, kernels.DUP_PARAS] / stats[:, kernels.PARAS]),
-            "dup_para_char_frac": pl.Series(stats[:, kernels.DUP_PARA_CHARS]) / n_chars,
-            "dup_line_frac": pl.Series(stats[:, kernels.DUP_LINES] / stats[:, kernels.LINES]),
-            "dup_line_char_frac": pl.Series(stats[:, kernels.DUP_LINE_CHARS]) / n_chars,
+            "dup_para_frac": pl.Series(stats[:, repetition.DUP_PARAS] / stats[:, repetition.PARAS]),
+            "dup_para_char_frac": pl.Series(stats[:, repetition.DUP_PARA_CHARS]) / n_chars,
+            "dup_line_frac": pl.Series(stats[:, repetition.DUP_LINES] / stats[:, repetition.LINES]),
+            "dup_line_char_frac": pl.Series(stats[:, repetition.DUP_LINE_CHARS]) / n_chars,
         }
         for n in range(1, top.shape[1]):
             if n in top_ns:
@@ -82,11 +76,11 @@ class GopherRepetition(Step):
                 columns[f"top_{n}_gram_frac"] = (top_n / n_chars).set(top_n < 0, None)
             if n in dup_ns:
                 columns[f"dup_{n}_gram_frac"] = pl.Series(dup[:, n]) / n_chars
-        return df.with_columns(v.alias(f"{_P}{k}") for k, v in columns.items())
+        return df.with_columns(v.alias(self.col(k)) for k, v in columns.items())
 
     def reason(self) -> pl.Expr:
         """Apply the thresholds in datatrove's order; a threshold of None or 0 turns a rule off."""
-        rules: list[tuple[pl.Expr, str]] = [(_col("n_chars") == 0, "empty")]
+        rules: list[tuple[pl.Expr, str]] = [(pl.col(self.col("n_chars")) == 0, "empty")]
         for metric, limit in (
             ("dup_para_frac", self.dup_para_frac),
             ("dup_para_char_frac", self.dup_para_char_frac),
@@ -94,9 +88,13 @@ class GopherRepetition(Step):
             ("dup_line_char_frac", self.dup_line_char_frac),
         ):
             if limit:
-                rules.append((_col(metric) > limit, metric))
-        rules += [(_col(f"top_{n}_gram_frac") > f, f"top_{n}_gram") for n, f in self.top_n_grams]
+                rules.append((pl.col(self.col(metric)) > limit, metric))
         rules += [
-            (_col(f"dup_{n}_gram_frac") > f, f"duplicated_{n}_n_grams") for n, f in self.dup_n_grams
+            (pl.col(self.col(f"top_{n}_gram_frac")) > f, f"top_{n}_gram")
+            for n, f in self.top_n_grams
+        ]
+        rules += [
+            (pl.col(self.col(f"dup_{n}_gram_frac")) > f, f"duplicated_{n}_n_grams")
+            for n, f in self.dup_n_grams
         ]
         return first_reason(*rules)

@@ -63,6 +63,7 @@ class Language(Step):
     """
 
     name: ClassVar[str] = "language"
+    prefix: ClassVar[str] = "language_"
     languages: list[str] | None = None
     min_score: float = 0.65
     model_path: str | None = None
@@ -91,7 +92,7 @@ class Language(Step):
         else:
             langs, scores = identify_fasttext(texts, str(Path(self.model_path).expanduser()))
         lang_col = pl.Series("language", [None] * df.height, dtype=pl.Utf8)
-        score_col = pl.Series("language_score", [0.0] * df.height, dtype=pl.Float64)
+        score_col = pl.Series(self.col("score"), [0.0] * df.height, dtype=pl.Float64)
         index = has_letters.arg_true()
         lang_col = lang_col.scatter(index, pl.Series(langs, dtype=pl.Utf8))
         score_col = score_col.scatter(index, pl.Series(scores, dtype=pl.Float64))
@@ -103,5 +104,5 @@ class Language(Step):
         if self.languages is not None:
             allowed = pl.col("language").is_in(self.languages).fill_null(False)
             rules.append((~allowed, "language_not_allowed"))
-        rules.append((pl.col("language_score") < self.min_score, "language_score_below_threshold"))
+        rules.append((pl.col(self.col("score")) < self.min_score, "language_score_below_threshold"))
         return first_reason(*rules)

@@ -46,6 +46,7 @@ class Normalize(Step):
     """
 
     name: ClassVar[str] = "normalize"
+    prefix: ClassVar[str] = "normalize_"
     html_unescape: bool = False
     lowercase: bool = False
     max_blank_lines: int = 2
@@ -75,7 +76,7 @@ class Normalize(Step):
         if self.lowercase:
             expr = expr.str.to_lowercase()
         new = pl.DataFrame({"text": text}).select(expr).to_series()
-        changed = (new != df.get_column("text")).fill_null(True).alias("normalize_changed")
+        changed = (new != df.get_column("text")).fill_null(True).alias(self.col("changed"))
         return df.with_columns(new, changed)
 
     def reason(self) -> pl.Expr:

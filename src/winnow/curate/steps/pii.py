@@ -165,6 +165,7 @@ class Pii(Step):
     """
 
     name: ClassVar[str] = "pii"
+    prefix: ClassVar[str] = "pii_"
     kinds: list[str] = field(default_factory=lambda: list(ORDER))
     redact: bool = True
     max_matches: int | None = None
@@ -202,11 +203,11 @@ class Pii(Step):
         for kind in ORDER:
             if kind not in self.kinds:
                 continue
-            total = pl.Series(f"pii_{kind}_count", [0] * df.height, dtype=pl.Int64)
+            total = pl.Series(self.col(f"{kind}_count"), [0] * df.height, dtype=pl.Int64)
             for pattern, check in self.checks(kind):
                 found, work = find_and_replace(work, pattern, check, replacements[kind])
                 total = total + found.fill_null(0).cast(pl.Int64)
-            counts.append(total.alias(f"pii_{kind}_count"))
+            counts.append(total.alias(self.col(f"{kind}_count")))
         if self.redact:
             return df.with_columns(work.alias("text"), *counts)
         return df.with_columns(*counts)
@@ -215,7 +216,7 @@ class Pii(Step):
         """Drop rows with more PII matches, of all kinds together, than `max_matches`."""
         if self.max_matches is None:
             return first_reason()
-        total = pl.sum_horizontal(pl.col(f"pii_{k}_count") for k in ORDER if k in self.kinds)
+        total = pl.sum_horizontal(pl.col(self.col(f"{k}_count")) for k in ORDER if k in self.kinds)
         return first_reason((total > self.max_matches, "too_much_pii"))
 
 

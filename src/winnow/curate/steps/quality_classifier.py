@@ -26,6 +26,7 @@ class QualityClassifier(Step):
     """
 
     name: ClassVar[str] = "quality_classifier"
+    prefix: ClassVar[str] = "quality_"
     model: str = ""
     threshold: float = 0.5
     label: str = POSITIVE
@@ -53,8 +54,8 @@ class QualityClassifier(Step):
         model = self._model()
         wanted = check_label(model, self.label, f"step quality_classifier ({self.model})")
         scores = score_texts(model, df.get_column("text"), wanted)
-        return df.with_columns(pl.Series("quality_score", scores, dtype=pl.Float64))
+        return df.with_columns(pl.Series(self.col("score"), scores, dtype=pl.Float64))
 
     def reason(self) -> pl.Expr:
         """Drop rows whose score is below the threshold."""
-        return first_reason((pl.col("quality_score") < self.threshold, "low_quality"))
+        return first_reason((pl.col(self.col("score")) < self.threshold, "low_quality"))

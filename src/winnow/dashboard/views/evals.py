@@ -10,7 +10,17 @@ import streamlit as st
 
 from winnow.dashboard import lineage
 from winnow.dashboard.common import link, shown_errors, workspace
-from winnow.evals.compare import EvalRun, delta_table, differences, flipped, flips, load_eval_run
+from winnow.evals.compare import (
+    ALPHA,
+    CORRECTIONS,
+    RESAMPLES,
+    EvalRun,
+    delta_table,
+    differences,
+    flipped,
+    flips,
+    load_eval_run,
+)
 from winnow.train.runs import read_metrics
 from winnow.workspace import Workspace
 
@@ -62,8 +72,21 @@ def comparison(runs: list[EvalRun]) -> None:
     """Warnings, the delta table, the chart, hallucination scores and contamination flags."""
     for line in differences(runs):
         st.warning(f"differs: {line}")
-    table = delta_table(runs)
-    st.markdown("**Scores** (`significant`: the delta exceeds the combined stderr)")
+    left, right = st.columns(2)
+    alpha = left.number_input(
+        "Significance level (alpha)", 0.001, 0.5, ALPHA, step=0.01, format="%.3f", key="alpha"
+    )
+    correction = right.selectbox(
+        "Correction across tasks and metrics", CORRECTIONS, index=0, key="correction"
+    )
+    table = delta_table(runs, alpha, correction)
+    adjusted = "after Holm's correction across the table" if correction == "holm" else "alone"
+    st.markdown(
+        f"**Scores**: each delta is tested on the documents both runs scored, McNemar's exact "
+        f"test for 0/1 metrics and a paired bootstrap ({RESAMPLES:,} resamples) otherwise; "
+        f"`low`/`high` bound its {100 * (1 - alpha):g}% paired-bootstrap interval, "
+        f"`significant`: `p_adjusted` ({adjusted}) below {alpha:g}"
+    )
     st.dataframe(table, hide_index=True)
     metrics = sorted(set(table["metric"].to_list()))
     metric = st.selectbox(
@@ -112,18 +135,26 @@ def model_lineage(run: EvalRun) -> None:
 
 
 def flipped_view(runs: list[EvalRun]) -> None:
-    """Counts of flips per task, and the flipped documents of one task."""
+    """Counts of flips per task and 0/1 metric, and the flipped documents of one of them."""
     counts = flips(runs)
     if not counts.height:
         st.info("No documents scored right/wrong in two of these runs.")
         return
     st.dataframe(counts, hide_index=True)
     other = st.selectbox("Against", [r.name for r in runs[1:]], key="flip-run")
-    tasks = counts.filter(pl.col("run") == other)["task"].to_list()
+    mine = counts.filter(pl.col("run") == other)
+    tasks = list(dict.fromkeys(mine["task"].to_list()))
     task = st.selectbox("Task", tasks, key="flip-task")
+    metrics = mine.filter(pl.col("task") == task).select("metric", "filter").rows()
+    choice = st.selectbox(
+        "Metric",
+        metrics,
+        format_func=lambda m: m[0] if m[1] in (None, "none") else f"{m[0]} ({m[1]})",
+        key="flip-metric",
+    )
     chosen = next(r for r in runs if r.name == other)
-    if task:
-        st.dataframe(flipped(runs[0], chosen, task), hide_index=True)
+    if task and choice:
+        st.dataframe(flipped(runs[0], chosen, task, *choice), hide_index=True)
 
 
 def loss_curves(ws: Workspace, training: list[str]) -> None:

@@ -1,0 +1,1 @@
+"""Exact deduplication: the step and its shard-by-shard decision."""

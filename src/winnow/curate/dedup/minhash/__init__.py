@@ -1,0 +1,1 @@
+"""MinHash near-duplicate removal: compiled hashing, the shared core, index, step and sharding."""

@@ -1,0 +1,1 @@
+"""Steps for instruction sets (instruction, input, output rows), one module per step."""

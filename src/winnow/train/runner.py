@@ -1,0 +1,342 @@
+"""One training run from start to finish: check inputs, open the run, load the base, train
+with TRL, save the model and record everything in run.json; and the Method record that says
+what the runner needs of each training method (see methods.py for the methods themselves).
+
+Checks that need no compute (config, data columns, base, resume checkpoint, QLoRA device)
+come first, so a bad input costs one line and no training time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from winnow.console import console
+from winnow.devices import device_info
+from winnow.errors import WinnowError
+from winnow.train.config import JobConfig
+from winnow.train.data import load_training_set, split
+from winnow.train.launch.handoff import record_launch
+from winnow.train.models import (
+    TINY_SPECIALS,
+    Base,
+    build_tiny,
+    dequantized,
+    load_causal_lm,
+    load_tokenizer,
+    pin_chat_template,
+    resolve_base,
+    template_hash,
+)
+from winnow.train.ranks import is_main, main_first
+from winnow.train.runs import RunFolder, now, open_run
+from winnow.workspace import Workspace
+
+
+@dataclass
+class Context:
+    """What a method's trainer is built from."""
+
+    job: JobConfig
+    run: RunFolder
+    base: Base
+    dataset: Any
+    model: Any = None
+    tokenizer: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Prepared:
+    """A method's trainer and what it records before training (e.g. SFT's mask counts)."""
+
+    trainer: Any
+    data: dict[str, Any]
+
+
+Prepare = Callable[[Context], Prepared]
+Finish = Callable[[Context, Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Method:
+    """A training method as the runner, its command and the job form need it."""
+
+    config: type[JobConfig]
+    prepare: Prepare
+    finish: Finish
+    head: str
+    """The model it loads: causal (a language model) or score (one number per sequence)."""
+    data: str
+    """The kind of dataset it trains on: text, instruct or preference."""
+    tiny: bool
+    """Whether it may start from a fresh tiny model (the others need a trained one)."""
+    options: tuple[str, ...]
+    """The config fields its command takes as options, in the order its help lists them."""
+    help: str
+    """Its command's help, example included."""
+
+    @property
+    def name(self) -> str:
+        """The method's name, as its config declares it."""
+        return self.config.method
+
+
+def trainer_args(job: JobConfig, run: RunFolder, has_eval: bool) -> dict[str, Any]:
+    """TrainingArguments shared by every method, from the job and the device."""
+    device = run.record["device"]
+    return {
+        "output_dir": str(run.checkpoints),
+        "max_steps": job.max_steps,
+        "learning_rate": job.learning_rate,
+        "per_device_train_batch_size": job.batch_size,
+        "per_device_eval_batch_size": job.batch_size,
+        "gradient_accumulation_steps": job.grad_accum,
+        "warmup_steps": job.warmup_ratio,
+        "weight_decay": job.weight_decay,
+        "lr_scheduler_type": job.scheduler,
+        "seed": job.seed,
+        "logging_steps": job.logging_steps,
+        "logging_first_step": True,
+        "save_steps": job.save_steps,
+        "save_total_limit": 2,
+        "eval_strategy": "steps" if has_eval else "no",
+        "eval_steps": job.save_steps,
+        "report_to": "none",
+        "disable_tqdm": True,
+        "bf16": bool(device["bf16"]),
+        "use_cpu": device["type"] == "cpu",
+    }
+
+
+def lora_config(job: JobConfig, model: Any, task: str) -> Any:
+    """peft's LoraConfig for the job, after checking its targets exist in the model."""
+    from peft import LoraConfig
+
+    names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
+    missing = [t for t in job.lora_targets if t not in names]
+    if missing:
+        linear = sorted(
+            {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if type(m).__name__ == "Linear"}
+        )
+        raise WinnowError(
+            f"lora_targets {', '.join(missing)}: no such module in {type(model).__name__}; its "
+            f"linear layers are {', '.join(linear)}."
+        )
+    return LoraConfig(
+        r=job.lora_r,
+        lora_alpha=job.lora_alpha,
+        lora_dropout=job.lora_dropout,
+        target_modules=list(job.lora_targets),
+        task_type=task,
+    )
+
+
+def build_trainer(
+    ctx: Context, trainer_cls: Any, config_cls: Any, task: str, **settings: Any
+) -> tuple[Any, Any, Any]:
+    """A TRL trainer on the job's data (eval_fraction held out), LoRA when asked for, and the
+    (train, held-out) split it got."""
+    job = ctx.job
+    train, held = split(ctx.dataset, job.eval_fraction, job.seed)
+    args = config_cls(
+        **trainer_args(job, ctx.run, held is not None), max_length=job.max_length, **settings
+    )
+    peft = lora_config(job, ctx.model, task) if job.lora != "none" else None
+    trainer = trainer_cls(
+        model=ctx.model,
+        args=args,
+        train_dataset=train,
+        eval_dataset=held,
+        processing_class=ctx.tokenizer,
+        peft_config=peft,
+    )
+    return trainer, train, held
+
+
+def train_loss(trainer: Any) -> dict[str, Any]:
+    """The final average training loss, as the trainer's last log reports it."""
+    return {"train_loss": trainer.state.log_history[-1].get("train_loss")}
+
+
+def check_qlora(job: JobConfig) -> None:
+    """QLoRA needs CUDA and bitsandbytes; say so before loading anything."""
+    if job.lora != "qlora":
+        return
+    import importlib.util
+
+    import torch
+
+    if not torch.cuda.is_available():
+        raise WinnowError(
+            "lora qlora: 4-bit loading needs a CUDA GPU and this machine has none; use "
+            "--lora lora (or none) on the CPU."
+        )
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise WinnowError("lora qlora: needs bitsandbytes; pip install bitsandbytes.")
+
+
+def quantization(job: JobConfig) -> dict[str, Any]:
+    """from_pretrained's 4-bit settings for QLoRA, else nothing."""
+    if job.lora != "qlora":
+        return {}
+    import torch
+    from transformers import BitsAndBytesConfig
+
+    config = BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_compute_dtype=torch.bfloat16,
+        bnb_4bit_use_double_quant=True,
+    )
+    return {"quantization_config": config}
+
+
+def warn_unused(rows: int, used: int, max_length: int) -> None:
+    """Say how many rows TRL left out for not fitting max_length (it says nothing itself)."""
+    if used < rows:
+        console.print(
+            f"[yellow]{rows - used:,} of {rows:,} pairs do not fit max_length {max_length} and "
+            "are left out; raise --max-length to keep them[/]"
+        )
+
+
+def tiny_base(ctx: Context, ws: Workspace) -> None:
+    """Train a BPE tokenizer on the job's data and build a fresh tiny Llama."""
+    from winnow.train.tokenizer import TokenizerConfig, train_tokenizer
+
+    job = ctx.job
+    folder = ctx.run.path / "tokenizer-trained"
+    if not (folder / "tokenizer.json").is_file():
+        config = TokenizerConfig("bpe", job.tiny_vocab, special_tokens=list(TINY_SPECIALS))
+        train_tokenizer(job.data, config, folder, ws)
+    ctx.model, ctx.tokenizer = build_tiny(folder, job.tiny_params, job.max_length, job.seed)
+
+
+def load_base(ctx: Context, ws: Workspace, head: str) -> None:
+    """The model (causal LM or a one-score classifier) and tokenizer the job starts from."""
+    job = ctx.job
+    if ctx.base.kind == "tiny":
+        tiny_base(ctx, ws)
+        return
+    ctx.tokenizer = load_tokenizer(ctx.base)
+    if head == "causal":
+        ctx.model = load_causal_lm(ctx.base, **quantization(job))
+    else:
+        from transformers import AutoModelForSequenceClassification
+
+        ctx.model = dequantized(
+            AutoModelForSequenceClassification.from_pretrained(
+                ctx.base.path, num_labels=1, **ctx.base.load_args(), **quantization(job)
+            )
+        )
+    if ctx.model.config.pad_token_id is None:
+        ctx.model.config.pad_token_id = ctx.tokenizer.pad_token_id
+
+
+def model_record(model: Any) -> dict[str, Any]:
+    """Architecture and parameter counts."""
+    params = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {
+        "architecture": type(model).__name__,
+        "parameters": params,
+        "trainable_parameters": trainable,
+        "config": {
+            k: getattr(model.config, k, None)
+            for k in ("hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size")
+        },
+    }
+
+
+def tokenizer_record(tokenizer: Any) -> dict[str, Any]:
+    """The pinned chat template (hash and text), EOS and pad tokens, vocabulary size."""
+    return {
+        "chat_template_hash": template_hash(tokenizer),
+        "chat_template": tokenizer.chat_template,
+        "eos_token": tokenizer.eos_token,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token": tokenizer.pad_token,
+        "vocab_size": len(tokenizer),
+    }
+
+
+def save_model(trainer: Any, ctx: Context) -> None:
+    """The finished model (LoRA merged in) and tokenizer in run/model."""
+    model = trainer.model
+    if hasattr(model, "merge_and_unload") and ctx.job.lora != "qlora":
+        model = model.merge_and_unload()
+    if ctx.job.lora == "qlora" or getattr(trainer, "is_fsdp_enabled", False):
+        # every rank takes part: FSDP gathers the sharded weights before rank 0 writes them
+        trainer.save_model(str(ctx.run.model_dir))
+    elif is_main():
+        model.save_pretrained(str(ctx.run.model_dir))
+    if is_main():
+        ctx.tokenizer.save_pretrained(str(ctx.run.model_dir))
+
+
+def start(
+    ws: Workspace, method: Method, job: JobConfig, job_file: str | None, resume: bool
+) -> tuple[Context, Path | None]:
+    """Checks, the run folder, the base and its pinned chat template; the checkpoint to resume."""
+    check_qlora(job)
+    with main_first():
+        dataset, data_input = load_training_set(ws, job.data, method.data, job.max_rows)
+        base = resolve_base(job.base, ws)
+        if base.kind == "tiny" and not method.tiny:
+            raise WinnowError(
+                f"--base tiny: train {job.method} needs a trained base; run winnow train "
+                "pretrain (or sft) first and pass --base RUN."
+            )
+        spec = {
+            "config": dataclasses.asdict(job),
+            "job_file": job_file,
+            "inputs": [data_input],
+            "base": base.record(),
+            "device": device_info(),
+        }
+        run, checkpoint = open_run(ws, job.output, job.method, spec, resume)
+        ctx = Context(job, run, base, dataset)
+        try:
+            load_base(ctx, ws, method.head)
+            if job.method != "pretrain":
+                pin_chat_template(ctx.tokenizer, job.chat_template, base)
+        except BaseException as exc:
+            run.fail(exc)
+            raise
+    return ctx, checkpoint
+
+
+def execute(
+    ws: Workspace, method: Method, job: JobConfig, job_file: str | None, resume: bool
+) -> RunFolder:
+    """Run one job: start it, build the trainer, train, save the model, record the results
+    (and, on a rank of --launcher accelerate, the launch it runs under)."""
+    from transformers import PrinterCallback
+
+    from winnow.train.callbacks import MetricsLog
+
+    ctx, checkpoint = start(ws, method, job, job_file, resume)
+    run = ctx.run
+    try:
+        record_launch(run)
+        prepared = method.prepare(ctx)
+        run.update(
+            config=dataclasses.asdict(job),
+            tokenizer=tokenizer_record(ctx.tokenizer),
+            model=model_record(prepared.trainer.model),
+            data=prepared.data,
+        )
+        prepared.trainer.remove_callback(PrinterCallback)
+        prepared.trainer.add_callback(MetricsLog(run.metrics_path))
+        prepared.trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        results = method.finish(ctx, prepared.trainer)
+        save_model(prepared.trainer, ctx)
+        run.update(status="completed", finished_at=now(), results=results)
+    except BaseException as exc:
+        run.fail(exc)
+        raise
+    return run
