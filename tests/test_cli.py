@@ -72,20 +72,52 @@ def test_demo_then_every_data_command(
     assert again["counts"]["input"] == counts["kept"]
 
 
+def listed_names(listing: str) -> list[str]:
+    """What a listing must name: every command, registered step or catalog recipe."""
+    import typer.main
+
+    from winnow.catalogs import list_entries
+    from winnow.cli import app
+    from winnow.curate.steps import STEPS
+
+    if listing == "commands":
+        return list(typer.main.get_command(app).commands)
+    if listing == "steps":
+        return [f"{name} v" for name in STEPS]
+    return list(list_entries("recipes"))
+
+
 @pytest.mark.parametrize(
-    "args",
+    ("args", "shown", "listing"),
     [
-        ["--help"],
-        ["curate", "run", "--help"],
-        ["data", "export", "--help"],
-        ["demo", "--help"],
-        ["curate", "steps"],
-        ["curate", "recipes"],
+        (["--help"], ["Usage: winnow [OPTIONS] COMMAND"], "commands"),
+        (
+            ["curate", "run", "--help"],
+            ["Usage: winnow curate run", "--source", "--output", "Example: winnow curate run"],
+            None,
+        ),
+        (
+            ["data", "export", "--help"],
+            ["--split", "plain", "trl", "llama-factory", "Example: winnow data export"],
+            None,
+        ),
+        (["demo", "--help"], ["--quick", "Example: winnow demo"], None),
+        (["curate", "steps"], ["recipe steps"], "steps"),
+        (["curate", "recipes"], ["demo-instruct"], "recipes"),
     ],
 )
-def test_help_texts(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_texts(
+    args: list[str], shown: list[str], listing: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each help text shows its usage, options and example; the top level lists every
+    command, `curate steps` every registered step and `curate recipes` every catalog recipe."""
     code, out = run_cli(capsys, *args)
-    assert code == 0 and len(out) > 100
+    assert code == 0, out
+    names = listed_names(listing) if listing else []
+    if listing:
+        assert len(names) >= 6, names
+    missing = [text for text in [*shown, *names] if text not in out]
+    assert not missing, out
 
 
 def corpus(tmp_path: Path, lines: list[bytes]) -> Path:

@@ -48,5 +48,6 @@ def test_hub_dataset_offline_is_one_line(
         capsys, "curate", command, "--source", "winnow-tests/no-such-set", "--output", "x"
     )
     assert code == 2
-    assert "--source winnow-tests/no-such-set: a hub dataset id, but the hub is off" in out
+    assert "--source winnow-tests/no-such-set: no such file or folder here" in out
+    assert "as a hub dataset id it is not in the local cache while the hub is off" in out
     assert "give a local file or folder" in out

@@ -1,13 +1,20 @@
-"""Atomic file writes: write to a temporary name, then rename, so a crash leaves no half file."""
+"""Atomic file writes: write to a temporary name, then rename, so a crash leaves no half file;
+a write the storage refuses (disk full, read-only, no permission) removes what it had begun and
+becomes one sentence naming the file."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+
+from winnow.errors import storage_error
 
 
 def _tmp_for(path: Path) -> Path:
@@ -15,23 +22,50 @@ def _tmp_for(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
+def remove(path: Path) -> None:
+    """Remove a file or folder if it is there, quietly (it is being given up anyway)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with suppress(OSError):
+            path.unlink()
+
+
+@contextmanager
+def writing(path: Path, partial: Path | None = None) -> Iterator[None]:
+    """Around the writing of `path`: on any failure remove `partial` (the temporary file or
+    staging folder begun), and turn a write the storage refused into one sentence naming
+    `path` and what to do."""
+    try:
+        yield
+    except BaseException as exc:
+        if partial is not None:
+            remove(partial)
+        refused = storage_error(exc, path)
+        if refused is None:
+            raise
+        raise refused from exc
+
+
 def write_parquet(df: pl.DataFrame, path: Path) -> None:
     """Write a Parquet file atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_for(path)
-    df.write_parquet(tmp, compression="zstd")
-    os.replace(tmp, path)
+    with writing(path, tmp):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        df.write_parquet(tmp, compression="zstd")
+        os.replace(tmp, path)
 
 
 def write_json(data: Any, path: Path) -> None:
     """Write a JSON file atomically, flushed to disk before the rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _tmp_for(path)
-    with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(data, handle, ensure_ascii=False, indent=2, default=str)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    with writing(path, tmp):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False, indent=2, default=str)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
 
 
 def read_json(path: Path) -> Any:

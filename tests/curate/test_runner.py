@@ -17,6 +17,7 @@ from winnow.curate.dedup.exact.exact_dedup import ExactDedup
 from winnow.curate.recipes import load_recipe, recipe_from_entries
 from winnow.curate.runner import RunOptions, run_recipe
 from winnow.curate.sources import resolve_source
+from winnow.errors import WinnowError
 from winnow.workspace import Workspace
 
 CC_FILE = "web/CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz"
@@ -157,3 +158,136 @@ def test_worker_processes_give_the_same_dataset(workspace: Path, shared_data: Pa
     assert pooled.manifest["counts"] == alone.manifest["counts"]
     drop_times = [{**s, "seconds": 0} for s in alone.manifest["steps"]]
     assert [{**s, "seconds": 0} for s in pooled.manifest["steps"]] == drop_times
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    """Rows as a JSON Lines file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def duplicate_folder(root: Path) -> Path:
+    """Two files whose ids repeat within a file, across shards and across the files."""
+    folder = root / "dups"
+    write_jsonl(folder / "a.jsonl", [{"id": k, "text": f"a{n}"} for n, k in enumerate("abca")])
+    write_jsonl(folder / "b.jsonl", [{"id": k, "text": f"b{n}"} for n, k in enumerate("cde")])
+    write_jsonl(folder / "c.jsonl", [{"id": 7, "text": "c0"}, {"id": "7", "text": "c1"}])
+    return folder
+
+
+def dedup_recipe():  # noqa: ANN201
+    """A one-step recipe (its texts are all different, so it removes nothing)."""
+    return recipe_from_entries("ids", [{"step": "exact_dedup"}], "inline")
+
+
+def test_duplicate_ids_are_quarantined_naming_the_first(workspace: Path, tmp_path: Path) -> None:
+    """Later rows that reuse an id (within a file, across shards, across files, 7 and "7")
+    are quarantined as duplicate_id; the first keeps it; counts add up; same with workers."""
+    folder = duplicate_folder(tmp_path)
+    source = resolve_source(str(folder))
+    one = run_recipe(
+        Workspace(workspace / "one"), dedup_recipe(), source, "d", RunOptions(batch_rows=2)
+    )
+    counts = one.manifest["counts"]
+    assert counts == {**counts, "input": 9, "kept": 6, "rejected": 0, "quarantined": 3}
+    kept = pl.read_parquet(one.path / "kept" / "*.parquet")
+    assert kept.select("id", "text").rows() == [
+        ("a", "a0"),
+        ("b", "a1"),
+        ("c", "a2"),
+        ("d", "b1"),
+        ("e", "b2"),
+        ("7", "c0"),
+    ]
+    quarantine = pl.read_parquet(one.path / "quarantine" / "*.parquet").sort("source_file", "line")
+    a, b, c = (str(folder / n) for n in ("a.jsonl", "b.jsonl", "c.jsonl"))
+    assert quarantine.select("source_file", "line").rows() == [(a, 4), (b, 1), (c, 2)]
+    assert quarantine["error"][0].startswith(
+        f"line 4: duplicate_id: id 'a' is already the id of {a} line 1; ids must be unique"
+    )
+    assert f"id 'c' is already the id of {a} line 3" in quarantine["error"][1]
+    assert json.loads(quarantine["raw"][0])["text"] == "a3"
+    assert any("3 rows reused an id" in w for w in one.manifest["warnings"])
+    pooled = run_recipe(
+        Workspace(workspace / "two"),
+        dedup_recipe(),
+        source,
+        "d",
+        RunOptions(batch_rows=2, workers=2),
+    )
+    assert pooled.manifest["fingerprint"] == one.manifest["fingerprint"]
+    with pytest.raises(WinnowError, match=r"a.jsonl: line 4: duplicate_id: .*--strict stops here"):
+        run_recipe(Workspace(workspace / "s"), dedup_recipe(), source, "d", RunOptions(strict=True))
+
+
+def test_duplicate_ids_survive_a_crash_and_resume(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = resolve_source(str(duplicate_folder(tmp_path)))
+    clean = run_recipe(
+        Workspace(workspace / "c"), dedup_recipe(), source, "d", RunOptions(batch_rows=2)
+    )
+    original = ExactDedup.score
+    calls = {"n": 0}
+
+    def failing_score(self: ExactDedup, df: pl.DataFrame) -> pl.DataFrame:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk went away")
+        return original(self, df)
+
+    monkeypatch.setattr(ExactDedup, "score", failing_score)
+    ws = Workspace(workspace / "crash")
+    with pytest.raises(OSError):
+        run_recipe(ws, dedup_recipe(), source, "d", RunOptions(batch_rows=2))
+    staging = next((ws.datasets_dir / "d").glob(".staging-*"))
+    assert (staging / "read.json").exists() and (staging / "ids.json").exists()
+    resumed = run_recipe(ws, dedup_recipe(), source, "d", RunOptions(batch_rows=2))
+    assert resumed.manifest["fingerprint"] == clean.manifest["fingerprint"]
+    assert resumed.manifest["counts"] == clean.manifest["counts"]
+
+
+def test_duplicate_ids_are_the_same_on_ray(workspace: Path, tmp_path: Path) -> None:
+    """Each file read by a Ray task of its own: the same rows are set aside as locally."""
+    pytest.importorskip("ray")
+    source = resolve_source(str(duplicate_folder(tmp_path)))
+    local = run_recipe(
+        Workspace(workspace / "l"), dedup_recipe(), source, "d", RunOptions(batch_rows=2)
+    )
+    options = RunOptions(batch_rows=2, executor="ray", workers=2)
+    on_ray = run_recipe(Workspace(workspace / "r"), dedup_recipe(), source, "d", options)
+    assert on_ray.manifest["execution"]["source_read_by"] == "a task per file"
+    assert on_ray.manifest["fingerprint"] == local.manifest["fingerprint"]
+    assert on_ray.manifest["counts"] == local.manifest["counts"]
+
+
+def test_truncated_file_in_a_folder_keeps_its_rows_and_the_run_goes_on(
+    workspace: Path, tmp_path: Path, shared_data: Path
+) -> None:
+    """A cut .jsonl.gz beside a good file: its whole lines are curated, the cut is one
+    quarantined row naming file, line and byte, and the good file is read; --strict stops
+    at the cut with one sentence."""
+    folder = tmp_path / "crawl"
+    folder.mkdir()
+    (folder / "a.jsonl.gz").write_bytes((shared_data / CC_FILE).read_bytes()[:300_000])
+    (folder / "b.jsonl").write_bytes((shared_data / "web" / "c4_demo.jsonl").read_bytes())
+    source = resolve_source(str(folder))
+    dataset = run_recipe(Workspace(workspace), dedup_recipe(), source, "crawl", RunOptions())
+    counts = dataset.manifest["counts"]
+    assert counts["input"] == counts["kept"] + counts["rejected"] + counts["quarantined"]
+    assert counts["quarantined"] == 1 and counts["input"] == 207 + 1 + 300
+    row = pl.read_parquet(dataset.path / "quarantine" / "*.parquet").row(0, named=True)
+    assert (row["source_file"], row["line"]) == (str(folder / "a.jsonl.gz"), 208)
+    assert row["error"].startswith("line 208: the gzip data is damaged after 896,633 bytes")
+    with pytest.raises(
+        WinnowError, match=r"a.jsonl.gz: line 208: the gzip data is damaged.*--strict"
+    ):
+        run_recipe(Workspace(workspace / "s"), dedup_recipe(), source, "c", RunOptions(strict=True))
+
+
+def test_no_readable_rows_names_the_empty_file(workspace: Path, tmp_path: Path) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_text("")
+    source = resolve_source(str(path))
+    with pytest.raises(WinnowError, match=rf"has no readable rows \({path}: is empty; no doc"):
+        run_recipe(Workspace(workspace), dedup_recipe(), source, "e", RunOptions())

@@ -12,6 +12,8 @@ import pytest
 from winnow.curate.sources import iter_documents, resolve_source
 from winnow.errors import WinnowError
 
+ADVICE = "fix the record, or set --text-field (or the source's text_field)"
+
 
 def collect(arg: str, batch_rows: int = 10_000, **fields: str):
     """All docs, quarantine and shard keys of a source."""
@@ -59,7 +61,7 @@ def test_text_field_mapping_and_missing_text(tmp_path: Path) -> None:
     assert docs["text"].to_list() == ["hello", "world"]
     assert docs["id"][0] == "7" and len(docs["id"][1]) == 16
     assert quarantine.select("line", "error").rows() == [
-        (3, "line 3: no 'body' field; set --text-field or the source's text_field")
+        (3, f"line 3: 'body' is missing or null; {ADVICE}")
     ]
     assert json.loads(quarantine["raw"][0]) == {"uid": 9, "body": None, "title": "x"}
 
@@ -68,8 +70,7 @@ def test_missing_text_column_names_the_fields(shared_data: Path) -> None:
     docs, quarantine, _ = collect(str(shared_data / "instruct" / "alpaca_en_demo.json"))
     assert docs.height == 0 and quarantine.height == 999
     assert quarantine["error"][0] == (
-        "line 1: no 'text' field (fields: instruction, input, output); "
-        "set --text-field or the source's text_field"
+        f"line 1: no 'text' field (fields: instruction, input, output); {ADVICE}"
     )
     docs, quarantine, _ = collect(
         str(shared_data / "instruct" / "alpaca_en_demo.json"), text_field="output"
@@ -93,7 +94,7 @@ def test_rows_read_plus_quarantined_equal_lines(tmp_path: Path) -> None:
     numeric.write_text('{"text": 5}\n')
     _, quarantine, _ = collect(str(numeric))
     assert quarantine["error"].to_list() == [
-        "line 1: 'text' field is not a string (Int64); set --text-field or the source's text_field"
+        f"line 1: 'text' is a number, expected a string; {ADVICE}"
     ]
 
 
@@ -153,7 +154,101 @@ def test_unknown_source_and_hub_id(tmp_path: Path) -> None:
         resolve_source("nope")
     with pytest.raises(WinnowError, match="missing.jsonl' is not an existing file"):
         resolve_source(str(tmp_path / "missing.jsonl"))
+    with pytest.raises(WinnowError, match="'someorg/somedata' is not an existing file.*hub is off"):
+        resolve_source("someorg/somedata")
+
+
+def test_hub_id_online_and_missing_local_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Online, org/name is a hub id; a missing data/file whose folder exists, or a name with
+    a data extension, is a missing file (no hub is asked); offline the hub id gets one line."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "0")
     spec = resolve_source("someorg/somedata")
     assert spec.hub_id == "someorg/somedata"
+    (tmp_path / "data").mkdir()
+    for missing in ("data/file", "other/file.jsonl"):
+        with pytest.raises(WinnowError, match=f"source '{missing}' is not an existing file") as err:
+            resolve_source(missing)
+        assert "hub dataset id" not in str(err.value)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(WinnowError, match="'someorg/somedata' cannot be fetched offline"):
         list(iter_documents(spec))
+
+
+@pytest.mark.parametrize("batch_rows", [1, 3, 100])
+def test_non_string_text_is_quarantined_never_stringified(tmp_path: Path, batch_rows: int) -> None:
+    """Numbers, lists, objects and booleans as text are quarantined with their kind, the same
+    whatever the batches (an all-number batch, or numbers after a batch of text)."""
+    values = ["first", 5, ["a", "b"], {"k": 1}, True, 1.5, "7", "[not a list", -3, None, "last"]
+    path = tmp_path / "kinds.jsonl"
+    path.write_text("".join(json.dumps({"text": v}) + "\n" for v in values))
+    docs, quarantine, _ = collect(str(path), batch_rows=batch_rows)
+    assert docs["text"].to_list() == ["first", "7", "[not a list", "last"]
+    assert quarantine.select("line", "error").rows() == [
+        (2, f"line 2: 'text' is a number, expected a string; {ADVICE}"),
+        (3, f"line 3: 'text' is an array, expected a string; {ADVICE}"),
+        (4, f"line 4: 'text' is an object, expected a string; {ADVICE}"),
+        (5, f"line 5: 'text' is a boolean, expected a string; {ADVICE}"),
+        (6, f"line 6: 'text' is a number, expected a string; {ADVICE}"),
+        (9, f"line 9: 'text' is a number, expected a string; {ADVICE}"),
+        (10, f"line 10: 'text' is missing or null; {ADVICE}"),
+    ]
+    assert json.loads(quarantine["raw"][1]) == {"text": ["a", "b"]}
+
+
+def test_parquet_text_of_other_types_is_quarantined(tmp_path: Path) -> None:
+    """list<string>, integer, boolean and binary text columns are quarantined row by row (a
+    binary one says to write it as strings), never encoded into text."""
+    path = tmp_path / "lists.parquet"
+    pl.DataFrame({"text": [["a", "b"], None, ["c"]]}).write_parquet(path)
+    docs, quarantine, _ = collect(str(path))
+    assert docs.height == 0
+    assert [e.split(";")[0] for e in quarantine["error"]] == [
+        "line 1: 'text' is a list, expected a string",
+        "line 2: 'text' is missing or null",
+        "line 3: 'text' is a list, expected a string",
+    ]
+    assert json.loads(quarantine["raw"][0]) == {"text": ["a", "b"]}
+    numbers = tmp_path / "numbers.parquet"
+    pl.DataFrame({"text": [1, 2], "flag": [True, False]}).write_parquet(numbers)
+    _, quarantine, _ = collect(str(numbers))
+    assert quarantine["error"].str.contains("'text' is a number, expected a string").all()
+    _, quarantine, _ = collect(str(numbers), text_field="flag")
+    assert quarantine["error"].str.contains("'flag' is a boolean").all()
+    binary = tmp_path / "bytes.parquet"
+    pl.DataFrame({"text": [b"abc", b"d"]}).write_parquet(binary)
+    docs, quarantine, _ = collect(str(binary))
+    assert docs.height == 0 and quarantine["line"].to_list() == [1, 2]
+    assert quarantine["error"][0].startswith(
+        "line 1: 'text' is binary data (bytes, not UTF-8 text: write the column as strings)"
+    )
+    assert json.loads(quarantine["raw"][0]) == {"text": "abc"}
+    with pytest.raises(WinnowError, match=r"bytes.parquet: column 'text' holds bytes"):
+        collect(str(binary), text_field="text", id_field="text")
+
+
+def test_a_file_named_gz_that_is_not_gzip_is_one_quarantined_row(tmp_path: Path) -> None:
+    """In a folder, the misnamed file is one row saying so, and the next file is read."""
+    (tmp_path / "a.jsonl.gz").write_text('{"text": "plain"}\n')
+    (tmp_path / "b.jsonl").write_text('{"text": "read"}\n')
+    docs, quarantine, _ = collect(str(tmp_path))
+    assert docs["text"].to_list() == ["read"]
+    assert quarantine.select("line", "error").rows() == [
+        (
+            1,
+            "line 1: the name ends in .gz but the file is not gzip data (it starts with "
+            'b\'{"text": "pl\'); rename it without .gz, or compress it with gzip',
+        )
+    ]
+
+
+def test_csv_text_is_kept_byte_for_byte(tmp_path: Path) -> None:
+    """Through the docs stage too: a quoted CSV field with newlines and U+2028 is one text."""
+    path = tmp_path / "t.csv"
+    path.write_text('id,text\n1,"a\nb\u2028c"\n2,5\n', encoding="utf-8")
+    docs, quarantine, _ = collect(str(path))
+    assert docs.select("id", "text").rows() == [("1", "a\nb\u2028c"), ("2", "5")]
+    assert quarantine.height == 0

@@ -1,5 +1,6 @@
 """The Datasets page: manifest, lineage links, charts, rows with search, the document view with
-a duplicate beside its original, and an unreadable dataset shown as one message."""
+a duplicate beside its original, an unreadable dataset shown as one message, and the warning
+for a step that removed nearly everything."""
 
 from __future__ import annotations
 
@@ -32,6 +33,25 @@ def test_overview_charts_and_lineage(
     child = open_page(monkeypatch, ws.root, "datasets", dataset="web-child@v1")
     back = {(x.proto.label, x.proto.query_string) for x in child.get("page_link")}
     assert ("web@v1", "dataset=web%40v1") in back
+
+
+def test_a_step_that_removed_nearly_everything_is_a_warning(
+    small: Small, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18: the page warns, naming the step, its top reason and the share; a dataset
+    without such a step shows no warning."""
+    ws = small.copy(tmp_path / "ws").ws
+    entries = [{"step": "c4", "min_num_sentences": 1000}]
+    recipe = recipe_from_entries("strict", entries, "too strict")
+    run_recipe(ws, recipe, resolve_source("web", workspace=ws), "web-strict", RunOptions())
+    app = open_page(monkeypatch, ws.root, "datasets", dataset="web-strict@v1")
+    assert not app.exception, app.exception
+    [warning] = [w.value for w in app.warning]
+    assert warning.startswith("step 1 (c4) removed 100.0% of the 14 rows that reached it")
+    assert "top reason too_few_sentences: 14 rows" in warning
+    assert "winnow data head web-strict@v1 --split rejected" in warning
+    calm = open_page(monkeypatch, ws.root, "datasets", dataset="web@v1")
+    assert not calm.warning
 
 
 def test_browse_search_and_open_a_duplicate(small: Small, monkeypatch: pytest.MonkeyPatch) -> None:

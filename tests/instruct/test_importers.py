@@ -194,7 +194,7 @@ def test_unknown_format(tmp_path: Path) -> None:
 
 def test_json_not_a_list(tmp_path: Path) -> None:
     """A JSON object instead of a list of records is one clear error."""
-    with pytest.raises(WinnowError, match="holds a JSON dict, not a list of records"):
+    with pytest.raises(WinnowError, match="holds a JSON object, not a list of records"):
         import_file(write(tmp_path / "obj.json", {"instruction": "a", "output": "b"}))
 
 

@@ -174,7 +174,7 @@ def test_json_that_is_not_a_list(tmp_path: Path) -> None:
     """A JSON object file is refused with one clear line."""
     path = tmp_path / "pairs.json"
     path.write_text(json.dumps({"chosen": "a", "rejected": "b"}), encoding="utf-8")
-    with pytest.raises(WinnowError, match="holds a JSON dict, not a list of records"):
+    with pytest.raises(WinnowError, match="holds a JSON object, not a list of records"):
         read_records(path)
 
 

@@ -89,7 +89,11 @@ def run(
     text_field: Annotated[str | None, typer.Option(help="Field holding the text.")] = None,
     id_field: Annotated[str | None, typer.Option(help="Field holding a stable id.")] = None,
     strict: Annotated[
-        bool, typer.Option(help="Stop at the first unreadable row instead of quarantining it.")
+        bool,
+        typer.Option(
+            help="Stop at the first unreadable row, duplicate id or damaged file, naming it, "
+            "instead of quarantining it."
+        ),
     ] = False,
     batch_rows: Annotated[int, typer.Option(help="Rows per shard (bounds memory).")] = 5_000,
     workers: Annotated[
@@ -121,7 +125,14 @@ def run(
     """Curate SOURCE with RECIPE into a new version of dataset OUTPUT and print the report.
 
     Rejected rows keep the step and reason that removed them; unreadable rows are
-    quarantined with the error. A killed run resumes where it stopped when run again.
+    quarantined with the error (file and line), and a text that is not a string (a number,
+    list, object) is quarantined, never turned into one. Ids must be unique within the
+    dataset: a row whose id an earlier row (in file order, across all files) already has is
+    quarantined as duplicate_id, naming the first. A truncated or corrupt .gz/.zst/.warc.gz
+    file keeps the rows before the damage and quarantines the damage (file, line or record,
+    byte), as it does a .gz that is not gzip, and the run goes on; --strict stops there
+    instead. A killed run resumes where it
+    stopped when run again.
 
     The same dataset, fingerprint included, comes out of every executor; with --executor ray
     on several machines the workspace must be on a filesystem every node mounts.
@@ -150,7 +161,12 @@ def run(
 
 @app.command()
 def steps() -> None:
-    """List every step a recipe can use, with its parameters and defaults.
+    """List every step a recipe can use, with its version, parameters, defaults and ranges.
+
+    A recipe's parameters are checked against these types and ranges when it loads (numbers
+    without a range shown must be 0 or more). The version (v1, v2, ...) changes whenever a
+    step's rules change; it is part of the recipe hash, so a run never resumes from shards an
+    older version made.
 
     Example: winnow curate steps
     """
@@ -159,14 +175,17 @@ def steps() -> None:
         cls = STEPS[name]
         params = []
         for f in dataclasses.fields(cls):
+            low, high = f.metadata.get("range", (None, None))
+            bounds = f" [{'' if low is None else low}..{'' if high is None else high}]"
+            bounds = "" if low is None and high is None else bounds
             if f.default is not dataclasses.MISSING:
-                params.append(f"{f.name}={f.default!r}")
+                params.append(f"{f.name}={f.default!r}{bounds}")
             elif f.default_factory is not dataclasses.MISSING:
-                params.append(f"{f.name}={f.default_factory()!r}")
+                params.append(f"{f.name}={f.default_factory()!r}{bounds}")
             else:
                 params.append(f"{f.name} (required)")
         doc = (cls.__doc__ or "").strip().splitlines()[0]
-        table.add_row(name, "\n".join(params), doc)
+        table.add_row(f"{name} v{cls.version}", "\n".join(params), doc)
     console.print(table)
 
 

@@ -2,27 +2,52 @@
 
 from __future__ import annotations
 
+import csv
+import datetime
 import json
+import os
+import secrets
+import shutil
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import duckdb
 import polars as pl
 import typer
-from rich.markup import escape
+from rich.console import Console
+from rich.text import Text
 
 from winnow import exports, remote
 from winnow.commands import mix, stats
 from winnow.commands.options import WorkspaceOption, new_table
 from winnow.console import console
 from winnow.curate.report import print_report
-from winnow.errors import WinnowError
-from winnow.workspace import SPLITS, DatasetVersion, Workspace
+from winnow.errors import WinnowError, storage_problem
+from winnow.files import writing
+from winnow.workspace import SPLITS, DatasetVersion, Workspace, damaged, unreadable
 
 app = typer.Typer(help="List, inspect, query, export and push datasets.", no_args_is_help=True)
 app.command("stats")(stats.stats)
 
 SplitOption = Annotated[str, typer.Option("--split", help="kept, rejected or quarantine.")]
+
+
+FORMATS = ("table", "csv", "json")
+"""What `data sql` prints: a table for people, CSV or JSON lines for other programs."""
+
+
+def cell(value: object, width: int) -> Text:
+    """A value as a table cell: literal text (markup and emoji codes in data stay as typed),
+    whitespace collapsed, at most `width` characters."""
+    return Text(" ".join(str(value).split())[:width])
+
+
+def warn(message: str) -> None:
+    """One literal warning line on stderr, so CSV or JSON on stdout stays clean."""
+    errors = Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
+    errors.quiet = console.quiet
+    errors.print(Text.assemble(("warning:", "yellow"), " ", message))
 
 
 @app.command("list")
@@ -34,9 +59,15 @@ def list_datasets(workspace: WorkspaceOption = None) -> None:
     ws = Workspace.resolve(workspace)
     columns = ("dataset", "kind", "kept", "rejected", "quarantined", "recipe", "source")
     table = new_table(f"datasets in {ws.root}", *columns)
+    damaged: list[str] = []
     for name in ws.names():
         for version in ws.versions(name):
-            manifest = version.manifest
+            try:
+                manifest = version.manifest
+            except WinnowError as exc:
+                damaged.append(str(exc))
+                table.add_row(version.ref, "damaged", "", "", "", "", "")
+                continue
             counts = manifest["counts"]
             table.add_row(
                 version.ref,
@@ -44,10 +75,12 @@ def list_datasets(workspace: WorkspaceOption = None) -> None:
                 f"{counts['kept']:,}",
                 f"{counts['rejected']:,}",
                 f"{counts['quarantined']:,}",
-                manifest["recipe"]["name"],
-                manifest["source"]["name"],
+                Text(str(manifest["recipe"]["name"])),
+                Text(str(manifest["source"]["name"])),
             )
     console.print(table)
+    for message in damaged:
+        warn(message)
 
 
 @app.command()
@@ -69,35 +102,56 @@ def show(
         console.print(mix.mixture_table(manifest))
     print_report(console, version)
     source, recipe = manifest["source"], manifest["recipe"]
-    console.print(f"source {source['name']} ({source['licence'] or 'licence not declared'})")
-    console.print(f"recipe {recipe['name']} hash {recipe['hash']}")
+    console.print(Text(f"source {source['name']} ({source['licence'] or 'licence not declared'})"))
+    console.print(Text(f"recipe {recipe['name']} hash {recipe['hash']}"))
     schema = new_table("kept schema", "column", "type")
     for column, kind in manifest["splits"]["kept"]["schema"].items():
-        schema.add_row(escape(column), escape(kind))
+        schema.add_row(Text(column), Text(kind))
     console.print(schema)
+
+
+def check_split(split: str) -> None:
+    """One sentence for a --split that is not kept, rejected or quarantine."""
+    if split not in SPLITS:
+        raise WinnowError(f"--split '{split}' is unknown; use one of: {', '.join(SPLITS)}.")
+
+
+def readable(version: DatasetVersion, split: str) -> list[Path]:
+    """The split's Parquet shards, each checked to be readable, so that a damaged file is one
+    sentence naming it rather than a reader's traceback."""
+    files = sorted((version.path / split).glob("*.parquet"))
+    for path in files:
+        if unreadable(path) is not None:
+            raise damaged(version, split, ValueError(path))
+    return files
 
 
 @app.command()
 def head(
     dataset: Annotated[str, typer.Argument(help="NAME or NAME@VERSION.")],
-    rows: Annotated[int, typer.Option("--rows", "-n", help="How many rows.")] = 5,
+    rows: Annotated[int, typer.Option("--rows", "-n", min=1, help="How many rows.")] = 5,
     split: SplitOption = "kept",
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Print the first rows of a split, text shortened to fit.
+    """Print the first rows of a split, text shortened to fit and shown literally (markup or
+    emoji codes in the data are not rendered).
 
     Example: winnow data head demo-web --split rejected -n 10
     """
+    check_split(split)
     version = Workspace.resolve(workspace).dataset(dataset)
-    if not any((version.path / split).glob("*.parquet")):
+    if not readable(version, split):
         console.print(f"{version.ref} has no {split} rows.")
         return
-    con = Workspace.resolve(workspace).connect()
-    frame = con.sql(f"SELECT * FROM {version.relation_sql(split)} LIMIT {rows}").pl()
+    con = duckdb.connect(":memory:")
+    try:
+        frame = con.sql(f"SELECT * FROM {version.relation_sql(split)} LIMIT {rows}").pl()
+    except duckdb.Error as exc:
+        raise damaged(version, split, exc) from exc
     wanted = [c for c in ("id", "text", "step", "reason", "line", "error") if c in frame.columns]
     table = new_table(f"{version.ref} {split}", *wanted)
     for row in frame.iter_rows(named=True):
-        table.add_row(*[escape(" ".join(str(row[c]).split())[:160]) for c in wanted])
+        table.add_row(*[cell(row[c], 160) for c in wanted])
     console.print(table)
 
 
@@ -105,31 +159,133 @@ def head(
 def sql(
     query: Annotated[str, typer.Argument(help='SQL over views named like the datasets: "web".')],
     workspace: WorkspaceOption = None,
-    limit: Annotated[int, typer.Option(help="At most this many rows are printed.")] = 50,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="At most this many rows are printed (50 in a table; every row in csv or json "
+            "unless given).",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="table (for reading; values shortened to fit), csv (a header, then every row, "
+            "via Python's csv module) or json (one JSON object per row and line): csv and json "
+            "keep wide values whole.",
+        ),
+    ] = "table",
 ) -> None:
     """Run SQL in DuckDB: each dataset is a view (NAME, NAME_rejected, NAME_quarantine,
-    and "NAME@v1" for a fixed version).
+    and "NAME@v1" for a fixed version). Values are printed literally; a dataset whose files
+    cannot be read is left out with a warning on stderr.
 
     Example: winnow data sql 'SELECT step, count(*) FROM "demo-web_rejected" GROUP BY step'
     """
-    con = Workspace.resolve(workspace).connect()
+    if fmt not in FORMATS:
+        raise WinnowError(f"--format '{fmt}' is unknown; use one of: {', '.join(FORMATS)}.")
+    skipped: dict[str, str] = {}
+    con = Workspace.resolve(workspace).connect(lambda view, why: skipped.setdefault(view, why))
+    for why in dict.fromkeys(skipped.values()):
+        views = ", ".join(v for v, w in skipped.items() if w == why)
+        warn(f"left out view(s) {views}: {why}")
     try:
-        result = con.sql(query)
+        cursor = con.execute(query)
+        columns = [d[0] for d in cursor.description or []]
+        if fmt == "table":
+            shown = cursor.fetchmany((limit or 50) + 1) if columns else []
+        elif columns:
+            write_rows(cursor, columns, fmt, limit)
+            return
     except duckdb.Error as exc:
-        raise WinnowError(
-            f"the query failed: {str(exc).splitlines()[0]}; check names with "
-            "'winnow data list' (quote names with dashes)."
-        ) from exc
-    if result is None:
+        raise query_error(query, exc, skipped) from exc
+    if not columns:
         console.print("done (the statement returned no rows).")
         return
-    frame = result.pl()
-    table = new_table(None, *frame.columns)
-    for row in frame.head(limit).iter_rows():
-        table.add_row(*[escape(" ".join(str(v).split())[:200]) for v in row])
+    table = new_table(None)
+    for column in columns:
+        table.add_column(Text(column), overflow="fold")
+    for row in shown[: limit or 50]:
+        table.add_row(*[cell(v, 200) for v in row])
     console.print(table)
-    if frame.height > limit:
-        console.print(f"({frame.height - limit:,} more rows; use LIMIT or --limit)")
+    if len(shown) > (limit or 50):
+        console.print(
+            f"(more than {limit or 50:,} rows; use LIMIT, --limit, or --format csv|json for all)"
+        )
+
+
+def query_error(query: str, exc: duckdb.Error, skipped: dict[str, str]) -> WinnowError:
+    """The sentence for a failed query: why a left-out view it names could not be read, else
+    DuckDB's first line."""
+    lowered = query.lower()
+    for view in sorted(skipped, key=len, reverse=True):
+        if view.lower() in lowered:
+            return WinnowError(skipped[view])
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return WinnowError(
+        f"the query failed: {first}; check names with 'winnow data list' (quote names with dashes)."
+    )
+
+
+def jsonable(value: object) -> object:
+    """A value JSON has no type for, as text: dates in ISO form, bytes decoded, the rest str."""
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    return str(value)
+
+
+def csv_value(value: object) -> object:
+    """A value as a CSV field: nested values as JSON, missing ones empty."""
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False, default=jsonable)
+    if isinstance(value, str | int | float | bool):
+        return value
+    return jsonable(value)
+
+
+def write_rows(
+    cursor: duckdb.DuckDBPyConnection, columns: list[str], fmt: str, limit: int | None
+) -> None:
+    """Stream a result to stdout as CSV (header, then rows) or as JSON lines, batch by batch."""
+    out = sys.stdout
+    writer = csv.writer(out, lineterminator="\n")
+    keys = unique_keys(columns)
+    if fmt == "csv":
+        writer.writerow(columns)
+    left = limit
+    while left is None or left > 0:
+        batch = cursor.fetchmany(min(10_000, left) if left is not None else 10_000)
+        if not batch:
+            break
+        for row in batch:
+            if fmt == "csv":
+                writer.writerow([csv_value(v) for v in row])
+            else:
+                record = dict(zip(keys, row, strict=True))
+                out.write(json.dumps(record, ensure_ascii=False, default=jsonable) + "\n")
+        left = None if left is None else left - len(batch)
+    out.flush()
+
+
+def unique_keys(columns: list[str]) -> list[str]:
+    """Column names made unique for JSON objects (a, a_1, ...), as DuckDB names them."""
+    seen: dict[str, int] = {}
+    keys = []
+    for column in columns:
+        key, count = column, seen.get(column, 0)
+        while key in seen:
+            count += 1
+            key = f"{column}_{count}"
+        seen[column] = count
+        seen.setdefault(key, 0)
+        keys.append(key)
+    return keys
 
 
 @app.command()
@@ -157,46 +313,94 @@ def export(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Write one split of a dataset version to a file or a URL, or in a training tool's layout.
+    The output appears whole or not at all: it is written beside its place and renamed in, so
+    an existing file is replaced only once the new one is complete.
 
     Example: winnow data export demo-instruct --format llama-factory -o export/demo-instruct.json
     """
     ws = Workspace.resolve(workspace)
     version = ws.dataset(dataset)
-    if split not in SPLITS:
-        raise WinnowError(f"--split '{split}' is unknown; use one of: {', '.join(SPLITS)}.")
+    check_split(split)
     exports.check_output(fmt, output)
     if not remote.is_remote(output):
         target = remote.local_path(output) if remote.is_url(output) else Path(output)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        console.print(_export(ws, version, split, fmt, target, output))
+        check_target(target, output, fmt)
+        console.print(Text(export_local(ws, version, split, fmt, target, output)))
         return
     if fmt == "hf" and remote.has_files(output):
         raise WinnowError(f"--output {output} already holds files; give a new prefix.")
     with remote.staged_upload(output) as target:
         done = _export(ws, version, split, fmt, target, output)
-    console.print(done)
+    console.print(Text(done))
+
+
+def check_target(target: Path, shown: str, fmt: str) -> None:
+    """Refuse, before anything is written, an output that cannot be made where it is asked
+    for: under a file, a folder where a file goes, an hf folder that holds files."""
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise WinnowError(
+            f"--output {shown}: {folder} is a file, so no folder can be made there; choose "
+            "another path."
+        )
+    if fmt == "hf":
+        if target.is_file():
+            raise WinnowError(f"--output {shown} is a file; --format hf writes a new folder.")
+        if target.is_dir() and any(target.iterdir()):
+            raise WinnowError(f"--output {shown} is a folder with files; give a new folder.")
+        return
+    if target.is_dir():
+        raise WinnowError(f"--output {shown} is a folder; give a file name in it instead.")
+
+
+def export_local(
+    ws: Workspace, version: DatasetVersion, split: str, fmt: str, target: Path, shown: str
+) -> str:
+    """Export into a hidden staging folder beside `target`, then rename into place (the
+    dataset_info.json of llama-factory last), so a failure leaves no half-written output."""
+    staging = target.parent / f".winnow-export-{os.getpid()}-{secrets.token_hex(4)}"
+    with writing(target, staging):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()
+        info = target.with_name("dataset_info.json")
+        if fmt == "llama-factory" and info.is_file():
+            shutil.copy2(info, staging / info.name)
+        done = _export(ws, version, split, fmt, staging / target.name, shown)
+        if target.is_dir():
+            target.rmdir()
+        os.replace(staging / target.name, target)
+        if (staging / info.name).is_file():
+            os.replace(staging / info.name, info)
+        staging.rmdir()
+    return done
 
 
 def _export(
     ws: Workspace, version: DatasetVersion, split: str, fmt: str, target: Path, shown: str
 ) -> str:
     """Write a split to a local target in a format; the line to print, naming `shown`."""
-    files = sorted((version.path / split).glob("*.parquet"))
+    files = readable(version, split)
     if fmt != "plain":
-        frame = exports.decoded(
-            pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
-            if files
-            else pl.DataFrame(schema={"id": pl.Utf8, "text": pl.Utf8})
-        )
+        try:
+            frame = exports.decoded(
+                pl.concat([pl.read_parquet(f) for f in files], how="diagonal_relaxed")
+                if files
+                else pl.DataFrame(schema={"id": pl.Utf8, "text": pl.Utf8})
+            )
+        except pl.exceptions.PolarsError as exc:
+            raise damaged(version, split, exc) from exc
         if fmt == "trl":
             exports.write_trl(frame, target)
         elif fmt == "hf":
             exports.write_hf(frame, target)
         else:
-            info = exports.write_llama_factory(frame, target, version.name)
-            console.print(f"entry '{version.name}' written to {info}")
+            exports.write_llama_factory(frame, target, version.name)
+            info = Path(shown).with_name("dataset_info.json")
+            console.print(Text(f"entry '{version.name}' written to {info}"))
         for note in exports.export_notes(frame, fmt):
-            console.print(f"[yellow]note[/] {escape(note)}")
+            console.print(Text.assemble(("note", "yellow"), " ", note))
         kind = exports.kind_of(frame)
         return f"wrote {frame.height:,} {split} rows ({kind}) of {version.ref} to {shown}"
     suffix = target.suffix.lower()
@@ -207,10 +411,18 @@ def _export(
         else:
             empty.write_ndjson(target)
         return f"{version.ref} has no {split} rows; wrote an empty {shown}."
-    con = ws.connect()
+    con = duckdb.connect(":memory:")
     kind = "PARQUET" if suffix == ".parquet" else "JSON"
-    con.execute(f"COPY (SELECT * FROM {version.relation_sql(split)}) TO '{target}' (FORMAT {kind})")
-    rows = con.execute(f"SELECT count(*) FROM {version.relation_sql(split)}").fetchall()[0][0]
+    quoted = str(target).replace("'", "''")
+    try:
+        con.execute(
+            f"COPY (SELECT * FROM {version.relation_sql(split)}) TO '{quoted}' (FORMAT {kind})"
+        )
+        rows = con.execute(f"SELECT count(*) FROM {version.relation_sql(split)}").fetchall()[0][0]
+    except duckdb.Error as exc:
+        if storage_problem(exc) is not None:
+            raise
+        raise damaged(version, split, exc) from exc
     return f"wrote {rows:,} {split} rows of {version.ref} to {shown}"
 
 

@@ -14,7 +14,9 @@ from winnow.errors import WinnowError
 from winnow.workspace import Workspace
 
 app = typer.Typer(
-    help="Evaluate models with lm-eval (local task files, offline) and compare eval runs.\n\n"
+    help="Evaluate models with lm-eval (local task files, offline) and compare eval runs. The "
+    "options, model path, run name, tasks, eval data and --perplexity set are checked first: a "
+    "mistake is one line and leaves no run folder.\n\n"
     "Example: winnow evaluate --model demo-sft --suite hallucination --limit 50",
     invoke_without_command=True,
 )
@@ -80,7 +82,9 @@ def evaluate(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Run lm-eval on MODEL and write an eval run: lm-eval's results and samples, scores.parquet
-    (queryable as eval_scores in 'winnow data sql') and what makes the scores comparable.
+    (queryable as eval_scores in 'winnow data sql') and what makes the scores comparable. The
+    options, model path, run name, task names, eval data files and --perplexity set are checked
+    first: a mistake is one line and leaves no run folder.
 
     Example: winnow evaluate --model demo-sft --suite hallucination --limit 50
     """

@@ -67,7 +67,11 @@ def instruct(
 
     Rows get `id, instruction, input, output, system, history, source, lang` and the renders
     `text` (Alpaca prompt + output), `messages`, `prompt` and `completion`. Invalid rows are
-    quarantined with their reason and counted.
+    quarantined with their reason and counted. Ids must be unique across all files of the
+    source: a later row that reuses an id is quarantined as duplicate_id, naming the first.
+    A truncated or corrupt .gz/.zst file keeps the records before the damage and quarantines
+    the damage as damaged_file (file, line, byte); an empty file in a folder is left out with
+    a warning.
 
     Example: winnow curate instruct --source ../shared/data/instruct/lima.json --output lima
     """
@@ -85,7 +89,7 @@ def instruct(
             table.add_row(reason, f"{rows:,}")
         console.print(table)
     settings = {"map": mapping, "max_tokens": max_tokens, "tokenizer": tokenizer}
-    options = RunOptions(batch_rows=batch_rows)
+    options = RunOptions(batch_rows=batch_rows, warnings=list(imported.warnings))
     dataset = curate_instruct(ws, loaded, files, imported, output, options, settings)
     console.print(
         escape(

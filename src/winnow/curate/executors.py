@@ -10,8 +10,13 @@ in one sentence when it is not).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
+import signal
 import socket
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -79,12 +84,46 @@ class Executor:
         """Release the workers."""
 
 
+PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal a process gets when the thread that started it ends."""
+WATCH_SECONDS = 0.5
+"""How often a worker checks that its parent is still there."""
+
+
+def die_with_parent(parent: int, by_signal: bool) -> None:
+    """A pool worker's initializer: end the worker when the run that started it dies, even by
+    SIGKILL, so no orphan goes on writing shards. On Linux the kernel sends SIGKILL at the
+    parent's death (only when the pool was made in the main thread: the signal follows the
+    thread that started the worker); everywhere a watchdog thread ends the worker once its
+    parent process is gone."""
+    if by_signal and sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    """End this process as soon as it is no longer the child of `parent`."""
+    while os.getppid() == parent:
+        time.sleep(WATCH_SECONDS)
+    os._exit(1)
+
+
 class ProcessExecutor(Executor):
-    """Jobs in spawned worker processes on this machine (`--workers N`)."""
+    """Jobs in spawned worker processes on this machine (`--workers N`), which die with the
+    process that started them."""
 
     def __init__(self, workers: int) -> None:
         super().__init__(workers)
-        self.pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+        main = threading.current_thread() is threading.main_thread()
+        self.pool = ProcessPoolExecutor(
+            workers,
+            mp_context=get_context("spawn"),
+            initializer=die_with_parent,
+            initargs=(os.getpid(), main),
+        )
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         """Queue the job in the pool."""

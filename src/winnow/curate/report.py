@@ -9,23 +9,27 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from winnow.curate.stats import manifest_removal_warnings, warning_text
 from winnow.workspace import DatasetVersion
 
 
 def steps_table(manifest: dict[str, Any]) -> Table:
-    """Rows in and out per step, with time spent."""
+    """Rows in and out per step, with time spent; a step over the removal warning in red."""
     table = Table(title=f"{manifest['name']}@{manifest['version']}: steps", title_justify="left")
     for column in ("#", "step", "in", "out", "removed", "seconds"):
         table.add_column(column, justify="left" if column == "step" else "right")
+    flagged = {w["index"] for w in manifest_removal_warnings(manifest)}
     for number, step in enumerate(manifest["steps"], start=1):
         removed = step["in"] - step["out"]
+        share = f" ({removed / step['in']:.0%})" if step["in"] and removed else ""
         table.add_row(
             str(number),
             step["step"],
             f"{step['in']:,}",
             f"{step['out']:,}",
-            f"{removed:,}",
+            f"{removed:,}{share}",
             f"{step['seconds']:.2f}",
+            style="red" if step.get("index", number - 1) in flagged else None,
         )
     return table
 
@@ -81,6 +85,9 @@ def print_report(console: Console, dataset: DatasetVersion) -> None:
             console.print("[yellow]quarantined[/] " + escape(f"{row['source_file']}: {error}"))
     for warning in manifest.get("warnings", []):
         console.print(f"[yellow]warning[/] {escape(warning)}")
+    if "removal_warnings" not in manifest:  # written before runs recorded them
+        for removal in manifest_removal_warnings(manifest):
+            console.print(f"[yellow]warning[/] {escape(warning_text(removal, manifest['name']))}")
     execution = manifest.get("execution") or {}
     if execution.get("resumed_shards"):
         console.print(

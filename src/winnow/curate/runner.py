@@ -1,4 +1,11 @@
-"""Runs a recipe over a source shard by shard, resumably, and writes a new dataset version."""
+"""Runs a recipe over a source shard by shard, resumably, and writes a new dataset version.
+
+Phases, each resumable: the source is read into input shards (with each document's line), a
+check over every shard's ids sets aside later documents that reuse an earlier id
+(`duplicate_id`, quarantined naming the first), then each segment's steps run shard by shard.
+Shards are numbered `FFFFF-BBBBB` (file, batch) the same way on every executor, and the id
+check is one pass in shard order, so the same rows are set aside on every executor.
+"""
 
 from __future__ import annotations
 
@@ -16,14 +23,14 @@ import polars as pl
 import xxhash
 
 from winnow.curate.executors import Executor, RayExecutor, make_executor
-from winnow.curate.readers.base import empty_quarantine
+from winnow.curate.readers.base import QUARANTINE_SCHEMA, RAW_LIMIT, empty_quarantine
 from winnow.curate.recipes import Recipe
-from winnow.curate.sources import SourceSpec, iter_documents
+from winnow.curate.sources import SourceSpec, iter_documents, row_json
 from winnow.curate.stats import merge_stats, step_stats
 from winnow.curate.steps import Step
 from winnow.curate.steps.base import GlobalContext, verdict_path
 from winnow.errors import WinnowError
-from winnow.files import read_json, write_json, write_parquet
+from winnow.files import read_json, write_json, write_parquet, writing
 from winnow.manifest import build_manifest
 from winnow.workspace import DatasetVersion, Workspace, check_name
 
@@ -111,15 +118,119 @@ class Layout:
         """The stats file whose presence says a shard finished a phase."""
         return self.staging / f"s{segment}" / f"done-{phase}" / f"{shard}.json"
 
+    def input(self, shard: str) -> Path:
+        """A shard's documents as read (with `__line`), written last when the shard is read."""
+        return self.staging / "input" / f"{shard}.parquet"
+
+    def quarantine(self, shard: str) -> Path:
+        """Rows of a shard's part of the source that could not be read."""
+        return self.staging / "quarantine" / f"{shard}.parquet"
+
+    def duplicates(self, shard: str) -> Path:
+        """A shard's documents whose id an earlier document has: quarantine rows plus `__row`."""
+        return self.staging / "duplicates" / f"{shard}.parquet"
+
+    @property
+    def read_done(self) -> Path:
+        """Written when the whole source is read: the shard keys and the reader's warnings."""
+        return self.staging / "read.json"
+
+    @property
+    def ids_done(self) -> Path:
+        """Written when the id check has written every shard's duplicates."""
+        return self.staging / "ids.json"
+
+
+def stage_batch(layout: Layout, shard: str, docs: pl.DataFrame, quarantine: pl.DataFrame) -> None:
+    """Write one read shard: its quarantine, then its documents (whose file marks it done)."""
+    write_parquet(quarantine, layout.quarantine(shard))
+    write_parquet(docs, layout.input(shard))
+
+
+def load_input(layout: Layout, shard: str) -> pl.DataFrame:
+    """A read shard's documents, less those whose id an earlier document has."""
+    docs = pl.read_parquet(layout.input(shard))
+    if layout.duplicates(shard).exists():
+        rows = pl.read_parquet(layout.duplicates(shard), columns=["__row"])["__row"]
+        keep = ~pl.int_range(0, docs.height, dtype=pl.UInt32, eager=True).is_in(rows.implode())
+        docs = docs.filter(keep)
+    return docs.drop("__line")
+
+
+def find_duplicate_ids(layout: Layout, shards: list[str], strict: bool) -> int:
+    """One pass over every shard's ids in shard order: each document whose id an earlier
+    document already has is written to its shard's duplicates with a `duplicate_id` error
+    naming the first. Returns how many there were."""
+    frames = [
+        pl.scan_parquet(layout.input(shard))
+        .select("id", "__line")
+        .with_row_index("__row")
+        .with_columns(pl.lit(i, dtype=pl.Int64).alias("__shard"))
+        for i, shard in enumerate(shards)
+    ]
+    ids = pl.concat(frames).with_columns(pl.col("id").is_first_distinct().alias("__first"))
+    later = ids.filter(~pl.col("__first")).collect()
+    if later.height:
+        firsts = (
+            ids.filter(pl.col("__first") & pl.col("id").is_in(later["id"].unique().implode()))
+            .select("id", pl.col("__line").alias("__first_line"), pl.col("__shard").alias("__fs"))
+            .collect()
+        )
+        later = later.join(firsts, on="id", how="left", maintain_order="left")
+    for i, shard in enumerate(shards):
+        mine = later.filter(pl.col("__shard") == i)
+        if not mine.height:
+            continue
+        docs = pl.read_parquet(layout.input(shard))
+        rows = docs[mine["__row"].to_list()]
+        files = {n: _source_file(layout, shards[n]) for n in set(mine["__fs"].to_list())}
+        errors = [
+            f"line {line}: duplicate_id: id {_shown(key)} is already the id of "
+            f"{files[first_shard]} line {first_line}; ids must be unique within a dataset, "
+            "so this row is set aside: give each record its own id, or leave out --id-field "
+            "for generated ones"
+            for key, line, first_shard, first_line in mine.select(
+                "id", "__line", "__fs", "__first_line"
+            ).iter_rows()
+        ]
+        frame = pl.DataFrame(
+            {
+                "source_file": rows["source_file"],
+                "line": rows["__line"],
+                "error": errors,
+                "raw": row_json(rows.drop("__line")).str.slice(0, RAW_LIMIT),
+                "__row": mine["__row"],
+            },
+            schema={**QUARANTINE_SCHEMA, "__row": pl.UInt32},
+        )
+        check_strict(strict, frame)
+        write_parquet(frame, layout.duplicates(shard))
+    write_json({"duplicates": later.height}, layout.ids_done)
+    return later.height
+
+
+def _source_file(layout: Layout, shard: str) -> str:
+    """The file a shard was read from."""
+    column = pl.read_parquet(layout.input(shard), columns=["source_file"], n_rows=1)
+    return str(column["source_file"][0]) if column.height else "?"
+
+
+def _shown(key: str) -> str:
+    """An id as quoted in a message, cut when long."""
+    return repr(key if len(key) <= 80 else key[:77] + "...")
+
 
 def finish_rows(
     layout: Layout, number: int, segment: Segment, shard: str, docs: pl.DataFrame | None
 ) -> int:
     """Process one shard through a segment's row steps, mark it done last, return its rows.
 
-    `docs` is None for later segments, whose input is the previous segment's kept shard.
+    `docs` None reads the shard's input: the read documents (less duplicate ids) for the
+    first segment, the previous segment's kept shard for later ones.
     """
-    if docs is None:
+    if docs is None and number == 0:
+        docs = load_input(layout, shard)
+    elif docs is None:
         docs = pl.read_parquet(layout.stage(number - 1, "kept", shard))
     kept, rejected, stats = apply_row_steps(docs, segment)
     part = "scored" if segment.global_step else "kept"
@@ -226,82 +337,108 @@ class Run:
             if isinstance(self.executor, RayExecutor):
                 self.executor.check_shared(self.staging)
             shards = self.ingest()
+            self.check_ids(shards)
             for number, segment in enumerate(self.segments):
-                if number:
-                    self.row_phase(number, segment, shards)
+                self.row_phase(number, segment, shards)
                 if segment.global_step is not None:
                     self.global_phase(number, segment, shards)
         finally:
             self.executor.close()
-        return self.publish(shards, perf_counter() - started)
+        with writing(self.staging / "final", self.staging / "final"):  # no half version left
+            return self.publish(shards, perf_counter() - started)
 
     def batches(self) -> Iterator[tuple[str, pl.DataFrame, pl.DataFrame]]:
-        """Source batches as (shard key, docs, quarantine), recording reader warnings."""
+        """Source batches as (shard key, docs with `__line`, quarantine), recording reader
+        warnings."""
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             for batch in iter_documents(self.source, batch_rows=self.options.batch_rows):
-                yield batch.shard_key, batch.docs, batch.quarantine
+                yield batch.shard_key, batch.docs.with_columns(batch.lines), batch.quarantine
         self.options.warnings.extend(str(w.message) for w in caught)
 
     def ingest(self) -> list[str]:
-        """Read the source and run the first segment per shard, skipping finished shards.
+        """Read the source into input shards, skipping shards read before (and the whole
+        source when an earlier attempt read all of it).
 
         On a cluster with at least as many files as workers each file is read by a task of
-        its own (so no one process reads the whole corpus); otherwise this process reads and
-        hands shards to the executor.
+        its own (so no one process reads the whole corpus); otherwise this process reads.
         """
+        layout, options = self.layout, self.options
+        if layout.read_done.exists():
+            done = read_json(layout.read_done)
+            options.warnings.extend(done["warnings"])
+            self.reading = done["reading"]
+            return list(done["shards"])
         files = len(self.source.files())
         # a file is read by one task, so with fewer files than workers this process reads
         by_file = self.executor.distributed and self.reads_on_workers
         by_file = by_file and files >= max(2, self.executor.workers)
         self.reading = "a task per file" if by_file else "the driver"
+        before = len(options.warnings)
         shards = self.ingest_by_file() if by_file else self.ingest_here()
         if not shards:
+            said = "; ".join(w.rstrip(".") for w in options.warnings[before:])
             raise WinnowError(
-                f"source '{self.source.name}' has no readable rows; check the path and format."
+                f"source '{self.source.name}' has no readable rows"
+                + (f" ({said})" if said else "")
+                + "; give files that hold records, or check the path and --format."
             )
+        read = {"shards": shards, "warnings": options.warnings[before:], "reading": self.reading}
+        write_json(read, layout.read_done)
         return shards
 
     def ingest_here(self) -> list[str]:
-        """Read the source in this process, handing each unfinished shard to the executor."""
+        """Read the source in this process into input shards."""
         shards = []
-        with self.pool() as pool:
-            for shard, docs, quarantine in self.batches():
-                shards.append(shard)
-                if self.done_marker(0, "rows", shard).exists():
-                    self.resumed += 1
-                    continue
-                check_strict(self.options.strict, quarantine)
-                write_parquet(quarantine, self.staging / "quarantine" / f"{shard}.parquet")
-                args = (self.layout, 0, self.segments[0], shard, docs)
-                pool.submit("segment 0", finish_rows, *args)
+        for shard, docs, quarantine in self.batches():
+            shards.append(shard)
+            if self.layout.input(shard).exists():
+                continue
+            check_strict(self.options.strict, quarantine)
+            stage_batch(self.layout, shard, docs, quarantine)
+            self.progress("reading", docs.height + quarantine.height)
         return shards
 
     def ingest_by_file(self) -> list[str]:
-        """A task per source file reads it and runs the first segment on each of its shards."""
+        """A task per source file reads it into input shards."""
         shards: list[str] = []
         options = self.options
         jobs = [
-            (self.layout, self.segments[0], self.source, index, options.batch_rows, options.strict)
+            (self.layout, self.source, index, options.batch_rows, options.strict)
             for index in range(len(self.source.files()))
         ]
 
         def report(result: tuple[list[str], int, int, list[str]]) -> None:
-            self.progress("segment 0", result[1])
+            self.progress("reading", result[1])
 
-        for keys, _, resumed, caught in self.executor.map(ingest_file, jobs, report):
+        for keys, _, _, caught in self.executor.map(ingest_file, jobs, report):
             shards += keys
-            self.resumed += resumed
             options.warnings.extend(caught)
         return shards
 
+    def check_ids(self, shards: list[str]) -> None:
+        """Set aside documents whose id an earlier one has (`duplicate_id`), once per run."""
+        layout = self.layout
+        if layout.ids_done.exists():
+            count = read_json(layout.ids_done)["duplicates"]
+        else:
+            count = find_duplicate_ids(layout, shards, self.options.strict)
+        if count:
+            self.options.warnings.append(
+                f"{count:,} row{'s' if count > 1 else ''} reused an id an earlier row has; "
+                "quarantined as duplicate_id (ids must be unique within a dataset)"
+            )
+
     def row_phase(self, number: int, segment: Segment, shards: list[str]) -> None:
-        """Run a later segment's row steps over the previous segment's kept shards."""
+        """Run a segment's row steps over each shard not done yet: the read documents for
+        the first segment, the previous segment's kept shard for later ones."""
         with self.pool() as pool:
             for shard in shards:
-                if not self.done_marker(number, "rows", shard).exists():
-                    args = (self.layout, number, segment, shard, None)
-                    pool.submit(f"segment {number}", finish_rows, *args)
+                if self.done_marker(number, "rows", shard).exists():
+                    self.resumed += number == 0
+                    continue
+                args = (self.layout, number, segment, shard, None)
+                pool.submit(f"segment {number}", finish_rows, *args)
 
     def global_phase(self, number: int, segment: Segment, shards: list[str]) -> None:
         """Let a global step judge all shards at once, then split each shard by its verdict."""
@@ -361,8 +498,10 @@ class Run:
             shutil.copyfile(
                 self.stage(last, "kept", shard), final / "kept" / f"part-{n:05d}.parquet"
             )
-            sources = [self.staging / "quarantine" / f"{shard}.parquet"]
-            quarantine = [pl.read_parquet(p) for p in sources if p.exists()]
+            sources = [self.layout.quarantine(shard), self.layout.duplicates(shard)]
+            quarantine = [
+                pl.read_parquet(p).drop("__row", strict=False) for p in sources if p.exists()
+            ]
             frame = pl.concat(quarantine) if quarantine else empty_quarantine()
             if frame.height:
                 write_parquet(frame, final / "quarantine" / f"part-{n:05d}.parquet")
@@ -393,6 +532,7 @@ class Run:
             "resumed_shards": self.resumed,
             "source_read_by": self.reading,
         }
+        self.recipe.annotate_manifest(manifest)  # step versions, removal warnings (issue 18)
         write_json(manifest, final / "manifest.json")
         target = self.ws.datasets_dir / self.output / version
         os.rename(final, target)
@@ -411,22 +551,22 @@ def check_strict(strict: bool, quarantine: pl.DataFrame) -> None:
 
 
 def ingest_file(
-    layout: Layout, segment: Segment, source: SourceSpec, index: int, batch_rows: int, strict: bool
+    layout: Layout, source: SourceSpec, index: int, batch_rows: int, strict: bool
 ) -> tuple[list[str], int, int, list[str]]:
-    """Read one source file and run the first segment on its unfinished shards; return its
-    shard keys, rows processed, shards already done and reader warnings."""
+    """Read one source file into input shards, skipping shards read before; return its shard
+    keys, rows read, shards already read and reader warnings."""
     keys, rows, resumed = [], 0, 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         for batch in iter_documents(source, batch_rows=batch_rows, only=index):
             keys.append(batch.shard_key)
-            if layout.done_marker(0, "rows", batch.shard_key).exists():
+            if layout.input(batch.shard_key).exists():
                 resumed += 1
                 continue
             check_strict(strict, batch.quarantine)
-            path = layout.staging / "quarantine" / f"{batch.shard_key}.parquet"
-            write_parquet(batch.quarantine, path)
-            rows += finish_rows(layout, 0, segment, batch.shard_key, batch.docs)
+            docs = batch.docs.with_columns(batch.lines)
+            stage_batch(layout, batch.shard_key, docs, batch.quarantine)
+            rows += docs.height + batch.quarantine.height
     return keys, rows, resumed, [str(w.message) for w in caught]
 
 

@@ -7,7 +7,10 @@ Int64 and floats Float64. A field absent from a whole batch is absent from that 
 read shards together with `union_by_name` (DuckDB) or `how="diagonal_relaxed"` (Polars).
 
 Quarantine errors read "line N: what went wrong; what to do", N being the `line` column.
-An empty file gives no batch and one `warnings.warn` naming it (the runner records these).
+A text value that is not a string (a number, list, object or boolean, whether the reader
+typed the column or marked the row in `__kind.TEXT`) is quarantined with its kind, never
+stringified; a binary text or id column is one error naming the file and the column. An
+empty file gives no batch and one `warnings.warn` naming it (the runner records these).
 
 A URL (s3://, gs://, http(s)://) names an object, a prefix or a glob like a local file, folder
 or glob does, with the same source name and relative file names, so ids and shard keys match
@@ -19,6 +22,7 @@ are local paths.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import re
 import warnings
@@ -33,8 +37,16 @@ import xxhash
 from winnow import remote
 from winnow.catalogs import catalog_dirs, find_entry, list_entries, load_yaml
 from winnow.curate.readers import format_of, format_of_name, reader_for
-from winnow.curate.readers.base import QUARANTINE_SCHEMA, RAW_LIMIT, RawBatch
-from winnow.curate.readers.hf import HfReader, is_saved_dataset
+from winnow.curate.readers.base import (
+    QUARANTINE_SCHEMA,
+    RAW_LIMIT,
+    RawBatch,
+    Reader,
+    quarantine_rows,
+)
+from winnow.curate.readers.compressed import NotCompressed
+from winnow.curate.readers.hf import HfReader, hub_offline, is_saved_dataset
+from winnow.curate.readers.jsonl import KIND_PREFIX
 from winnow.errors import WinnowError
 from winnow.records import HUB_ID
 from winnow.remote import RemoteFile
@@ -112,12 +124,14 @@ class SourceSpec:
 
 @dataclass
 class DocBatch:
-    """One shard of documents from one file, with the rows of it that could not be read."""
+    """One shard of documents from one file, with the rows of it that could not be read;
+    `lines` holds each document's line (row, record) in its file."""
 
     source_file: str
     shard_key: str
     docs: pl.DataFrame
     quarantine: pl.DataFrame
+    lines: pl.Series = field(default_factory=lambda: pl.Series("__line", [], dtype=pl.Int64))
 
 
 def _base_name(path: PurePath) -> str:
@@ -192,18 +206,35 @@ def _spec_from_url(url: str, fmt: str | None) -> tuple[str, list[RemoteFile]]:
     return PurePosixPath(listing.root).name or listing.root, readable
 
 
+def _hub_shaped(arg: str) -> bool:
+    """Whether `org/name` could be a hub id: that shape, and no data file's extension nor
+    an existing folder that would make it a missing local file."""
+    path = Path(arg).expanduser()
+    return (
+        bool(HUB_ID.match(arg)) and format_of_name(path.name) is None and not (path.parent.is_dir())
+    )
+
+
 def _looks_like_hub_id(arg: str) -> bool:
-    """Whether `org/name` is meant as a hub id rather than a missing local file."""
-    return bool(HUB_ID.match(arg)) and format_of(Path(arg)) is None
+    """Whether `org/name` is meant as a hub id rather than a missing local file: hub-shaped,
+    and the hub is on (offline, such a name is a missing file, said so)."""
+    return _hub_shaped(arg) and not hub_offline()
 
 
 def _not_found(arg: str) -> WinnowError:
     """The error for a source that is neither a path, a catalog name nor a hub id."""
     names = ", ".join(list_entries("sources")) or "none"
     folders = ", ".join(str(d) for d in catalog_dirs("sources"))
+    hub = ""
+    if _hub_shaped(arg):
+        hub = (
+            "; as a hub dataset id it cannot be fetched while the hub is off (HF_HUB_OFFLINE "
+            f"or HF_DATASETS_OFFLINE): download it once online (datasets.load_dataset('{arg}')"
+            ".save_to_disk(DIR)) and point --source at DIR"
+        )
     return WinnowError(
-        f"source '{arg}' is not an existing file, folder or glob, nor a source in {folders}; "
-        f"catalog sources: {names}."
+        f"source '{arg}' is not an existing file, folder or glob (no such file), nor a source "
+        f"in {folders}; catalog sources: {names}{hub}."
     )
 
 
@@ -334,43 +365,134 @@ def _hash_ids(prefix: str, lines: pl.Series) -> pl.Series:
     )
 
 
-def _row_json(df: pl.DataFrame) -> pl.Series:
+def row_json(df: pl.DataFrame) -> pl.Series:
     """Each row as JSON text, cut for the quarantine."""
-    fields = [c for c in df.columns if c != "__line"]
+    fields = [c for c in df.columns if not c.startswith("__")]
     if not fields:
         return pl.Series([""] * df.height, dtype=pl.Utf8)
     encoded = df.select(pl.struct(fields).struct.json_encode().str.slice(0, RAW_LIMIT))
     return encoded.to_series()
 
 
-def to_docs(raw: RawBatch, spec: SourceSpec, file_name: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Map a reader's records to the docs schema; rows without usable text are quarantined."""
-    records = stable_types(raw.records)
-    tf, idf = spec.text_field, spec.id_field
-    advice = "set --text-field or the source's text_field"
+def kind_of(dtype: pl.DataType) -> str | None:
+    """What a column of this type holds, in the words of the errors, or None for text."""
+    if dtype in (pl.Utf8, pl.Null) or isinstance(dtype, pl.Categorical | pl.Enum):
+        return None
+    if dtype == pl.Binary:
+        return "binary data (bytes, not UTF-8 text: write the column as strings)"
+    if dtype == pl.Boolean:
+        return "boolean"
+    if dtype.is_numeric():
+        return "number"
+    if isinstance(dtype, pl.List | pl.Array):
+        return "list"
+    if isinstance(dtype, pl.Struct):
+        return "object"
+    if dtype.is_temporal():
+        return "date or time"
+    return str(dtype)
+
+
+def _refuse_binary(records: pl.DataFrame, column: str, source_file: str, option: str) -> None:
+    """Bytes are not text: one sentence naming the file and column, instead of a guess."""
+    if records.schema.get(column) == pl.Binary:
+        raise WinnowError(
+            f"{source_file}: column '{column}' holds bytes (binary), not strings; write it as "
+            f"a UTF-8 string column (e.g. pyarrow.compute.cast(table['{column}'], pa.string())) "
+            f"or choose another column with {option}."
+        )
+
+
+def _readable(rows: pl.DataFrame, binary: list[str]) -> pl.DataFrame:
+    """Rows with their binary columns decoded (bytes that are not UTF-8 replaced), to show."""
+    if not binary:
+        return rows
+    decoded = [
+        pl.Series(n, [None if v is None else v.decode("utf-8", "replace") for v in rows[n]])
+        for n in binary
+    ]
+    return rows.with_columns(decoded)
+
+
+def _as_read(shown: pl.Series, kinds: pl.Series, tf: str) -> pl.Series:
+    """Quarantined rows whose text a reader had to read as text shown with the value as it
+    was in the file (a list as a list, not as the string of one)."""
+    rows = []
+    for raw, kind in zip(shown.to_list(), kinds.to_list(), strict=True):
+        if kind is not None:
+            try:
+                record = json.loads(raw)
+                record[tf] = json.loads(record[tf])
+                raw = json.dumps(record, ensure_ascii=False)[:RAW_LIMIT]
+            except (ValueError, TypeError, KeyError):
+                pass
+        rows.append(raw)
+    return pl.Series(shown.name, rows, dtype=pl.Utf8)
+
+
+def _with_article(kinds: pl.Expr) -> pl.Expr:
+    """'a number', 'an array', 'binary data'."""
+    vowel = kinds.str.contains("^[aeiou]")
+    article = pl.when(vowel).then(pl.lit("an ") + kinds).otherwise(pl.lit("a ") + kinds)
+    return pl.when(kinds.str.starts_with("binary")).then(kinds).otherwise(article)
+
+
+def text_problems(records: pl.DataFrame, tf: str) -> pl.Series:
+    """Per row, why its `tf` value is not usable text (null when it is): missing or null, or
+    a number, boolean, list or object where a string was expected. Never stringified."""
+    advice = "fix the record, or set --text-field (or the source's text_field)"
     if tf not in records.columns:
-        fields = ", ".join(c for c in records.columns if c != "__line") or "none"
-        ok = pl.repeat(False, records.height, eager=True)
+        fields = ", ".join(c for c in records.columns if not c.startswith("__")) or "none"
         error = f"no '{tf}' field (fields: {fields}); {advice}"
-    elif records.schema[tf] != pl.Utf8:
-        ok = pl.repeat(False, records.height, eager=True)
-        error = f"'{tf}' field is not a string ({records.schema[tf]}); {advice}"
+        return pl.repeat(error, records.height, dtype=pl.Utf8, eager=True)
+    kind = kind_of(records.schema[tf])
+    if kind is not None:
+        kinds: pl.Expr = pl.lit(kind, dtype=pl.Utf8)
+    elif KIND_PREFIX + tf in records.columns:
+        kinds = pl.col(KIND_PREFIX + tf)
     else:
-        ok = records[tf].is_not_null()
-        error = f"no '{tf}' field; {advice}"
+        kinds = pl.lit(None, dtype=pl.Utf8)
+    reason = (
+        pl.when(pl.col(tf).is_null())
+        .then(pl.lit(f"'{tf}' is missing or null; {advice}"))
+        .when(kinds.is_not_null())
+        .then(pl.format(f"'{tf}' is {{}}, expected a string; {advice}", _with_article(kinds)))
+        .otherwise(pl.lit(None, dtype=pl.Utf8))
+    )
+    return records.select(reason.alias("error")).to_series()
+
+
+def to_docs(raw: RawBatch, spec: SourceSpec, file_name: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Map a reader's records to the docs schema (plus `__line`, each doc's line); rows
+    without usable text are quarantined with the reason (a text value that is not a string
+    is never turned into one)."""
+    tf, idf = spec.text_field, spec.id_field
+    _refuse_binary(raw.records, idf, raw.source_file, "--id-field")
+    errors = text_problems(raw.records, tf)
+    kinds = [c for c in raw.records.columns if c.startswith(KIND_PREFIX)]
+    original = raw.records.drop(kinds)
+    records = stable_types(original)
+    binary = [n for n, t in records.schema.items() if t == pl.Binary]
+    ok = errors.is_null()
     bad = records.filter(~ok)
+    try:  # the row as read: a list stays a list
+        shown = row_json(_readable(original.filter(~ok), binary))
+    except pl.exceptions.PolarsError:
+        shown = row_json(_readable(bad, binary))
+    if KIND_PREFIX + tf in raw.records.columns:
+        shown = _as_read(shown, raw.records.filter(~ok)[KIND_PREFIX + tf], tf)
     quarantine = pl.DataFrame(
         {
             "source_file": pl.Series([raw.source_file] * bad.height, dtype=pl.Utf8),
             "line": bad["__line"],
-            "error": [error] * bad.height,
-            "raw": _row_json(bad),
+            "error": errors.filter(~ok),
+            "raw": shown,
         },
         schema=QUARANTINE_SCHEMA,
     )
     good = records.filter(ok)
     if not good.height:
-        return pl.DataFrame(schema=EMPTY_DOCS), quarantine
+        return pl.DataFrame(schema=EMPTY_DOCS | {"__line": pl.Int64}), quarantine
     renames = {
         c: f"{c}_original" for c in ("id", "text") if c in good.columns and c not in (tf, idf)
     }
@@ -383,17 +505,34 @@ def to_docs(raw: RawBatch, spec: SourceSpec, file_name: str) -> tuple[pl.DataFra
     else:
         ids = _hash_ids(prefix, good["__line"])
     good = good.with_columns(ids.alias("__id"), pl.col(tf).alias("__text"))
-    drop = {"__line", "__id", "__text", tf, "source_file"}
+    drop = {"__id", "__text", tf, "source_file"}
     if idf == "id":
         drop.add("id")
     rest = [c for c in good.columns if c not in drop]
     docs = good.select(
         pl.col("__id").alias("id"),
         pl.col("__text").alias("text"),
-        *rest,
+        *[c for c in rest if c != "__line"],
         pl.lit(raw.source_file, dtype=pl.Utf8).alias("source_file"),
+        pl.col("__line"),
     )
     return docs, quarantine
+
+
+def _reader(spec: SourceSpec, path: Path) -> Reader:
+    """The reader of one file of the source, told to mark non-string values of the text."""
+    return reader_for(path, spec.format, **{**spec.options, "check_strings": (spec.text_field,)})
+
+
+def _misnamed_as_row(raws: Iterator[RawBatch], source_file: str) -> Iterator[RawBatch]:
+    """A file named .gz/.zst that is not that compression becomes one quarantined row (its
+    first bytes as raw), so the run goes on to the next file; --strict stops there."""
+    try:
+        yield from raws
+    except NotCompressed as exc:
+        head = exc.head.decode("utf-8", "replace")
+        empty = pl.DataFrame({"__line": pl.Series([], dtype=pl.Int64)})
+        yield RawBatch(source_file, empty, quarantine_rows(source_file, [(1, exc.reason, head)]))
 
 
 def _raw_batches(spec: SourceSpec, path: Path | None, batch_rows: int) -> Iterator[RawBatch]:
@@ -403,7 +542,7 @@ def _raw_batches(spec: SourceSpec, path: Path | None, batch_rows: int) -> Iterat
         return HfReader(**spec.options).read_hub(spec.hub_id, batch_rows)
     if not path.exists():
         raise WinnowError(f"{path}: file not found; it was part of source '{spec.name}'.")
-    return reader_for(path, spec.format, **spec.options).read(path, batch_rows)
+    return _misnamed_as_row(_reader(spec, path).read(path, batch_rows), str(path))
 
 
 def _named(raw: RawBatch, url: str) -> RawBatch:
@@ -418,7 +557,8 @@ def _remote_batches(
     """The reader's batches for one object, read from a local copy deleted right after."""
     with remote.local_copy(fs, file) as local:
         try:
-            for raw in reader_for(local, spec.format, **spec.options).read(local, batch_rows):
+            raws = _misnamed_as_row(_reader(spec, local).read(local, batch_rows), str(local))
+            for raw in raws:
                 yield _named(raw, file.url)
         except WinnowError as exc:
             raise WinnowError(str(exc).replace(str(local), file.url)) from exc
@@ -435,7 +575,9 @@ def _file_docs(
             pl.format("line {}: {}", "line", "error").alias("error")
         )
         empty = empty and not docs.height and not quarantine.height
-        yield DocBatch(raw.source_file, f"{file_index:05d}-{batch_index:05d}", docs, quarantine)
+        key = f"{file_index:05d}-{batch_index:05d}"
+        lines = docs.get_column("__line")
+        yield DocBatch(raw.source_file, key, docs.drop("__line"), quarantine, lines)
     if empty:
         warnings.warn(f"{shown}: is empty; no documents were read from it.", stacklevel=2)
 

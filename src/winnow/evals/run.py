@@ -4,6 +4,7 @@ with lm-eval's own results and samples, a flat score table and the comparability
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,9 @@ from winnow.evals.model import model_args, model_record, resolve_model
 from winnow.evals.scores import config_hash, data_files, score_rows
 from winnow.manifest import package_versions
 from winnow.records import file_hash
+from winnow.train.data import load_training_set
 from winnow.train.runs import TRAIN_PACKAGES, RunFolder, now, open_run
-from winnow.workspace import Workspace
+from winnow.workspace import Workspace, check_name
 
 PERPLEXITY_TASK = "winnow_heldout_ppl"
 """The task --perplexity adds."""
@@ -103,6 +105,60 @@ def include_paths(paths: list[str]) -> list[str]:
     return [str(Path(p).resolve()) for p in paths]
 
 
+def check_model_path(model: str) -> None:
+    """A --model written as a path (./, ../, /, ~) that is not there: one sentence, before
+    it could be taken for a hub id (a missing .gguf file is named by `resolve_model`)."""
+    path = Path(model).expanduser()
+    if model.startswith((".", "/", "~")) and path.suffix != ".gguf" and not path.exists():
+        raise WinnowError(
+            f"--model {model}: no such file or folder; give a saved model folder, a .gguf "
+            "file, a run name or a hub id (org/name)."
+        )
+
+
+def check_new_run(ws: Workspace, name: str) -> None:
+    """The eval run's name is allowed and not taken (as `open_run` will check, but before the
+    model and tasks are loaded)."""
+    check_name(name)
+    if (ws.root / "runs" / name).exists():
+        raise WinnowError(
+            f"run '{name}' already exists in {ws.root / 'runs'}; pick another --output."
+        )
+
+
+def check_perplexity(ws: Workspace, ref: str) -> None:
+    """--perplexity names a dataset of this workspace."""
+    try:
+        ws.dataset(ref)
+    except WinnowError as exc:
+        raise WinnowError(f"--perplexity {ref}: {exc}") from None
+
+
+def missing_data(catalog: Catalog, missing: list[str]) -> WinnowError:
+    """The sentence for task YAMLs whose data files are not there."""
+    return WinnowError(
+        f"eval data file missing ({missing[0]}); set $WINNOW_DATA_ROOT to the folder holding "
+        f"evals/ (now {catalog.data_root}) or fetch the data."
+    )
+
+
+def check_task_names(catalog: Catalog, names: list[str], user_paths: list[str]) -> None:
+    """Render the catalog into a scratch folder and check that its data files exist and that
+    lm-eval knows every task name; lm-eval's own index (seconds to build) only when a name is
+    not local."""
+    from lm_eval.tasks import TaskManager
+
+    with tempfile.TemporaryDirectory(prefix="winnow-tasks-") as folder:
+        missing = render_tasks(catalog, {"data_root": str(catalog.data_root)}, Path(folder))
+        if missing:
+            raise missing_data(catalog, missing)
+        local = TaskManager(include_path=[folder, *user_paths], include_defaults=False)
+        if all(n in set(local.all_tasks) for n in names):
+            return
+        manager = task_manager([folder, *user_paths], names)
+        check_tasks(names, set(manager.all_tasks), catalog)
+
+
 def task_manager(include: list[str], names: list[str]) -> Any:
     """lm-eval's TaskManager over the rendered tasks (and its own when a name is not local)."""
     from lm_eval.tasks import TaskManager
@@ -166,17 +222,26 @@ def settings(opts: EvalOptions, results: dict[str, Any], dtype: str) -> dict[str
 
 
 def evaluate(ws: Workspace, opts: EvalOptions) -> RunFolder:
-    """Render the catalog, run lm-eval, and write the eval run."""
+    """Check everything that can be checked first (options, model, run name, tasks, eval data,
+    --perplexity set), so that a mistake leaves no failed run folder; then render the catalog,
+    run lm-eval, and write the eval run."""
     catalog = load_catalog()
     names = (
         suite_tasks(catalog, opts.suite, opts.tasks)
         if opts.suite or opts.tasks or not opts.perplexity
         else []
     )
-    base = resolve_model(opts.model, ws)
+    check_model_path(opts.model)
     user_paths = include_paths(opts.include_paths)
     opts.batch(), opts.lm_limit()
     name = opts.output or default_name(ws, opts)
+    check_new_run(ws, name)
+    if opts.perplexity:
+        check_perplexity(ws, opts.perplexity)
+    base = resolve_model(opts.model, ws)
+    check_task_names(catalog, names, user_paths)
+    if opts.perplexity:
+        load_training_set(ws, opts.perplexity, "text")
     device = device_info()
     model = model_record(base)
     spec = {
@@ -219,10 +284,7 @@ def finish(ctx: EvalContext) -> None:
     include = ctx.run.path / "tasks"
     missing = render_tasks(ctx.catalog, ctx.values, include)
     if missing:
-        raise WinnowError(
-            f"eval data file missing ({missing[0]}); set $WINNOW_DATA_ROOT to the folder holding "
-            f"evals/ (now {ctx.catalog.data_root}) or fetch the data."
-        )
+        raise missing_data(ctx.catalog, missing)
     manager = task_manager([str(include), *ctx.user_paths], ctx.names)
     check_tasks(ctx.names, set(manager.all_tasks), ctx.catalog)
     datasets.disable_progress_bars()

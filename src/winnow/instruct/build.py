@@ -18,10 +18,11 @@ import xxhash
 
 from winnow.curate.readers.base import QUARANTINE_SCHEMA, RAW_LIMIT
 from winnow.curate.steps.language import identify_py3langid
+from winnow.errors import WinnowError
 from winnow.instruct.importers import import_candidates
 from winnow.instruct.render import render_row
 from winnow.instruct.validate import Counter, char_tokens, check_budget, row_problem
-from winnow.records import SourceFile
+from winnow.records import EmptyFile, SourceFile
 
 MESSAGE = pl.List(pl.Struct({"role": pl.Utf8, "content": pl.Utf8}))
 """The type of `messages`, `prompt` and `completion`."""
@@ -45,12 +46,32 @@ SCHEMA = {
 
 @dataclass
 class Imported:
-    """An imported file: its format, usable rows, quarantined rows and reason counts."""
+    """An imported file: its format, usable rows, quarantined rows and reason counts, and
+    warnings (files of a folder that held no record and were left out)."""
 
     format: str
     rows: pl.DataFrame
     quarantine: pl.DataFrame
     reasons: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+Seen = dict[str, tuple[str, int]]
+"""The ids given so far in an import, with the file and line that gave each first."""
+
+
+def duplicate_problem(row_id: str, seen: Seen, path: Path, line: int) -> str | None:
+    """`duplicate_id` when an earlier row of the import has this id (the first keeps it),
+    else None after recording it: ids must be unique within a dataset version."""
+    if row_id not in seen:
+        seen[row_id] = (str(path), line)
+        return None
+    file, first = seen[row_id]
+    shown = row_id if len(row_id) <= 80 else row_id[:77] + "..."
+    return (
+        f"duplicate_id: id {shown!r} is already the id of {file} line {first}; ids must be "
+        "unique within a dataset, so this row is set aside: give each record its own id"
+    )
 
 
 def stable_id(source: str, position: str) -> str:
@@ -72,19 +93,25 @@ def import_file(
     max_tokens: int | None = None,
     count: Counter = char_tokens,
     name: str | None = None,
+    seen: Seen | None = None,
 ) -> Imported:
     """Import, validate and render one file; every record ends up in rows or quarantine.
 
-    `name` (the file's name by default) becomes the rows' `source` and seeds their ids.
+    `name` (the file's name by default) becomes the rows' `source` and seeds their ids;
+    `seen` carries the ids of files imported before, for `duplicate_id`.
     """
     check_budget(max_tokens)
     used, candidates = import_candidates(path, fmt, mapping)
     source = name or path.name
+    seen = {} if seen is None else seen
     good: list[dict[str, Any]] = []
     bad: list[dict[str, Any]] = []
     reasons: Tally[str] = Tally()
     for cand in candidates:
         problem = row_problem(cand, max_tokens, count)
+        row_id = (cand.get("id") or stable_id(source, cand["position"])) if not problem else ""
+        if not problem:
+            problem = duplicate_problem(row_id, seen, path, cand["line"])
         if problem:
             reasons[problem.split(":")[0]] += 1
             error = f"line {cand['line']}: {problem}; fix the record or leave it out"
@@ -99,7 +126,7 @@ def import_file(
             continue
         row = {k: cand[k] for k in ("instruction", "input", "output", "system")}
         row["history"] = [list(pair) for pair in cand["history"]]
-        row["id"] = cand["id"] or stable_id(source, cand["position"])
+        row["id"] = row_id
         row["source"] = source
         good.append(row)
     for row, lang in zip(good, languages(good), strict=True):
@@ -119,9 +146,24 @@ def import_files(
 ) -> Imported:
     """Import several files as one set, each detected on its own when `fmt` is auto.
 
-    `format` names every format met, in file order, joined by `+`.
+    `format` names every format met, in file order, joined by `+`. Ids are unique across
+    the files (`duplicate_id` sets a later row aside). An empty file is an error when it is
+    the only one, and is left out with a warning when it is one of several.
     """
-    parts = [import_file(path, fmt, mapping, max_tokens, count, name) for path, name in files]
+    seen: Seen = {}
+    parts: list[Imported] = []
+    warnings: list[str] = []
+    for path, name in files:
+        try:
+            parts.append(import_file(path, fmt, mapping, max_tokens, count, name, seen))
+        except EmptyFile as exc:
+            if len(files) == 1:
+                raise
+            warnings.append(f"{str(exc).split('; ')[0]}; left out")
+    if not parts:
+        raise WinnowError(
+            f"all {len(files)} files are empty ({'; '.join(warnings)}); give files with records."
+        )
     formats = list(dict.fromkeys(part.format for part in parts))
     reasons: Tally[str] = Tally()
     for part in parts:
@@ -131,4 +173,5 @@ def import_files(
         pl.concat([part.rows for part in parts]),
         pl.concat([part.quarantine for part in parts]),
         dict(sorted(reasons.items())),
+        warnings,
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from winnow.errors import WinnowError
+from winnow.records import broken_reason, json_kind
 from winnow.records import read_records as records_of
 
 Record = dict[str, Any]
@@ -60,10 +61,17 @@ def parse_map(spec: str | None) -> dict[str, str]:
 
 
 def read_records(path: Path) -> tuple[list[tuple[int, Any]], list[Candidate]]:
-    """(line, record) pairs of a JSON list, JSONL or CSV file, and JSONL lines that do not parse."""
-    records, broken = records_of(path, (".json", ".jsonl", ".csv", ".parquet"))
+    """(line, record) pairs of a JSON list, JSONL, CSV or Parquet file, and the records that
+    could not be read (`invalid_json`, `invalid_csv`, or `damaged_file` where a compressed
+    file breaks)."""
+    records, broken = records_of(path, (".json", ".jsonl", ".csv", ".parquet"), allow_empty=False)
     bad = [
-        {"line": n, "position": str(n), "problem": f"invalid_json: {error}", "raw": raw}
+        {
+            "line": n,
+            "position": str(n),
+            "problem": f"{broken_reason(path, error)}: {error}",
+            "raw": raw,
+        }
         for n, error, raw in broken
     ]
     return records, bad
@@ -110,8 +118,23 @@ def apply_map(
     return renamed
 
 
-def detect_format(records: list[tuple[int, Any]], path: Path) -> str:
+def detect_format(
+    records: list[tuple[int, Any]], path: Path, broken: list[Candidate] | None = None
+) -> str:
     """The one format whose keys the first records carry; a clear error when none or several."""
+    if not records and broken:
+        first = broken[0]
+        raise WinnowError(
+            f"{path}: none of its {len(broken)} records could be read (line {first['line']}: "
+            f"{first['problem']}), so no format can be detected; fix the file."
+        )
+    head = [r for _, r in records[:DETECT_RECORDS]]
+    if head and not any(isinstance(r, dict) for r in head):
+        kinds = sorted({json_kind(r) for r in head})
+        raise WinnowError(
+            f"{path}: its first records are JSON {' and '.join(kinds)} values, not objects "
+            "with keys; expected records such as {'instruction': ..., 'output': ...}."
+        )
     keys = {k for _, r in records[:DETECT_RECORDS] if isinstance(r, dict) for k in r}
     found = [name for name, required in REQUIRED_KEYS.items() if required <= keys]
     if len(found) == 1:
@@ -282,7 +305,7 @@ def import_candidates(
         raise WinnowError(f"--format '{fmt}' is unknown; use auto or one of {', '.join(FORMATS)}.")
     records, broken = read_records(path)
     records = apply_map(records, mapping or {}, path)
-    used = detect_format(records, path) if fmt == "auto" else fmt
+    used = detect_format(records, path, broken) if fmt == "auto" else fmt
     importer = IMPORTERS[used]
     rows: list[Candidate] = list(broken)
     for line, record in records:

@@ -12,7 +12,7 @@ from pathlib import Path
 from winnow.catalogs import list_entries, load_yaml
 from winnow.errors import WinnowError
 from winnow.evals.catalog import load_catalog, task_summary
-from winnow.workspace import NAME_PATTERN, Workspace
+from winnow.workspace import NAME_MAX, NAME_PATTERN, Workspace, valid_name
 
 Value = str | int | float | None
 """A parameter as a form or `--param key=value` gives it."""
@@ -39,11 +39,12 @@ def text(key: str, value: Value) -> str:
 def name(key: str, value: Value) -> str:
     """A dataset or run name: the workspace's rule, so it is neither a path nor an option."""
     shown = text(key, value)
-    if not NAME_PATTERN.fullmatch(shown):
+    if not valid_name(shown):
         raise bad(
             key,
             value,
-            "a name of letters, digits, '.', '_' or '-' that starts with a letter or digit",
+            "a name of letters, digits, '.', '_' or '-' that starts with a letter or digit, "
+            f"at most {NAME_MAX} characters long",
             "rename it",
         )
     return shown
@@ -174,7 +175,36 @@ def inside(ws: Workspace, key: str, value: Value) -> str:
         raise bad(key, value, f"a file or folder {where}", "move the data there")
     if not full.exists():
         raise bad(key, value, f"an existing file or folder {where}", "check the path")
+    if full.is_dir():
+        link = leading_out(full, allowed)
+        if link is not None:
+            raise WinnowError(
+                f"parameter '{key}': {link} inside {full} is a link to "
+                f"{os.path.realpath(link)}, outside the workspace ({allowed[0]}) and the data "
+                f"root ({allowed[1]}); copy the data in or remove the link."
+            )
     return str(full)
+
+
+def leading_out(folder: Path, allowed: list[Path]) -> Path | None:
+    """The first link under `folder` (walked as a source reads it: hidden names skipped, links
+    to folders followed) that resolves outside every allowed root, or None."""
+    seen: set[str] = set()
+    for parent, dirs, files in os.walk(folder, followlinks=True):
+        real_parent = os.path.realpath(parent)
+        if real_parent in seen:  # a link back up the tree: walked already
+            dirs[:] = []
+            continue
+        seen.add(real_parent)
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for entry in [*dirs, *sorted(f for f in files if not f.startswith("."))]:
+            path = Path(parent) / entry
+            if not path.is_symlink():
+                continue
+            real = Path(os.path.realpath(path))
+            if not any(real.is_relative_to(root) for root in allowed):
+                return path
+    return None
 
 
 def source(ws: Workspace, key: str, value: Value) -> str:

@@ -46,9 +46,9 @@ def test_csv_bad_rows_are_quarantined(tmp_path: Path) -> None:
     quarantine = pl.concat([b.quarantine for b in batches])
     assert records.rows() == [("1", "2", 2), ("8", "9", 6)]
     assert quarantine.select("line", "error").rows() == [
-        (3, "expected 2 fields, found 1"),
-        (4, "invalid UTF-8 in the row"),
-        (5, "expected 2 fields, found 3"),
+        (3, "expected 2 fields, found 1 in the record that starts on file line 3"),
+        (4, "bytes that are not UTF-8 in the record that starts on file line 4"),
+        (5, "expected 2 fields, found 3 in the record that starts on file line 6"),
     ]
 
 

@@ -112,7 +112,7 @@ def test_malformed_array_keeps_the_good_elements(tmp_path: Path) -> None:
     assert quarantine["line"].to_list() == [2, 4]
     assert quarantine["error"].to_list() == [
         "expected a JSON object, got a JSON number",
-        "malformed JSON array: expected ',' or ']', found '{'",
+        "malformed JSON array: expected ',' or ']', found '{'; rest of file unread",
     ]
 
 

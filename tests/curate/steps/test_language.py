@@ -60,15 +60,42 @@ def test_tags_and_reasons(make) -> None:
     ]
 
 
-def test_score_threshold_without_language_list(make) -> None:
-    step = make(min_score=0.65)
+def test_without_languages_the_step_only_labels(make) -> None:
+    """Issue 18: with no `languages`, tables, numbers and code (letterless or low-scoring)
+    are labelled but never dropped, whatever `min_score` says."""
+    table = "| 2021 | 2022 |\n|------|------|\n| 1.5  | 2.75 |"
+    code = "for (i = 0; i < n; i++) { x[i] = y[i] * 2; }"
+    texts = (ENGLISH, "", "ok", "12345 !! 67.8", table, code, None)
+    for step in (make(), make(min_score=0.65), make(min_score=1.0)):
+        out = step.score(frame(*texts))
+        assert out.with_columns(r=step.reason())["r"].to_list() == [None] * len(texts)
+        assert out["language"][0] == "en" and out["language"].to_list()[1:2] == [None]
+        assert out["language"][3] is None and out["language_score"][3] == 0.0
+
+
+def test_score_threshold_with_a_language_list(make) -> None:
+    step = make(languages=["en"], min_score=0.65)
     out = step.score(frame(ENGLISH, "", "ok"))
     reasons = out.select(step.reason()).to_series().to_list()
-    assert reasons[:2] == [None, "language_score_below_threshold"]
-    strict = make(min_score=1.01)
-    assert (
-        out.select(strict.reason()).to_series().to_list() == ["language_score_below_threshold"] * 3
+    assert reasons[:2] == [None, "language_not_allowed"]
+    strict = make(languages=["en"], min_score=1.0)
+    assert out.select(strict.reason()).to_series().to_list()[0] == (
+        "language_score_below_threshold"
     )
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"languages": []}, "empty list, which would drop every row"),
+        ({"min_score": 1.01}, "'min_score' is 1.01, but it must be between 0 and 1"),
+        ({"min_score": float("nan")}, "'min_score' is NaN"),
+        ({"max_chars": 0}, "'max_chars' is 0, but it must be 1 or more"),
+    ],
+)
+def test_bad_parameters(params: dict, message: str) -> None:
+    with pytest.raises(WinnowError, match=message):
+        build_step({"step": "language", **params}, "recipe.yaml: steps[1]")
 
 
 def test_newlines_are_fine_and_empty_frame(make) -> None:
@@ -87,7 +114,9 @@ def test_missing_model_names_path(tmp_path: Path) -> None:
     broken.write_bytes(b"not a model")
     with pytest.raises(WinnowError, match="is not a fastText model"):
         Language(model_path=str(broken)).score(frame("Some English text to classify."))
-    with pytest.raises(WinnowError, match="not a string"):
+    with pytest.raises(
+        WinnowError, match=r"a list of strings or null; write e.g. 'languages: \[en\]'"
+    ):
         build_step({"step": "language", "languages": "en"}, "recipe.yaml")
 
 

@@ -108,3 +108,34 @@ def test_validators() -> None:
 def test_bad_parameters() -> None:
     with pytest.raises(WinnowError, match="unknown PII kind 'ssn'"):
         build_step({"step": "pii", "kinds": ["email", "ssn"]}, "recipe.yaml")
+    with pytest.raises(WinnowError, match="'max_matches' is -1, but it must be 0 or more"):
+        build_step({"step": "pii", "max_matches": -1}, "recipe.yaml")
+
+
+def test_a_match_in_one_row_is_not_replaced_in_another() -> None:
+    """Issue 18: row A's phone, card and IP appear in row B inside longer numbers, where the
+    patterns do not match them; only A is redacted, and B comes out exactly as it went in."""
+    row_a = "Call 555-123-4567, card 4111 1111 1111 1111, host 8.8.4.40."
+    row_b = "Part 1555-123-45678, serial 94111 1111 1111 11115, version 18.8.4.401."
+    out = Pii().score(frame(row_a, row_b))
+    assert out["text"].to_list() == [
+        "Call <PHONE>, card <CREDIT_CARD>, host <IP_ADDRESS>.",
+        row_b,
+    ]
+    assert out["pii_phone_count"].to_list() == [1, 0]
+    assert out["pii_credit_card_count"].to_list() == [1, 0]
+    assert out["pii_ip_address_count"].to_list() == [1, 0]
+
+
+def test_the_same_string_in_and_out_of_context_within_one_row() -> None:
+    """A row redacts its match where the pattern matched it, and not where it did not."""
+    text = "Call 555-123-4567 (order 1555-123-45678)."
+    out = Pii().score(frame(text, "555-123-4567"))
+    assert out["text"].to_list() == ["Call <PHONE> (order 1555-123-45678).", "<PHONE>"]
+
+
+def test_marker_characters_in_the_text_stay() -> None:
+    """The markers used to delimit matches are chosen to be absent from the shard."""
+    text = "\ufdd0\ufdd1 call 555-123-4567 \ufdd0x\ufdd1"
+    out = Pii().score(frame(text))
+    assert out["text"].to_list() == ["\ufdd0\ufdd1 call <PHONE> \ufdd0x\ufdd1"]

@@ -9,7 +9,6 @@ in one batch stays text in the next batches of the same file, for the same reaso
 from __future__ import annotations
 
 import codecs
-import gzip
 import io
 import json
 import re
@@ -19,9 +18,10 @@ from typing import Any, BinaryIO
 
 import numpy as np
 import polars as pl
-import zstandard
 
 from winnow.curate.readers.base import RawBatch, Reader, empty_quarantine, quarantine_rows
+from winnow.curate.readers.compressed import Damage, DecodedStream, open_stream
+from winnow.errors import WinnowError
 
 READ_BYTES = 8 << 20
 """Bytes taken from the (decompressed) stream per read."""
@@ -35,37 +35,52 @@ MAX_ELEMENT_CHARS = 256 << 20
 Bad = tuple[int, str, str]
 """A quarantined row as (line, error, raw)."""
 
+KIND_PREFIX = "__kind."
+"""Prefix of the column a reader adds, for a field it was asked to check, holding the JSON
+kind (number, boolean, array, object) of each row whose value was not a string (else null):
+Polars reads a field that is text in some rows as text in all, writing 5 as "5"."""
 
-def open_binary(path: Path) -> BinaryIO:
-    """Open a file for streaming bytes, decompressing .gz and .zst on the fly."""
-    name = path.name.lower()
-    if name.endswith(".gz"):
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    if name.endswith(".zst"):
-        reader = zstandard.ZstdDecompressor().stream_reader(
-            path.open("rb"), read_across_frames=True, closefd=True
-        )
-        return reader  # type: ignore[return-value]
-    return path.open("rb")
+_MAYBE_NOT_STRING = r"^(?:[-0-9\[{]|true$|false$)"
+"""Text that a number, boolean, array or object becomes when read as text; any other text was
+a JSON string, so only rows that match are parsed again to be sure."""
+
+
+def open_binary(path: Path) -> DecodedStream:
+    """Open a file for streaming bytes, decompressing .gz and .zst on the fly (see
+    `compressed.open_stream`: `damage` says where a damaged file broke)."""
+    return open_stream(path)
 
 
 def iter_line_blocks(
-    stream: BinaryIO, max_lines: int, max_bytes: int = BLOCK_BYTES
+    stream: BinaryIO | DecodedStream, max_lines: int, max_bytes: int = BLOCK_BYTES
 ) -> Iterator[tuple[int, int, bytes]]:
-    """Yield (first line number, line count, bytes) blocks that end at line boundaries."""
+    """Yield (first line number, line count, bytes) blocks that end at line boundaries.
+
+    Lines are cut at LF only (JSON Lines; U+2028, U+0085 and the like are text); a UTF-8
+    byte order mark at the start of the stream is not part of the first line. When the
+    stream ends at damage, the line the damage cut is not yielded: it goes to the stream's
+    `damage.tail`, and `damage.line` gets its number (or the next line's when none was cut).
+    """
     buf = b""
     first = 1
     eof = False
+    damage: Damage | None = None
     while True:
         while not eof and (len(buf) < max_bytes or b"\n" not in buf):
             if buf.count(b"\n") >= max_lines:
                 break
             chunk = stream.read(READ_BYTES)
             if chunk:
-                buf += chunk
+                buf += chunk.removeprefix(b"\xef\xbb\xbf") if first == 1 and not buf else chunk
             else:
                 eof = True
+                damage = getattr(stream, "damage", None)
+                if damage is not None:
+                    cut = buf.rfind(b"\n") + 1
+                    buf, damage.tail = buf[:cut], buf[cut:]
         if not buf:
+            if damage is not None:
+                damage.line = first
             return
         ends = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
         if len(ends) >= max_lines:
@@ -86,6 +101,7 @@ def _reject_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_PERMISSIVE = json.JSONDecoder()
 _SPACE = re.compile(r"[\s\ufeff]*")
 
 
@@ -113,10 +129,15 @@ def check_line(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
 
 
 class BlockParser:
-    """Turns blocks of JSON lines into frames, remembering which fields of the file are text."""
+    """Turns blocks of JSON lines into frames, remembering which fields of the file are text.
 
-    def __init__(self) -> None:
+    For each of `check` (field names) present as text, a `__kind.FIELD` column marks the rows
+    whose value was not a JSON string (see KIND_PREFIX); it is added only when there are some.
+    """
+
+    def __init__(self, check: Sequence[str] = ()) -> None:
         self.text_fields: set[str] = set()
+        self.check = tuple(check)
 
     def _read(self, block: bytes, extra: frozenset[str] | set[str] = frozenset()) -> pl.DataFrame:
         """One Polars parse, nested and known-text fields read as JSON text."""
@@ -144,7 +165,7 @@ class BlockParser:
         except pl.exceptions.PolarsError:
             df = None
         if df is not None and df.height == len(numbers):
-            return _with_lines(df, numbers), []
+            return self._finish(df, numbers, block, None), []
         return self._parse_lines(block.split(b"\n")[: len(numbers)], numbers)
 
     def _parse_lines(
@@ -167,20 +188,72 @@ class BlockParser:
             mixed.update(k for k, v in value.items() if isinstance(v, dict | list))
         if not good:
             return pl.DataFrame({"__line": pl.Series([], dtype=pl.Int64)}), bad
-        block = b"\n".join(good)
         try:
-            df = self._read(block, mixed)
+            df = self._read(b"\n".join(good), mixed)
         except pl.exceptions.PolarsError:
             keys = {k for line in good for k in json.loads(line)}
+            frames, unreadable = self._read_parts(good, keys)
+            bad += [(good_numbers[i], error, good[i].decode()) for i, error in unreadable.items()]
+            good_numbers = [n for i, n in enumerate(good_numbers) if i not in unreadable]
+            good = [line for i, line in enumerate(good) if i not in unreadable]
             try:
-                df = self._read(block, keys)
+                df = pl.concat(frames, how="diagonal_relaxed") if frames else None
             except pl.exceptions.PolarsError as exc:
                 error = f"unreadable together with its neighbours: {exc}"
                 bad += [
                     (n, error, line.decode()) for n, line in zip(good_numbers, good, strict=True)
                 ]
+                df = None
+            if df is None:
                 return pl.DataFrame({"__line": pl.Series([], dtype=pl.Int64)}), sorted(bad)
-        return _with_lines(df, good_numbers), bad
+        return self._finish(df, good_numbers, None, good), sorted(bad)
+
+    def _read_parts(
+        self, lines: list[bytes], keys: set[str], start: int = 0
+    ) -> tuple[list[pl.DataFrame], dict[int, str]]:
+        """Frames of runs of lines Polars reads together (in order), and the lines (by index)
+        it cannot read even alone, such as valid JSON with a number beyond 128 bits: found by
+        halving, so their neighbours are read."""
+        try:
+            return [self._read(b"\n".join(lines), keys)], {}
+        except pl.exceptions.PolarsError as exc:
+            if len(lines) == 1:
+                error = (
+                    f"valid JSON that cannot be read into a column ({exc}); integers must fit "
+                    "in 128 bits and floats in 64, so store bigger numbers as strings"
+                )
+                return [], {start: error}
+        middle = len(lines) // 2
+        first, bad = self._read_parts(lines[:middle], keys, start)
+        second, more = self._read_parts(lines[middle:], keys, start + middle)
+        return first + second, bad | more
+
+    def _finish(
+        self,
+        df: pl.DataFrame,
+        numbers: Sequence[int],
+        block: bytes | None,
+        lines: list[bytes] | None,
+    ) -> pl.DataFrame:
+        """Attach line numbers and, for the checked fields, the kinds of non-string values."""
+        df = _with_lines(df, numbers)
+        for name in self.check:
+            if df.schema.get(name) != pl.Utf8:
+                continue
+            suspects = df[name].str.contains(_MAYBE_NOT_STRING).fill_null(False)
+            if not suspects.any():
+                continue
+            if lines is None:
+                assert block is not None
+                lines = block.split(b"\n")
+            kinds: list[str | None] = [None] * df.height
+            for index in suspects.arg_true().to_list():
+                value = json.loads(lines[index]).get(name)
+                if value is not None and not isinstance(value, str):
+                    kinds[index] = _kind(value)
+            if any(kinds):
+                df = df.with_columns(pl.Series(KIND_PREFIX + name, kinds, dtype=pl.Utf8))
+        return df
 
 
 def _with_lines(df: pl.DataFrame, numbers: Sequence[int]) -> pl.DataFrame:
@@ -189,16 +262,22 @@ def _with_lines(df: pl.DataFrame, numbers: Sequence[int]) -> pl.DataFrame:
     return df.with_columns(*nulls, pl.Series("__line", numbers, dtype=pl.Int64))
 
 
-def iter_array_elements(stream: BinaryIO) -> Iterator[tuple[Any, str | None]]:
-    """Stream the elements of a top-level JSON array as (value, error) without reading it whole."""
-    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+def iter_array_elements(
+    stream: BinaryIO | DecodedStream, decoder: json.JSONDecoder = _DECODER
+) -> Iterator[tuple[Any, str | None]]:
+    """Stream the elements of a top-level JSON array as (value, error) without reading it whole.
+
+    An element that is JSON syntax but that `decoder` refuses (NaN, or what its hooks refuse)
+    is one error; a syntax error ends the stream: what follows is not read, and it says so.
+    """
+    utf8 = codecs.getincrementaldecoder("utf-8")("surrogateescape")
     text, pos, eof = "", 0, False
 
     def fill() -> None:
         nonlocal text, pos, eof
         chunk = stream.read(READ_BYTES)
         eof = not chunk
-        text = text[pos:] + decoder.decode(chunk, final=eof)
+        text = text[pos:] + utf8.decode(chunk, final=eof)
         pos = 0
 
     def skip() -> str:
@@ -209,80 +288,115 @@ def iter_array_elements(stream: BinaryIO) -> Iterator[tuple[Any, str | None]]:
                 return text[pos : pos + 1]
             fill()
 
+    def after_array() -> Iterator[tuple[Any, str | None]]:
+        """Nothing but white space may follow the closing bracket; else one error."""
+        if skip():
+            yield text[pos : pos + 200], "more data after the end of the JSON array; rest unread"
+
     fill()
     if skip() != "[":
         yield text[pos : pos + 200], "expected a JSON array of objects"
         return
     pos += 1
     if skip() == "]":
+        pos += 1
+        yield from after_array()
         return
     while True:
+        error = None
         try:
-            value, end = _DECODER.raw_decode(text, pos)
+            try:
+                value, end = decoder.raw_decode(text, pos)
+            except json.JSONDecodeError:
+                raise
+            except ValueError as exc:  # NaN or Infinity: Python reads them, JSON has none
+                error = f"malformed JSON: {exc}"
+                _, end = _PERMISSIVE.raw_decode(text, pos)
+                value = text[pos:end][:200]
             if end == len(text) and not eof:
                 raise json.JSONDecodeError("more data needed", text, end)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             if not eof and len(text) - pos < MAX_ELEMENT_CHARS:
                 fill()
                 continue
             yield text[pos : pos + 200], f"malformed JSON array, rest of file unread: {exc}"
             return
         pos = end
-        yield value, None
+        yield value, error
         mark = skip()
         pos += 1
         if mark == "]":
+            yield from after_array()
             return
         if mark != ",":
             found = f"'{mark}'" if mark else "end of file"
             yield (
                 text[pos - 1 : pos + 199],
-                f"malformed JSON array: expected ',' or ']', found {found}",
+                f"malformed JSON array: expected ',' or ']', found {found}; rest of file unread",
             )
             return
         skip()
 
 
 def is_json_array(path: Path) -> bool:
-    """Whether a .json file holds one array (instruction sets) rather than JSON lines."""
-    name = re.sub(r"\.(gz|zst)$", "", path.name.lower())
-    if not name.endswith(".json"):
-        return False
+    """Whether a file's content starts with '[' (a JSON array) rather than JSON lines."""
     with open_binary(path) as stream:
         head = stream.read(4096)
     return head.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] == b"["
 
 
+def damage_row(damage: Damage, unit: str = "line") -> Bad:
+    """The quarantine row of a damaged file: at the cut line, with the bytes read of it."""
+    return damage.line, damage.describe(unit), damage.tail.decode("utf-8", "replace")
+
+
 class JsonlReader(Reader):
-    """JSON Lines (plain, .gz, .zst) and .json files holding an array of objects."""
+    """JSON Lines (plain, .gz, .zst) and .json files holding an array of objects.
+
+    `check_strings` names fields (the text field) whose non-string values are marked in a
+    `__kind.FIELD` column. A damaged compressed file keeps the rows before the damage and
+    ends in one quarantined row naming the byte where it broke.
+    """
 
     formats = ("jsonl", "json", "ndjson")
 
-    def __init__(self, **_options: Any) -> None:
-        pass
+    def __init__(self, check_strings: Sequence[str] = (), **_options: Any) -> None:
+        self.check = tuple(check_strings)
 
     def read(self, path: Path, batch_rows: int) -> Iterator[RawBatch]:
         """Yield batches of at most `batch_rows` records, choosing array or lines by content."""
         source_file = str(path)
         if is_json_array(path):
-            with open_binary(path) as stream:
-                yield from self._read_array(stream, source_file, batch_rows)
-            return
+            if re.sub(r"\.(gz|zst)$", "", path.name.lower()).endswith(".json"):
+                with open_binary(path) as stream:
+                    yield from self._read_array(stream, source_file, batch_rows)
+                return
+            raise WinnowError(
+                f"{path}: holds a JSON array ([...]), but this extension is read as JSON Lines, "
+                "one object per line; rename it to .json to read the array, or write one "
+                "record per line."
+            )
         with open_binary(path) as stream:
-            parser = BlockParser()
+            parser = BlockParser(self.check)
             for first, count, block in iter_line_blocks(stream, batch_rows):
                 df, bad = parser.parse(block, range(first, first + count))
                 if df.height or bad:
                     yield RawBatch(source_file, df, quarantine_rows(source_file, bad))
+            if stream.damage is not None:
+                empty = pl.DataFrame({"__line": pl.Series([], dtype=pl.Int64)})
+                row = damage_row(stream.damage)
+                yield RawBatch(source_file, empty, quarantine_rows(source_file, [row]))
 
     def _read_array(
-        self, stream: BinaryIO, source_file: str, batch_rows: int
+        self, stream: DecodedStream, source_file: str, batch_rows: int
     ) -> Iterator[RawBatch]:
         """Re-encode array elements as JSON lines and parse them like a JSON Lines file."""
-        parser = BlockParser()
+        parser = BlockParser(self.check)
         lines: list[bytes] = []
         numbers: list[int] = []
         bad: list[Bad] = []
+        reported = False
+        number = 0
         for number, (value, error) in enumerate(iter_array_elements(stream), start=1):
             if error is None and not isinstance(value, dict):
                 error = f"expected a JSON object, got a JSON {_kind(value)}"
@@ -293,11 +407,18 @@ class JsonlReader(Reader):
                 except UnicodeEncodeError:
                     bad.append((number, "invalid UTF-8 in the record", repr(value)))
             else:
+                if stream.damage is not None and "unread" in error:
+                    stream.damage.line = number
+                    error = stream.damage.describe("element")
+                    reported = True
                 raw = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
                 bad.append((number, error, raw.encode("utf-8", "replace").decode("utf-8")))
             if len(lines) + len(bad) >= batch_rows:
                 yield self._array_batch(parser, lines, numbers, bad, source_file)
                 lines, numbers, bad = [], [], []
+        if stream.damage is not None and not reported:
+            stream.damage.line = number + 1
+            bad.append(damage_row(stream.damage, "element"))
         if lines or bad:
             yield self._array_batch(parser, lines, numbers, bad, source_file)
 

@@ -1,4 +1,9 @@
-"""Plain text files: one document per non-empty line, or the whole file as one document."""
+"""Plain text files: one document per non-empty line, or the whole file as one document.
+
+Lines end at LF only (a CR before it is removed): U+2028, U+0085, form feeds and the
+like are characters of a line. A damaged .gz/.zst file keeps the lines before the damage;
+the line it cut (or, in file mode, the whole file) is quarantined with where it broke.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import Any
 import polars as pl
 
 from winnow.curate.readers.base import RawBatch, Reader, empty_quarantine, quarantine_rows
-from winnow.curate.readers.jsonl import iter_line_blocks, open_binary
+from winnow.curate.readers.jsonl import damage_row, iter_line_blocks, open_binary
 from winnow.errors import WinnowError
 
 TEXT_MODES = ("line", "file")
@@ -64,12 +69,20 @@ class TextReader(Reader):
                 docs = docs.filter(pl.col("text").str.strip_chars().str.len_bytes() > 0)
                 if docs.height or bad:
                     yield RawBatch(source, docs, quarantine_rows(source, bad))
+            if stream.damage is not None:
+                empty = pl.DataFrame(schema={"text": pl.Utf8, "__line": pl.Int64})
+                yield RawBatch(source, empty, quarantine_rows(source, [damage_row(stream.damage)]))
 
     @staticmethod
     def _read_file(path: Path) -> Iterator[RawBatch]:
         """The whole file as one document, unless it is empty or not UTF-8."""
         with open_binary(path) as stream:
             data = stream.read()
+        if stream.damage is not None:
+            stream.damage.line, stream.damage.tail = 1, data
+            bad = quarantine_rows(str(path), [damage_row(stream.damage, "file")])
+            yield RawBatch(str(path), pl.DataFrame({"__line": pl.Series([], dtype=pl.Int64)}), bad)
+            return
         if not data.strip():
             return
         try:

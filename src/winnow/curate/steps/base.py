@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import types
+import typing
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
 
 import polars as pl
 
@@ -52,6 +55,10 @@ class Step:
     """What the names of the step's score columns start with; they are part of the output."""
     sharded: ClassVar[bool] = False
     """Whether a global step also decides shard by shard on a cluster (`decide_sharded`)."""
+    version: ClassVar[int] = 1
+    """The version of the step's rules: bump it whenever a change to the code or to a default
+    changes what the step writes. It enters the recipe hash, so a run never resumes from (or
+    is mistaken for) shards an older version made; the manifest records it."""
 
     def col(self, name: str) -> str:
         """The full name of one of the step's score columns, so every step names them alike."""
@@ -107,27 +114,193 @@ class Step:
         raise NotImplementedError(f"step {self.name} decides in one process only")
 
 
+def bounds(low: float | None = None, high: float | None = None) -> dict[str, Any]:
+    """Field metadata declaring the range a numeric parameter must lie in (None: open).
+
+    Use as `field(default=0.65, metadata=bounds(0, 1))`. A numeric parameter that declares no
+    range must be 0 or more; declare `bounds(None, None)` for one that may be negative. NaN is
+    never accepted.
+    """
+    return {"range": (low, high)}
+
+
+DEFAULT_RANGE = (0, None)
+"""The range of a numeric parameter that declares none: thresholds and counts are never
+negative, and a negative one would silently reject (or keep) every row."""
+
+
 def build_step(spec: dict[str, Any], where: str) -> Step:
-    """Make a step from a recipe entry such as {step: c4, min_words: 3}, naming bad keys."""
+    """Make a step from a recipe entry such as {step: c4, min_words: 3}, naming bad keys.
+
+    Each parameter is checked against the type annotation of its dataclass field and against
+    its declared range (see `bounds`) before the step is built, so a wrong value fails when the
+    recipe loads, in one sentence, rather than deep inside a run.
+    """
     params = dict(spec)
     name = params.pop("step", None)
     if name is None:
         raise WinnowError(f"{where}: a step entry has no 'step' key; add e.g. 'step: normalize'.")
-    if name not in STEPS:
+    if not isinstance(name, str) or name not in STEPS:
         known = ", ".join(sorted(STEPS))
         raise WinnowError(f"{where}: unknown step '{name}'; use one of: {known}.")
     cls = STEPS[name]
-    fields = {f.name for f in dataclasses.fields(cls)}
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     for key in params:
         if key not in fields:
             allowed = ", ".join(sorted(fields)) or "none"
             raise WinnowError(
                 f"{where}: step '{name}' has no parameter '{key}'; its parameters are: {allowed}."
             )
+    hints = typing.get_type_hints(cls)
+    for key, value in params.items():
+        check_parameter(value, fields[key], hints.get(key, Any), f"{where}: step '{name}'")
     try:
         return cls(**params)
     except (TypeError, ValueError) as exc:
         raise WinnowError(f"{where}: step '{name}' rejected its parameters: {exc}.") from exc
+
+
+def check_parameter(value: Any, field: dataclasses.Field, hint: Any, where: str) -> None:
+    """Raise a one-sentence WinnowError when `value` does not fit the field's type or range."""
+    key = field.name
+    example = example_of(field)
+    if isinstance(value, str | int | float) and conforms([value], hint):
+        example = f"[{value}]"  # one value where a list belongs
+    fix = f"write e.g. '{key}: {example}'" if example else "fix the value in the recipe"
+    if not conforms(value, hint):
+        raise WinnowError(
+            f"{where}: parameter '{key}' is {value!r} ({kind_of(value)}), but it must be "
+            f"{expected(hint)}; {fix}."
+        )
+    low, high = field.metadata.get("range", DEFAULT_RANGE)
+    for number in numbers_in(value):
+        if math.isnan(number):
+            raise WinnowError(
+                f"{where}: parameter '{key}' is NaN, which no row's score can be compared "
+                f"with; {fix}."
+            )
+        if (low is not None and number < low) or (high is not None and number > high):
+            raise WinnowError(
+                f"{where}: parameter '{key}' is {number!r}, but it must be "
+                f"{describe_range(low, high)}; {fix}."
+            )
+
+
+def conforms(value: Any, hint: Any) -> bool:
+    """Whether a value read from YAML fits a field's type annotation (lists stand for tuples)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if origin in (Union, types.UnionType):
+        return any(conforms(value, arg) for arg in args)
+    if hint is type(None) or hint is None:
+        return value is None
+    if origin is Literal:
+        return value in args
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if origin is list:
+        return isinstance(value, list) and all(conforms(v, args[0]) for v in value)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            return False
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(conforms(v, args[0]) for v in value)
+        return len(value) == len(args) and all(map(conforms, value, args))
+    if origin is dict:
+        key, item = args or (Any, Any)
+        return isinstance(value, dict) and all(
+            conforms(k, key) and conforms(v, item) for k, v in value.items()
+        )
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True
+
+
+def expected(hint: Any) -> str:
+    """A type annotation in words: 'a whole number or null', 'a list of strings'."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (Union, types.UnionType):
+        return " or ".join(expected(arg) for arg in args)
+    if hint is type(None) or hint is None:
+        return "null"
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    words = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+    if hint in words:
+        return words[hint]
+    if origin is list or (origin is tuple and len(args) == 2 and args[1] is Ellipsis):
+        return f"a list of {plural(args[0])}"
+    if origin is tuple:
+        return "a list [" + ", ".join(expected(a) for a in args) + "]"
+    if origin is dict:
+        return f"a mapping from {plural(args[0])} to {plural(args[1])}"
+    return getattr(hint, "__name__", str(hint))
+
+
+def plural(hint: Any) -> str:
+    """'strings', 'whole numbers', 'lists [a whole number, a number]' for an element type."""
+    words = {bool: "true/false values", int: "whole numbers", float: "numbers", str: "strings"}
+    if typing.get_origin(hint) is tuple and Ellipsis not in typing.get_args(hint):
+        return "lists [" + ", ".join(expected(a) for a in typing.get_args(hint)) + "]"
+    return words.get(hint, expected(hint))
+
+
+def kind_of(value: Any) -> str:
+    """What a YAML value is, in words."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int):
+        return "a whole number"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def numbers_in(value: Any) -> list[float]:
+    """Every number in a parameter value, nested lists and mapping values included."""
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int | float):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [n for v in value for n in numbers_in(v)]
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in numbers_in(v)]
+    return []
+
+
+def describe_range(low: float | None, high: float | None) -> str:
+    """A declared range in words."""
+    if low is not None and high is not None:
+        return f"between {low} and {high}"
+    if low is not None:
+        return f"{low} or more"
+    return f"{high} or less"
+
+
+def example_of(field: dataclasses.Field) -> str:
+    """The field's default as YAML would spell it, for a one-line fix; empty when none fits."""
+    default = field.default
+    if default is dataclasses.MISSING or default is None or default == "":
+        return ""
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    if isinstance(default, int | float | str):
+        return str(default)
+    return ""
 
 
 def first_reason(*rules: tuple[pl.Expr, str]) -> pl.Expr:

@@ -11,14 +11,14 @@ convention). With a `threshold`, rows scoring below it are dropped as `below_thr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, ClassVar
 
 import numpy as np
 import polars as pl
 
-from winnow.curate.steps.base import Step, register
+from winnow.curate.steps.base import Step, bounds, register
 from winnow.errors import WinnowError
 
 
@@ -59,7 +59,7 @@ class HfClassifier(Step):
     name: ClassVar[str] = "hf_classifier"
     model: str = ""
     label: str | None = None
-    threshold: float | None = None
+    threshold: float | None = field(default=None, metadata=bounds(None, None))  # raw outputs
     column: str = "hf_score"
     int_score: bool = False
     batch_size: int = 32

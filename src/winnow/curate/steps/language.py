@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
 import polars as pl
 
-from winnow.curate.steps.base import Step, first_reason, register
+from winnow.curate.steps.base import Step, bounds, first_reason, register
 from winnow.errors import WinnowError
 
 
@@ -52,27 +52,37 @@ def identify_fasttext(texts: list[str], path: str) -> tuple[list[str], list[floa
 @register
 @dataclass
 class Language(Step):
-    """Tag each row's language, then keep only `languages` identified with enough confidence.
+    """Tag each row's language; with `languages`, keep only those identified confidently enough.
 
-    py3langid is the embedded default; `model_path` names a fastText model (lid.176.bin or
-    .ftz) to use instead. Columns: `language` (ISO 639-1 code where one exists, null for rows
-    with no letters) and `language_score` (probability of that language, 0.0 for those rows).
-    Reasons: `language_not_allowed`, `language_score_below_threshold`. Only the first
+    Without `languages` the step only labels: it never drops a row (`min_score` then does
+    nothing, since tables, numbers and code score low in every language). py3langid is the
+    embedded default; `model_path` names a fastText model (lid.176.bin or .ftz) to use instead.
+    Columns: `language` (ISO 639-1 code where one exists, null for rows with no letters) and
+    `language_score` (probability of that language, 0.0 for those rows).
+    Reasons (only with `languages`): `language_not_allowed` (another language, or no letters),
+    `language_score_below_threshold` (an allowed language below `min_score`). Only the first
     `max_chars` characters (whitespace folded) are classified, since a language is settled long
     before the end of a long document and the cost grows with length; None reads everything.
     """
 
     name: ClassVar[str] = "language"
     prefix: ClassVar[str] = "language_"
+    version: ClassVar[int] = 2
+    """2: without `languages` no row is dropped (1 dropped rows scoring below `min_score`)."""
     languages: list[str] | None = None
-    min_score: float = 0.65
+    min_score: float = field(default=0.65, metadata=bounds(0, 1))
     model_path: str | None = None
-    max_chars: int | None = 4000
+    max_chars: int | None = field(default=4000, metadata=bounds(1, None))
 
     def __post_init__(self) -> None:
         """Fail at recipe load, not mid-run, on a bare string or a missing model file."""
         if isinstance(self.languages, str):
             raise ValueError(f"languages must be a list such as [{self.languages}], not a string")
+        if self.languages is not None and not self.languages:
+            raise ValueError(
+                "languages is an empty list, which would drop every row; list the codes to "
+                "keep, e.g. [en], or leave languages out to only label rows"
+            )
         if self.model_path is not None and not Path(self.model_path).expanduser().is_file():
             raise WinnowError(
                 f"language: model_path '{self.model_path}' is not a file; download a fastText "
@@ -99,10 +109,12 @@ class Language(Step):
         return df.with_columns(lang_col, score_col)
 
     def reason(self) -> pl.Expr:
-        """Drop other languages first, then identifications below `min_score`."""
-        rules = []
-        if self.languages is not None:
-            allowed = pl.col("language").is_in(self.languages).fill_null(False)
-            rules.append((~allowed, "language_not_allowed"))
-        rules.append((pl.col(self.col("score")) < self.min_score, "language_score_below_threshold"))
-        return first_reason(*rules)
+        """With `languages`: drop other languages first, then identifications below
+        `min_score`. Without: keep every row (the step only labels)."""
+        if self.languages is None:
+            return first_reason()
+        allowed = pl.col("language").is_in(self.languages).fill_null(False)
+        below = pl.col(self.col("score")) < self.min_score
+        return first_reason(
+            (~allowed, "language_not_allowed"), (below, "language_score_below_threshold")
+        )

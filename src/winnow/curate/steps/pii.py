@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import polars as pl
 
-from winnow.curate.steps.base import Step, first_reason, register
+from winnow.curate.steps.base import Step, bounds, first_reason, register
 
 # Polars uses Rust's regex engine: no look-around, so an ASCII word boundary (?-u:\b) marks
 # where a number or address may start and end; it also holds next to Hangul ("...5678로").
@@ -159,16 +159,19 @@ class Pii(Step):
     Luhn-valid), `kr_rrn` (YYMMDD-GNNNNNN with a real date and G 1-4; `kr_rrn_checksum`
     also requires the pre-2020 check digit).
     Regexes find candidates; kinds that need a check (all but e-mail) test each distinct
-    candidate of the shard once in Python and replace the valid ones with one Aho-Corasick
-    pass in which invalid candidates map to themselves, so they are never partly redacted.
+    candidate of the shard once in Python, then each row's own matches (and nothing else) are
+    replaced: a number valid in one row stays as it is in a row where it is part of something
+    longer. Invalid candidates are never partly redacted.
     Columns: `pii_<kind>_count` for each kind. Reason: `too_much_pii`.
     """
 
     name: ClassVar[str] = "pii"
     prefix: ClassVar[str] = "pii_"
+    version: ClassVar[int] = 2
+    """2: replaced per row, only where the pattern matched (1 replaced a match everywhere)."""
     kinds: list[str] = field(default_factory=lambda: list(ORDER))
     redact: bool = True
-    max_matches: int | None = None
+    max_matches: int | None = field(default=None, metadata=bounds(0, None))
     replacements: dict[str, str] = field(default_factory=dict)
     public_ips_only: bool = True
     kr_rrn_checksum: bool = False
@@ -223,7 +226,14 @@ class Pii(Step):
 def find_and_replace(
     text: pl.Series, pattern: str, check: Callable[[str], bool] | None, replacement_text: str
 ) -> tuple[pl.Series, pl.Series]:
-    """Count the valid matches of `pattern` per row and replace them with `replacement_text`."""
+    """Count the valid matches of `pattern` per row and replace them with `replacement_text`.
+
+    Only what the pattern matched in a row is replaced in that row: a string that is a valid
+    match in one row is left alone in another where the pattern does not match it (inside a
+    longer number, say). Every match is first wrapped in marker characters by one regex pass,
+    so the Aho-Corasick pass that maps each distinct candidate to its replacement (or to
+    itself, when its check fails) can only hit text the regex matched, in its context.
+    """
     if check is None:
         return text.str.count_matches(pattern), text.str.replace_all(
             pattern, replacement(replacement_text)
@@ -235,8 +245,21 @@ def find_and_replace(
         return pl.Series([0] * len(text), dtype=pl.Int64), text
     valid_set = pl.Series(valid, dtype=pl.Utf8)
     counts = found.list.eval(pl.element().is_in(pl.lit(valid_set).implode())).list.sum()
-    # Longest first: with leftmost matching, ties go to the earlier pattern.
-    ordered = sorted(candidates, key=len, reverse=True)
+    rows = counts.fill_null(0).gt(0).arg_true()
+    some = text.gather(rows)
+    start, end = markers(some)
+    wrapped = some.str.replace_all(pattern, f"{start}${{0}}{end}")
     good = set(valid)
-    mapping = {c: replacement_text if c in good else c for c in ordered}
-    return counts, text.str.replace_many(mapping, leftmost=True)
+    mapping = {f"{start}{c}{end}": replacement_text if c in good else c for c in candidates}
+    return counts, text.scatter(rows, wrapped.str.replace_many(mapping))
+
+
+def markers(text: pl.Series) -> tuple[str, str]:
+    """Two marker strings that occur nowhere in `text`: Unicode noncharacters, which no
+    candidate (ASCII digits, letters and separators) contains, repeated until absent."""
+    for times in range(1, 1 + 64):
+        start, end = "\ufdd0" * times, "\ufdd1" * times
+        present = text.str.contains(start, literal=True) | text.str.contains(end, literal=True)
+        if not present.any():
+            return start, end
+    raise RuntimeError("no marker string is absent from the shard")  # 64 runs of U+FDD0 deep

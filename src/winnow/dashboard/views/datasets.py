@@ -11,6 +11,7 @@ import altair as alt
 import polars as pl
 import streamlit as st
 
+from winnow.curate.stats import manifest_removal_warnings, warning_text
 from winnow.dashboard import lineage
 from winnow.dashboard.browse import Browser, Query
 from winnow.dashboard.common import link, pick_dataset, shown_errors, workspace
@@ -44,6 +45,8 @@ def overview(ws: Workspace, version: DatasetVersion) -> None:
     size = sum(s.get("bytes", 0) for s in (manifest.get("splits") or {}).values())
     cols[3].metric("size on disk", f"{size / 1e6:.2f} MB")
     cols[4].metric("kind", manifest.get("kind", "?"))
+    for removal in manifest_removal_warnings(manifest):
+        st.warning(warning_text(removal, version.ref), icon="⚠️")
     st.caption(
         f"fingerprint `{manifest.get('fingerprint')}` · created {manifest.get('created_at')} · "
         f"recipe {(manifest.get('recipe') or {}).get('name')} · {version.path}"

@@ -297,7 +297,7 @@ def test_answer_repetition_on_real_sets(shared_data: Path) -> None:
         ({"step": "instruct_length", "min_output_words": 9, "max_output_words": 3}, "is above"),
         ({"step": "instruct_length", "max_instruction_chars": "10"}, "whole number"),
         ({"step": "refusal", "languages": ["fr"]}, "languages must be"),
-        ({"step": "refusal", "languages": "en"}, "languages must be"),
+        ({"step": "refusal", "languages": "en"}, "must be a list of strings"),
         ({"step": "refusal", "lists": ["/no/such/list.txt"]}, "not a file"),
         ({"step": "refusal", "fields": ["text"]}, "fields must be"),
         ({"step": "language_mismatch", "min_score": 1.5}, "between 0 and 1"),
