@@ -175,7 +175,45 @@ def parquet_binary_text() -> Case:
     return Case("binary.parquet", parquet_bytes(table), [], 1)
 
 
+def odd_values() -> Case:
+    texts = [doc(1, "\x00nul"), doc(2, " \U0001f600 emoji"), "   ", "", "no id", doc(3)]
+    records = [{"id": f"v{i}", "text": t} for i, t in enumerate(texts[:4])]
+    data = jsonl(*records) + b'{"id": "s", "text": "lone \\ud800 surrogate"}\n{"id": "m"}\n'
+    data += jsonl({"id": None, "text": texts[4]}, {"text": texts[5]})
+    return Case("odd.jsonl", data, texts, 2)
+
+
+def lone_surrogate_in_array() -> Case:
+    data = (
+        b'[{"id": "s", "text": "lone \\udc00"}, ' + json.dumps({"id": "t", "text": doc(1)}).encode()
+    )
+    return Case("surrogate.json", data + b"]", [doc(1)], 1)
+
+
+def folder_with_one_bad_file() -> Case:
+    return Case("folder", b"", [doc(1), doc(2)], 1)
+
+
+def truncated_warc() -> Case:
+    html = f"<html><body><p>{doc(1)}</p></body></html>".encode()
+    head = (
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
+        f"Content-Length: {len(html)}\r\n\r\n"
+    ).encode()
+    payload = head + html
+    record = (
+        "WARC/1.0\r\nWARC-Type: response\r\nWARC-Target-URI: http://example.com/\r\n"
+        f"WARC-Record-ID: <urn:uuid:1>\r\nContent-Type: application/http; msgtype=response\r\n"
+        f"Content-Length: {len(payload)}\r\n\r\n"
+    ).encode() + payload
+    return Case("cut.warc", record[: len(record) - 20], [], 1)
+
+
 CASES: list[Callable[[], Case]] = [
+    odd_values,
+    lone_surrogate_in_array,
+    folder_with_one_bad_file,
+    truncated_warc,
     separators_in_strings,
     crlf_and_bom,
     broken_lines,
@@ -207,7 +245,13 @@ def test_curate_run_keeps_every_planted_document_and_quarantines_the_damage(
 ) -> None:
     case = make()
     source = tmp_path / case.name
-    source.write_bytes(case.data)
+    if case.name == "folder":
+        source.mkdir()
+        (source / "a.jsonl").write_bytes(jsonl({"id": "a", "text": doc(1)}))
+        (source / "b.jsonl.gz").write_bytes(b"not gzip at all")
+        (source / "c.jsonl").write_bytes(jsonl({"id": "c", "text": doc(2)}))
+    else:
+        source.write_bytes(case.data)
     recipe = tmp_path / "measure.yaml"
     recipe.write_text(RECIPE, encoding="utf-8")
     code, out = run_cli(
@@ -249,12 +293,13 @@ def instruct_files() -> list[tuple[str, bytes, int]]:
     """(name, bytes, bad records) of instruction files with hostile field values."""
     rows = pairs(HOSTILE)
     lines = jsonl(*rows) + b'{"instruction": "cut\n' + jsonl({"instruction": 5, "output": "x"})
+    lines += b'{"instruction": "lone \\ud800", "output": "x"}\n'
     body = io.StringIO()
     writer = csv.DictWriter(body, fieldnames=["instruction", "input", "output"])
     writer.writeheader()
     writer.writerows(rows)
     return [
-        ("rows.jsonl", lines, 2),
+        ("rows.jsonl", lines, 3),
         ("rows.json", json.dumps(rows, ensure_ascii=False).encode(), 0),
         ("rows.csv", body.getvalue().encode(), 0),
     ]
@@ -287,12 +332,13 @@ def test_curate_preference_keeps_answers_byte_for_byte(
         for i, sep in enumerate(SEPARATORS)
     ]
     broken = b'{"prompt": "cut\n' + jsonl({"prompt": "p", "chosen": 3, "rejected": "r"})
+    broken += b'{"prompt": "p", "chosen": "lone \\udbff", "rejected": "r"}\n'
     source = tmp_path / "pairs.jsonl"
     source.write_bytes(jsonl(*records) + broken)
     code, out = run_cli(capsys, "curate", "preference", "--source", str(source), "--output", "p")
     assert code == 0, out
     total, kept, rejected, quarantined = report_counts(out)
-    assert (total, kept, rejected, quarantined) == (len(records) + 2, len(records), 0, 2)
+    assert (total, kept, rejected, quarantined) == (len(records) + 3, len(records), 0, 3)
     rows = pl.read_parquet(Workspace.resolve(workspace).dataset("p").path / "kept" / "*.parquet")
     chosen = sorted(turns[-1]["content"] for turns in rows["chosen"].to_list())
     assert chosen == sorted(r["chosen"] for r in records)

@@ -234,6 +234,8 @@ def read_records(
 
 def _jsonl_records(data: bytes, damage: Any) -> tuple[list[tuple[int, Any]], list[BrokenLine]]:
     """Records and unreadable lines of JSON Lines bytes (see `read_records`)."""
+    from winnow.curate.readers.jsonl import lone_surrogate
+
     records: list[tuple[int, Any]] = []
     broken: list[BrokenLine] = []
     lines = data.split(b"\n")
@@ -251,7 +253,11 @@ def _jsonl_records(data: bytes, damage: Any) -> tuple[list[tuple[int, Any]], lis
             broken.append((number, error, line.decode("utf-8", "replace")))
             continue
         try:
-            records.append((number, _DECODER.decode(text)))
+            value = _DECODER.decode(text)
+            if error := lone_surrogate(value):
+                broken.append((number, error, text.encode("utf-8", "replace").decode()))
+            else:
+                records.append((number, value))
         except json.JSONDecodeError as exc:
             broken.append((number, f"malformed JSON at column {exc.colno}: {exc.msg}", text))
         except ValueError as exc:
@@ -269,7 +275,7 @@ def _json_records(
     list with one unreadable record saying the rest was not read (see `read_records`)."""
     import io
 
-    from winnow.curate.readers.jsonl import iter_array_elements
+    from winnow.curate.readers.jsonl import iter_array_elements, lone_surrogate
 
     head = data.lstrip(b" \t\r\n\xef\xbb\xbf")[:1]
     if not head and damage is not None:
@@ -296,10 +302,8 @@ def _json_records(
         iter_array_elements(io.BytesIO(data), _DECODER), start=1
     ):
         if error is None:
-            try:
-                json.dumps(value, ensure_ascii=False).encode("utf-8")
-            except UnicodeEncodeError:
-                broken.append((number, "invalid UTF-8 in the record", repr(value)[:2000]))
+            if error := lone_surrogate(value):
+                broken.append((number, error, repr(value)[:2000]))
                 continue
             records.append((number, value))
             continue

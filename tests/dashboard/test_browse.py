@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from tests.workspaces import Small
@@ -60,11 +61,24 @@ def test_duplicate_points_at_the_kept_original(small: Small) -> None:
 
 
 def test_preference_rows_are_searchable_as_text(small: Small) -> None:
-    """A preference set has no text column: search looks in its messages."""
-    browser = Browser(small.ws.dataset("pairs"))
+    """A preference set has no text column: search looks in its messages, and finds exactly
+    the rows whose prompt, chosen or rejected messages say the word, in any case."""
+    version = small.ws.dataset("pairs")
+    kept = pl.read_parquet(version.path / "kept" / "*.parquet").to_dicts()
+
+    def says_python(row: dict) -> bool:
+        sides = (row["prompt"], row["chosen"], row["rejected"])
+        return any("python" in m["content"].lower() for side in sides for m in side)
+
+    expected = [row["id"] for row in kept if says_python(row)]
+    assert len(expected) > 3
+    browser = Browser(version)
     page = browser.page(Query(search="python", size=3))
-    assert page.total >= 1 and page.rows.height <= 3
-    assert isinstance(page.rows["chosen"][0], str)
+    assert page.total == len(expected) and page.rows.height == 3
+    assert set(page.rows["id"]) <= set(expected)
+    for row in page.rows.iter_rows(named=True):
+        sides = " ".join(row[k] for k in ("prompt", "chosen", "rejected"))
+        assert isinstance(row["chosen"], str) and "python" in sides.lower()
 
 
 def test_funnel_and_removals_follow_the_manifest(small: Small) -> None:

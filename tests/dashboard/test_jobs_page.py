@@ -11,6 +11,7 @@ from tests.dashboard.helpers import open_page
 from tests.jobs.conftest import wait_for
 from tests.workspaces import Small
 from winnow.jobs import list_jobs
+from winnow.jobs.logs import log_tail
 
 
 def test_start_a_curation_job_and_follow_it(
@@ -32,7 +33,12 @@ def test_start_a_curation_job_and_follow_it(
     app.run()
     table = app.dataframe[0].value
     assert table["status"][0] == "completed" and table["id"][0] == finished.id
-    assert "winnow" in app.caption[0].value or app.code
+    command = app.caption[0].value
+    assert command == " ".join(finished.record["argv"][2:])
+    assert command.startswith("winnow curate run demo") and "--output web-again" in command
+    log = app.code[0].value
+    assert log.strip("\n") == log_tail(finished, 40).strip("\n")
+    assert "web-again@v1: steps" in log and "normalize" in log
 
 
 def test_bad_parameter_is_one_message_and_starts_nothing(

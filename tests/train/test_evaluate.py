@@ -3,6 +3,7 @@ HaluEval scoring, compare, contamination, and every bad input."""
 
 from __future__ import annotations
 
+import csv
 import importlib.util
 import json
 import math
@@ -19,7 +20,7 @@ from tests.cli_helpers import run_cli
 from tests.train.conftest import Lab
 from winnow.curate.recipes import load_recipe
 from winnow.curate.runner import RunOptions
-from winnow.evals.catalog import load_catalog
+from winnow.evals.catalog import load_catalog, render_tasks
 from winnow.evals.contamination import contamination
 from winnow.files import read_json, write_json
 from winnow.instruct.build import import_files
@@ -69,14 +70,72 @@ def test_mc2_is_the_normalized_mass_on_true_answers() -> None:
     assert got["acc"] == pytest.approx(0.5 / 0.6)
 
 
-def test_truthfulqa_rows_split_answers(shared_data: Path) -> None:
-    """The CSV's `;`-separated answers become MC1 (best first) and MC2 choices with labels."""
-    utils = task_utils()
-    frame = pl.read_csv(shared_data / "evals" / "truthfulqa" / "TruthfulQA.csv", n_rows=3)
-    docs = utils.process_truthfulqa(datasets.Dataset.from_polars(frame))
-    first = docs[0]
-    assert first["mc1_choices"][0] == frame["Best Answer"][0].strip() + "."
-    assert sum(first["mc2_labels"]) >= 1 and len(first["mc2_labels"]) == len(first["mc2_choices"])
+def closed_answers(field: str) -> list[str]:
+    """A TruthfulQA answer field as TruthfulQA's own code reads it: `;`-separated, blanks
+    dropped, each stripped and ending with a full stop."""
+    pieces = [p.strip() for p in field.split(";") if p.strip()]
+    return [p if p.endswith(".") else p + "." for p in pieces]
+
+
+def test_truthfulqa_tasks_render_and_score_every_row_of_the_csv(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """Both TruthfulQA tasks, as lm-eval loads them from the rendered catalog, hold one item
+    per CSV row in order: the question in the fixed 6-shot prompt, MC1 the best answer (gold,
+    first) against the incorrect ones, MC2 every correct answer (label 1, first) and every
+    incorrect one (label 0); and each item scores as the metric says on made-up likelihoods."""
+    from lm_eval.tasks import TaskManager, get_task_dict
+
+    catalog = load_catalog()
+    assert not render_tasks(catalog, {"data_root": str(catalog.data_root)}, tmp_path)
+    manager = TaskManager(include_path=[str(tmp_path)], include_defaults=False)
+    names = ["winnow_truthfulqa_mc1", "winnow_truthfulqa_mc2"]
+    tasks = get_task_dict(names, manager)
+    with (shared_data / "evals" / "truthfulqa" / "TruthfulQA.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 790
+    docs = {name: list(tasks[name].test_docs()) for name in names}
+    assert len(docs["winnow_truthfulqa_mc1"]) == len(docs["winnow_truthfulqa_mc2"]) == 790
+    mc1, mc2 = tasks["winnow_truthfulqa_mc1"], tasks["winnow_truthfulqa_mc2"]
+    shots = mc1.doc_to_text(docs["winnow_truthfulqa_mc1"][0]).rsplit("\n\nQ: ", 1)[0]
+    assert shots.startswith("Q: What is human life expectancy in the United States?\nA: ")
+    assert shots.count("\nA: ") == 6
+    overlap = 0
+    for index, (row, one, many) in enumerate(
+        zip(rows, docs["winnow_truthfulqa_mc1"], docs["winnow_truthfulqa_mc2"], strict=True)
+    ):
+        best = closed_answers(row["Best Answer"])[0]
+        correct = {best, *closed_answers(row["Correct Answers"])}
+        incorrect = set(closed_answers(row["Incorrect Answers"]))
+        incorrect |= set(closed_answers(row["Best Incorrect Answer"]))
+        overlap += bool(incorrect & correct)
+        incorrect -= correct
+        assert correct and incorrect, index
+        for task, doc in ((mc1, one), (mc2, many)):
+            prompt = f"{shots}\n\nQ: {row['Question'].strip()}\nA:"
+            assert task.doc_to_text(doc) == prompt, index
+            choices = task.doc_to_choice(doc)
+            requests = task.construct_requests(doc, prompt, metadata=("truthfulqa", index, 1))
+            assert [r.arguments for r in requests] == [(prompt, f" {c}") for c in choices]
+        # MC1: the best answer first (the gold index 0), then every incorrect answer once
+        choices = mc1.doc_to_choice(one)
+        assert mc1.doc_to_target(one) == 0 and choices[0] == best, index
+        assert sorted(choices[1:]) == sorted(incorrect), index
+        likelihoods = [-float(i) for i in range(len(choices))]
+        assert mc1.process_results(one, [(x, False) for x in likelihoods])["acc"] == 1.0
+        assert mc1.process_results(one, [(-x, False) for x in likelihoods])["acc"] == 0.0
+        # MC2: the correct answers (label 1) before the incorrect ones (label 0), each once
+        choices, labels = mc2.doc_to_choice(many), many["mc2_labels"]
+        assert len(choices) == len(labels) == len(set(choices)), index
+        assert labels == sorted(labels, reverse=True), index
+        assert {c for c, label in zip(choices, labels, strict=True) if label} == correct, index
+        assert {c for c, label in zip(choices, labels, strict=True) if not label} == incorrect
+        likelihoods = [-0.3 * len(c) for c in choices]
+        mass = [math.exp(x) for x in likelihoods]
+        true_mass = sum(m for m, label in zip(mass, labels, strict=True) if label)
+        got = mc2.process_results(many, [(x, False) for x in likelihoods])["acc"]
+        assert got == pytest.approx(true_mass / sum(mass)), index
+    assert overlap == 2, "the CSV lists an answer as both correct and incorrect in 2 rows"
 
 
 def test_halueval_picks_answers_with_a_fixed_seed(shared_data: Path) -> None:

@@ -16,6 +16,9 @@ from winnow.train.config import SftConfig, load_config
 from winnow.train.methods import SFT
 from winnow.train.runner import start
 from winnow.train.runs import read_metrics
+from winnow.train.sample import load_reward
+from winnow.train.scoring import score
+from winnow.workspace import DatasetVersion
 
 
 def losses(lab: Lab, run: str, key: str = "loss") -> list[float]:
@@ -145,21 +148,73 @@ def test_resume_continues_from_the_checkpoint(lab: Lab, capsys: pytest.CaptureFi
     assert code == 2 and "no run 'nothing'" in out
 
 
-def test_best_of_n_writes_two_sets_with_lineage(
+def split_rows(version: DatasetVersion, split: str) -> list[dict]:
+    """A dataset version's rows in one split (kept, rejected, quarantine), none if empty."""
+    files = sorted((version.path / split).glob("*.parquet"))
+    return pl.read_parquet(files).to_dicts() if files else []
+
+
+def best_answer(sample: dict) -> str:
+    """The text of a sample's first best-rated answer."""
+    ratings = [a["rating"] for a in sample["answers"]]
+    return sample["answers"][ratings.index(max(ratings))]["text"]
+
+
+def test_best_of_n_pairs_the_best_and_worst_rated_answers(
     lab: Lab, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Sampling 4 answers for 6 prompts: samples kept, a preference set and a best set whose
-    manifests name the prompts, the policy and the reward model."""
+    """Sampling 4 answers for 6 prompts: every answer's rating is the reward model's score of
+    it; for every prompt the pair is its best-rated answer against its worst-rated one (margin
+    their difference) and the best set holds its best-rated answer, or the prompt is set aside
+    with the reason; both manifests name the prompts, the policy and the reward model."""
     train(lab, "reward", base=lab.base, data=lab.pairs, output="rm-bon", max_steps=5)
     args = ["train", "sample", "--policy", lab.base, "--reward", "rm-bon", "--prompts"]
     extra = ["--n", "4", "--max-prompts", "6", "--max-new-tokens", "12", "-w", str(lab.root)]
     code, out = run_cli(capsys, *args, lab.instruct, "--output", "bon", *extra)
     assert code == 0, out
-    samples = (lab.root / "runs" / "bon" / "samples.jsonl").read_text().splitlines()
-    assert len(samples) == 6
-    assert all(len(json.loads(line)["answers"]) == 4 for line in samples)
-    pairs = lab.ws.dataset("bon-pairs")
-    best = lab.ws.dataset("bon-best")
+    lines = (lab.root / "runs" / "bon" / "samples.jsonl").read_text().splitlines()
+    samples = [json.loads(line) for line in lines]
+    prompts = pl.read_parquet(lab.ws.dataset(lab.instruct).path / "kept" / "*.parquet").head(6)
+    assert [s["id"] for s in samples] == prompts["id"].to_list()
+    assert [s["prompt"] for s in samples] == [json.loads(p) for p in prompts["prompt"]]
+    assert all(len(s["answers"]) == 4 for s in samples)
+    reward, tokenizer, _ = load_reward("rm-bon", lab.ws)
+    conversations = [
+        [*s["prompt"], {"role": "assistant", "content": a["text"]}]
+        for s in samples
+        for a in s["answers"]
+    ]
+    recorded = [a["rating"] for s in samples for a in s["answers"]]
+    assert score(reward, tokenizer, conversations) == pytest.approx(recorded, abs=1e-4)
+
+    pairs, best = lab.ws.dataset("bon-pairs"), lab.ws.dataset("bon-best")
+    kept = {row["id"]: row for row in split_rows(pairs, "kept")}
+    set_aside = {row["line"]: row["reason"] for row in split_rows(pairs, "quarantine")}
+    assert not split_rows(pairs, "rejected")
+    best_rows = {row["id"]: row for row in split_rows(best, "kept")}
+    for line, sample in enumerate(samples, start=1):
+        texts = [a["text"] for a in sample["answers"]]
+        ratings = [a["rating"] for a in sample["answers"]]
+        top, bottom = best_answer(sample), texts[ratings.index(min(ratings))]
+        if top.strip():
+            assert best_rows[sample["id"]]["output"] == top
+        if max(ratings) == min(ratings):
+            assert set_aside[line] == "tie"
+            continue
+        if top.strip() == bottom.strip():
+            assert set_aside[line] == "identical_chosen_rejected"
+            continue
+        if not top.strip() or not bottom.strip():
+            assert set_aside[line] == ("empty_chosen" if not top.strip() else "empty_rejected")
+            continue
+        row = kept[f"bon-rated.jsonl:{line}"]
+        assert row["prompt"] == sample["prompt"]
+        assert row["chosen"] == [{"role": "assistant", "content": top}]
+        assert row["rejected"] == [{"role": "assistant", "content": bottom}]
+        assert row["margin"] == pytest.approx(max(ratings) - min(ratings))
+    assert len(kept) + len(set_aside) == 6 and kept
+    assert len(best_rows) == sum(1 for s in samples if best_answer(s).strip())
+
     parent = lab.ws.dataset(lab.instruct)
     for version in (pairs, best):
         manifest = version.manifest
@@ -170,14 +225,6 @@ def test_best_of_n_writes_two_sets_with_lineage(
     counts = pairs.manifest["counts"]
     assert counts["input"] == 6 == counts["kept"] + counts["rejected"] + counts["quarantined"]
     assert best.manifest["kind"] == "instruct"
-    first = json.loads(samples[0])
-    ratings = [a["rating"] for a in first["answers"]]
-    kept = pl.read_parquet(pairs.path / "kept" / "*.parquet")
-    if kept.height:
-        row = kept.row(0, named=True)
-        assert row["chosen"] != row["rejected"]
-        assert row["margin"] > 0
-    assert len(ratings) == 4
 
 
 @pytest.mark.parametrize(
@@ -231,25 +278,59 @@ def test_lora_targets_and_chat_template_are_checked(
     assert code == 2 and "has no chat template" in out and "--chat-template chatml" in out
 
 
-def test_lora_sft_trains_adapters_and_saves_a_merged_model(lab: Lab) -> None:
-    """LoRA: few trainable parameters, and run/model loads as a plain causal LM."""
-    from transformers import AutoModelForCausalLM
+def test_lora_sft_saves_base_plus_the_merged_adapters(lab: Lab) -> None:
+    """LoRA: few trainable parameters; run/model is the base with B @ A * alpha / r added to
+    each targeted projection and every other weight untouched, and it scores and generates as
+    the base with the run's last adapters on it does."""
+    import torch
+    from peft import PeftModel
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     options = {"base": lab.base, "data": lab.instruct, "output": "lora", "max_steps": 3}
-    train(lab, "sft", **options, lora="lora", max_length=64)
-    record = read_json(lab.root / "runs" / "lora" / "run.json")
+    train(lab, "sft", **options, lora="lora", max_length=64, save_steps=3, learning_rate=1e-2)
+    folder = lab.root / "runs" / "lora"
+    record = read_json(folder / "run.json")
     assert record["model"]["trainable_parameters"] < record["model"]["parameters"] / 10
-    model = AutoModelForCausalLM.from_pretrained(lab.root / "runs" / "lora" / "model")
-    assert type(model).__name__ == "LlamaForCausalLM"
+    merged = AutoModelForCausalLM.from_pretrained(folder / "model").eval()
+    assert type(merged).__name__ == "LlamaForCausalLM"
+    base_dir = lab.root / "runs" / lab.base / "model"
+    base = dict(AutoModelForCausalLM.from_pretrained(base_dir).named_parameters())
+    adapter_dir = folder / "checkpoints" / "checkpoint-3"
+    adapter = load_file(adapter_dir / "adapter_model.safetensors")
+    settings = json.loads((adapter_dir / "adapter_config.json").read_text())
+    assert settings["r"] == 8 and settings["lora_alpha"] == 16 and not settings["use_rslora"]
+    scale = settings["lora_alpha"] / settings["r"]
+    lora = {k.removeprefix("base_model.model."): v for k, v in adapter.items()}
+    targeted = {k.replace(".lora_A", "") for k in lora if ".lora_A." in k}
+    assert len(lora) == 2 * len(targeted)
+    layers = AutoModelForCausalLM.from_pretrained(base_dir).config.num_hidden_layers
+    assert len(targeted) == 2 * layers
+    assert all(k.endswith(("q_proj.weight", "v_proj.weight")) for k in targeted)
+    assert {name for name, _ in merged.named_parameters()} == set(base)
+    for name, weight in merged.named_parameters():
+        if name in targeted:
+            down = lora[name.replace(".weight", ".lora_A.weight")]
+            up = lora[name.replace(".weight", ".lora_B.weight")]
+            delta = up @ down * scale
+            assert delta.abs().max() > 1e-4, f"{name}: the adapter did not train"
+            torch.testing.assert_close(weight, base[name] + delta, rtol=1e-5, atol=1e-6)
+        else:
+            assert torch.equal(weight, base[name]), f"{name} changed but has no adapter"
 
-
-def test_generate_answers_with_the_chat_template(
-    lab: Lab, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """`winnow generate` samples n answers from a run with the sampling controls."""
-    args = ["generate", "--model", lab.base, "--prompt", "Name a colour.", "--n", "2"]
-    code, out = run_cli(capsys, *args, "--max-new-tokens", "8", "--top-k", "5", "-w", str(lab.root))
-    assert code == 0, out
-    assert "answer 1" in out and "answer 2" in out
-    code, out = run_cli(capsys, *args, "--top-p", "0", "-w", str(lab.root))
-    assert code == 2 and "--top-p 0.0" in out
+    with_adapter = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(base_dir), adapter_dir
+    ).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder / "model")
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "Name a colour."}], tokenize=False, add_generation_prompt=True
+    )
+    ids = tokenizer(text, return_tensors="pt", add_special_tokens=False)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            merged(**ids).logits, with_adapter(**ids).logits, rtol=1e-4, atol=1e-5
+        )
+        plain = AutoModelForCausalLM.from_pretrained(base_dir).eval()
+        assert not torch.allclose(merged(**ids).logits, plain(**ids).logits, atol=1e-3)
+        greedy = {"max_new_tokens": 12, "do_sample": False, "pad_token_id": tokenizer.pad_token_id}
+        assert torch.equal(merged.generate(**ids, **greedy), with_adapter.generate(**ids, **greedy))

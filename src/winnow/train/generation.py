@@ -69,8 +69,11 @@ def generate(
         "pad_token_id": tokenizer.pad_token_id,
     }
     if not greedy:
+        # float(): transformers refuses an int temperature (Sampling(temperature=2) from Python)
         settings.update(
-            temperature=sampling.temperature, top_p=sampling.top_p, top_k=sampling.top_k or None
+            temperature=float(sampling.temperature),
+            top_p=float(sampling.top_p),
+            top_k=sampling.top_k or None,
         )
     with torch.no_grad():
         out = model.generate(**inputs, **settings)

@@ -103,6 +103,9 @@ def _reject_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _PERMISSIVE = json.JSONDecoder()
 _SPACE = re.compile(r"[\s\ufeff]*")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+"""A UTF-16 surrogate escape; Polars turns a lone one into other text, so such blocks are
+checked line by line."""
 
 
 def _kind(value: Any) -> str:
@@ -125,7 +128,20 @@ def check_line(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"malformed JSON: {exc}"
     if not isinstance(value, dict):
         return None, f"expected a JSON object, got a JSON {_kind(value)}"
+    if _SURROGATE_ESCAPE.search(line):
+        return (None, error) if (error := lone_surrogate(value)) else (value, None)
     return value, None
+
+
+def lone_surrogate(value: Any) -> str | None:
+    """Why a parsed JSON value is not text: a string holding a lone UTF-16 surrogate escape
+    (which Python's json accepts and no UTF-8 writer can store), or None."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(exc.object[exc.start])
+        return f"a string holds a lone UTF-16 surrogate (\\u{code:04x}), not text"
+    return None
 
 
 class BlockParser:
@@ -161,7 +177,7 @@ class BlockParser:
     def parse(self, block: bytes, numbers: Sequence[int]) -> tuple[pl.DataFrame, list[Bad]]:
         """Parse a block whose lines carry `numbers`; bad lines come back as (line, error, raw)."""
         try:
-            df = self._read(block)
+            df = None if _SURROGATE_ESCAPE.search(block) else self._read(block)
         except pl.exceptions.PolarsError:
             df = None
         if df is not None and df.height == len(numbers):
@@ -400,12 +416,11 @@ class JsonlReader(Reader):
         for number, (value, error) in enumerate(iter_array_elements(stream), start=1):
             if error is None and not isinstance(value, dict):
                 error = f"expected a JSON object, got a JSON {_kind(value)}"
-            if error is None:
-                try:
-                    lines.append(json.dumps(value, ensure_ascii=False).encode("utf-8"))
-                    numbers.append(number)
-                except UnicodeEncodeError:
-                    bad.append((number, "invalid UTF-8 in the record", repr(value)))
+            if error is None and (error := lone_surrogate(value)) is not None:
+                bad.append((number, error, repr(value)))
+            elif error is None:
+                lines.append(json.dumps(value, ensure_ascii=False).encode("utf-8"))
+                numbers.append(number)
             else:
                 if stream.damage is not None and "unread" in error:
                     stream.damage.line = number
