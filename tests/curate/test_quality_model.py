@@ -18,9 +18,12 @@ from winnow.cli import app
 from winnow.curate.quality_model import (
     TrainConfig,
     card_path,
+    find_model,
     load_model,
     metrics,
     normalize_texts,
+    read_labelled,
+    split_classes,
     train_quality_model,
 )
 from winnow.curate.sources import resolve_source
@@ -65,6 +68,7 @@ def test_the_model_is_small_and_its_card_says_what_it_is(trained: tuple[Path, st
         "in_both_sets": 0,
         "usable": 2014,
         "held_out": 201,
+        "autotune_validation": 0,
         "train": 865,
         "dropped_to_balance": 948,
     }
@@ -154,3 +158,115 @@ def test_empty_or_tiny_sets_and_bad_settings_get_one_clear_line(
         load_model(tmp_path / "missing.bin")
     with pytest.raises(WinnowError, match="is not a fastText model"):
         load_model(empty)
+
+
+KOREAN = "korean/hate_speech_train.tsv"
+FAST = ["--epochs", "5", "--dim", "8", "--bucket", "5000", "--minn", "1", "--maxn", "2"]
+
+
+@pytest.fixture(scope="module")
+def korean_slice(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first 1,200 rows of the real Korean hate-speech TSV (the test's own temporary copy)."""
+    lines = (shared_data / KOREAN).read_text(encoding="utf-8").splitlines()[:1201]
+    path = tmp_path_factory.mktemp("korean") / "slice.tsv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def labelled_args(path: Path, output: Path, *extra: str) -> list[str]:
+    """`curate quality train` on one labelled file: hate and offensive comments are removed."""
+    return [
+        "curate", "quality", "train", "--labelled", str(path), "--text-field", "comments",
+        "--label-field", "hate", "--negative-labels", "hate,offensive", "--holdout", "0.2",
+        "--output", str(output), *FAST, *extra,
+    ]  # fmt: skip
+
+
+def test_one_labelled_file_trains_a_filter_whose_scores_match_its_predictions(
+    korean_slice: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    path = tmp_path / "toxicity.ftz"
+    code, out = run_cli(capsys, *labelled_args(korean_slice, path))
+    assert code == 0, out
+    card = json.loads(card_path(path).read_text())
+    labels = card["labelled"]
+    assert labels["negative_labels"] == ["hate", "offensive"]
+    assert labels["positive_labels"] == ["none"] and sum(labels["rows_per_label"].values()) == 1200
+    neg, pos = card["classes"]["negative"], card["classes"]["positive"]
+    assert neg["held_out"] == round(neg["usable"] * 0.2) and pos["held_out"] == round(
+        pos["usable"] * 0.2
+    )
+    fasttext_settings = card["parameters"]["fasttext"]
+    assert (fasttext_settings["minn"], fasttext_settings["maxn"]) == (1, 2)
+    assert (fasttext_settings["dim"], fasttext_settings["bucket"]) == (8, 5000)
+    assert card["target"] == "negative"
+    # recompute precision/recall/F1 of the removal from the written model's own predictions
+    rows = pl.read_csv(korean_slice, separator="\t", quote_char=None)
+    config = TrainConfig(holdout=0.2, balance=True)
+    spec = resolve_source(str(korean_slice), text_field="comments")
+    kept, removed, _ = read_labelled(spec, "hate", ["hate", "offensive"])
+    parts = split_classes(kept, removed, config)
+    test = parts.test["positive"] + parts.test["negative"]
+    truth_removed = np.array(
+        [False] * len(parts.test["positive"]) + [True] * len(parts.test["negative"])
+    )
+    assert len(test) == card["metrics_removed"]["held_out"] and rows.height == 1200
+    model = load_model(path)
+    labels_out, _ = model.predict(test)
+    predicted_removed = np.array([got[0] == "__label__negative" for got in labels_out])
+    tp = int((predicted_removed & truth_removed).sum())
+    precision = tp / predicted_removed.sum()
+    recall = tp / truth_removed.sum()
+    f1 = 2 * precision * recall / (precision + recall)
+    got = card["metrics_removed"]
+    assert got["precision"] == pytest.approx(precision, abs=1e-4)
+    assert got["recall"] == pytest.approx(recall, abs=1e-4)
+    assert got["f1"] == pytest.approx(f1, abs=1e-4) and f1 > 0.6
+    shown = " ".join(re.sub("[\u2500-\u257f]", " ", out).split())
+    assert f"{got['precision']:.3f} {got['recall']:.3f} {got['f1']:.3f}" in shown
+
+
+def test_the_labelled_split_is_the_same_under_the_same_seed(korean_slice: Path):
+    spec = resolve_source(str(korean_slice), text_field="comments")
+
+    def held_out(seed: int, autotune: int = 0) -> list[str]:
+        kept, removed, _ = read_labelled(spec, "hate", ["hate", "offensive"])
+        config = TrainConfig(holdout=0.2, seed=seed, autotune_seconds=autotune)
+        parts = split_classes(kept, removed, config)
+        return parts.test["positive"] + parts.test["negative"]
+
+    assert held_out(0) == held_out(0) != held_out(1)
+    # autotune's validation part is carved from training, so the held-out part does not move
+    assert held_out(0, autotune=5) == held_out(0)
+
+
+def test_bad_labelled_options_get_one_clear_line(
+    korean_slice: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    out_file = tmp_path / "m.ftz"
+    args = labelled_args(korean_slice, out_file)
+    unknown = [a if a != "hate" else "hatred" for a in args]
+    code, out = run_cli(capsys, *unknown)
+    assert code == 2 and out.count("error:") == 1
+    assert "has no field 'hatred' to read labels from; its fields are:" in out
+    assert "Set --label-field" in out
+    absent = [a if a != "hate,offensive" else "hate,spam" for a in args]
+    code, out = run_cli(capsys, *absent)
+    assert (
+        code == 2 and "no row has hate 'spam'; the labels found are: hate, none, offensive" in out
+    )
+    code, out = run_cli(capsys, *args, "--minn", "4", "--maxn", "2")
+    assert code == 2 and out.count("error:") == 1
+    assert "--minn 4 is above --maxn 2; character n-grams run from minn to maxn" in out
+    code, out = run_cli(capsys, *args, "--positive", str(korean_slice))
+    assert code == 2 and "give either --labelled or --positive and --negative, not both" in out
+    assert not out_file.exists()
+
+
+def test_a_shipped_model_is_found_by_name():
+    assert find_model("korean-toxicity") is not None
+    step = QualityClassifier(model="korean-toxicity", threshold=0.5)
+    scored = step.score(
+        pl.DataFrame({"text": ["정말 좋은 노래네요 응원합니다", "ㅁㅊ 진짜 역겹다 꺼져라"]})
+    )
+    assert scored["quality_score"].to_list()[0] > scored["quality_score"].to_list()[1]

@@ -14,9 +14,11 @@ from winnow.curate.quality_model import (
     POSITIVE,
     TrainConfig,
     card_path,
+    train_labelled_model,
     train_quality_model,
 )
 from winnow.curate.sources import resolve_source
+from winnow.errors import WinnowError
 from winnow.workspace import Workspace
 
 app = typer.Typer(
@@ -30,7 +32,10 @@ COUNT_ROWS = (
     ("empty", "empty text"),
     ("duplicates", "duplicates in the set"),
     ("in_both_sets", "in both sets (dropped)"),
+    ("left_out", "other labels (left out)"),
+    ("unlabelled", "no label"),
     ("held_out", "held out"),
+    ("autotune_validation", "autotune validation"),
     ("train", "trained on"),
     ("dropped_to_balance", "left out to balance"),
 )
@@ -42,19 +47,36 @@ def print_card(card: dict[str, Any], output: Path) -> None:
     counts = new_table("examples", "", POSITIVE, NEGATIVE)
     classes = card["classes"]
     for key, title in COUNT_ROWS:
-        counts.add_row(title, *(f"{classes[side][key]:,}" for side in (POSITIVE, NEGATIVE)))
+        optional = key in ("left_out", "unlabelled", "autotune_validation")
+        if optional and not any(classes[side].get(key) for side in (POSITIVE, NEGATIVE)):
+            continue
+        counts.add_row(title, *(f"{classes[side].get(key, 0):,}" for side in (POSITIVE, NEGATIVE)))
     console.print(counts)
     scores = new_table(
-        f"held-out scores of '{POSITIVE}' at 0.5", "model", "precision", "recall", "F1", "accuracy"
+        f"held-out scores at 0.5 (kept: {POSITIVE}, removed: {NEGATIVE})",
+        "model",
+        "class",
+        "precision",
+        "recall",
+        "F1",
+        "accuracy",
     )
-    variants = [("full", card["metrics_full"]), ("quantized", card["metrics_quantized"])]
-    for name, values in variants:
-        if values is None:
-            continue
-        chosen = " (written)" if (name == "quantized") == card["quantized"] else ""
-        cells = (f"{values[k]:.3f}" for k in ("precision", "recall", "f1", "accuracy"))
-        scores.add_row(name + chosen, *cells)
+    classes_shown = [("kept", ""), ("removed", "_removed")]
+    if card.get("target") == NEGATIVE:
+        classes_shown.reverse()
+    for name in ("full", "quantized"):
+        for title, key in classes_shown:
+            values = card.get(f"metrics{key}_{name}")
+            if values is None:
+                continue
+            chosen = " (written)" if (name == "quantized") == card["quantized"] else ""
+            cells = (f"{values[k]:.3f}" for k in ("precision", "recall", "f1", "accuracy"))
+            scores.add_row(name + chosen, title, *cells)
     console.print(scores)
+    effective = card["parameters"].get("fasttext_effective")
+    if card["parameters"].get("autotune_seconds") and effective:
+        chosen = ", ".join(f"{k} {v}" for k, v in effective.items())
+        console.print(f"autotune chose: {chosen}")
     size = card["size_bytes"] / 1e6
     console.print(
         f"wrote {output} ({size:.2f} MB, trained in {card['training_seconds']:.1f} s) "
@@ -64,20 +86,38 @@ def print_card(card: dict[str, Any], output: Path) -> None:
 
 @app.command()
 def train(
+    output: Annotated[
+        Path, typer.Option(help="Model file to write; its card goes to MODEL.json beside it.")
+    ],
     positive: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(
             help="Examples to keep: file, folder, glob, or workspace dataset NAME or "
             "NAME@VERSION; repeat for several."
         ),
-    ],
+    ] = None,
     negative: Annotated[
-        list[str],
+        list[str] | None,
         typer.Option(help="Examples to drop (e.g. raw web pages); same forms, repeatable."),
-    ],
-    output: Annotated[
-        Path, typer.Option(help="Model file to write; its card goes to MODEL.json beside it.")
-    ],
+    ] = None,
+    labelled: Annotated[
+        str | None,
+        typer.Option(
+            help="One labelled source (csv, tsv, jsonl, ...) instead of --positive/--negative: "
+            "rows with --negative-labels are what the filter removes, the rest what it keeps."
+        ),
+    ] = None,
+    label_field: Annotated[
+        str | None, typer.Option(help="Field of --labelled holding each row's label.")
+    ] = None,
+    negative_labels: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated labels to remove, e.g. hate,offensive."),
+    ] = None,
+    positive_labels: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated labels to keep (default: every other label)."),
+    ] = None,
     text_field: Annotated[
         str | None, typer.Option(help="Field holding the text in every source.")
     ] = None,
@@ -103,6 +143,22 @@ def train(
     min_count: Annotated[
         int, typer.Option(help="Words seen fewer times are left out of the vocabulary.")
     ] = 2,
+    minn: Annotated[
+        int,
+        typer.Option(
+            help="Shortest character n-gram used as a feature (0: none; e.g. 1 for Korean)."
+        ),
+    ] = 0,
+    maxn: Annotated[
+        int, typer.Option(help="Longest character n-gram used as a feature (0: none).")
+    ] = 0,
+    autotune_seconds: Annotated[
+        int,
+        typer.Option(
+            help="Let fastText's autotune search the settings for N seconds, validating on a "
+            "seeded tenth carved from the training part (never the held-out part); 0: off."
+        ),
+    ] = 0,
     balance: Annotated[
         bool, typer.Option(help="Train on equal class sizes by leaving out some of the larger.")
     ] = True,
@@ -112,7 +168,10 @@ def train(
     ] = True,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Train a fastText classifier of POSITIVE (keep) against NEGATIVE (drop) documents.
+    """Train a fastText classifier of documents to keep against documents to drop.
+
+    Either --positive and --negative sources, or one --labelled source with --label-field
+    and --negative-labels (e.g. a toxicity set: hate and offensive comments are removed).
 
     Text is lowercased with whitespace folded; duplicates and texts in both sets are set
     aside and counted. A seeded, stratified share of each class is held out, and the
@@ -121,8 +180,28 @@ def train(
 
     Example: winnow curate quality train --positive ../shared/data/web/c4_demo.jsonl \\
         --negative shared-web-cc --output models/quality.bin
+
+    Example: winnow curate quality train --labelled hate_speech_train.tsv \\
+        --text-field comments --label-field hate --negative-labels hate,offensive \\
+        --minn 1 --maxn 3 --holdout 0.2 --output models/toxicity.ftz
     """
     ws = Workspace.resolve(workspace)
+    if labelled is not None and (positive or negative):
+        raise WinnowError(
+            "give either --labelled or --positive and --negative, not both; --labelled takes "
+            "one file whose --label-field says which rows to remove."
+        )
+    if labelled is None and not (positive and negative):
+        raise WinnowError(
+            "give --positive and --negative sources, or one --labelled source with "
+            "--label-field and --negative-labels."
+        )
+    if labelled is not None and not (label_field and negative_labels):
+        raise WinnowError(
+            "--labelled needs --label-field (the field holding each label) and "
+            "--negative-labels (the labels to remove), e.g. --label-field hate "
+            "--negative-labels hate,offensive."
+        )
     config = TrainConfig(
         holdout=holdout,
         seed=seed,
@@ -132,9 +211,26 @@ def train(
         dim=dim,
         bucket=bucket,
         min_count=min_count,
+        minn=minn,
+        maxn=maxn,
+        autotune_seconds=autotune_seconds,
         balance=balance,
         quantize=quantize,
     )
+    if labelled is not None:
+        assert label_field is not None and negative_labels is not None
+        config.check()
+        result = train_labelled_model(
+            resolve_source(labelled, text_field=text_field, workspace=ws),
+            label_field,
+            negative_labels.split(","),
+            output,
+            config,
+            positive_labels.split(",") if positive_labels else None,
+        )
+        print_card(result.card, output)
+        return
+    assert positive is not None and negative is not None
     pos_field, neg_field = positive_field or text_field, negative_field or text_field
     result = train_quality_model(
         [resolve_source(s, text_field=pos_field, workspace=ws) for s in positive],

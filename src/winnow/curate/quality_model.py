@@ -1,8 +1,11 @@
 """fastText quality classifiers: train one on positive and negative sources, load it, score text.
 
-As GPT-3, Llama 3 and DCLM did: a bag of words and word bigrams, one linear layer, trained
-to tell curated text (the positives) from raw web text (the negatives). A held-out, seeded,
-stratified fraction measures it; the model file and a JSON card beside it say what it is.
+As GPT-3, Llama 3 and DCLM did: a bag of words and word bigrams (and, on request, character
+n-grams), one linear layer, trained to tell curated text (the positives) from raw web text
+(the negatives), or the kept rows of one labelled file from those whose label marks them
+for removal (toxic comments, say). A held-out, seeded, stratified fraction measures it; the
+model file and a JSON card beside it say what it is. Shipped models live in
+`catalogs/models/` and are found by name.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from winnow.catalogs import catalog_dirs
 from winnow.curate.sources import SourceSpec, iter_documents
 from winnow.errors import WinnowError
 from winnow.files import write_json
@@ -37,6 +41,12 @@ M_PERTURB = -6
 
 QUANTIZE_TOLERANCE = 0.01
 """Keep the quantized model when its held-out F1 is at most this much below the full one's."""
+
+MODEL_SUFFIXES = (".ftz", ".bin")
+"""The file names a shipped model may have in a catalog's `models/` folder."""
+
+AUTOTUNE_SHARE = 0.1
+"""The share of each class's training part that autotune validates on (never the held-out part)."""
 
 
 def normalize_texts(texts: pl.Series) -> pl.Series:
@@ -95,13 +105,30 @@ def _load(path: str, mtime_ns: int) -> Any:
         ) from exc
 
 
+def find_model(name: str | Path) -> Path | None:
+    """A model file: the path itself, else NAME(.ftz|.bin) in a catalog `models/` folder."""
+    file = Path(name).expanduser()
+    if file.is_file():
+        return file
+    if file.name != str(name) or not file.name:
+        return None
+    for folder in catalog_dirs("models"):
+        for suffix in ("", *MODEL_SUFFIXES):
+            candidate = folder / f"{file.name}{suffix}"
+            if candidate.is_file():
+                return candidate
+    return None
+
+
 def load_model(path: str | Path) -> Any:
-    """The fastText model at `path`, cached per process; a missing file is a WinnowError."""
-    file = Path(path).expanduser()
-    if not file.is_file():
+    """The fastText model at `path` (or shipped under that name in catalogs/models/), cached
+    per process; a missing file is a WinnowError."""
+    file = find_model(path)
+    if file is None:
         raise WinnowError(
             f"quality model '{path}' is not a file; train one with 'winnow curate quality train "
-            "--positive SRC --negative SRC --output MODEL' or fix the path."
+            "--positive SRC --negative SRC --output MODEL', fix the path, or name a model of "
+            "catalogs/models/ (e.g. korean-toxicity)."
         )
     return _load(str(file.resolve()), file.stat().st_mtime_ns)
 
@@ -152,6 +179,9 @@ class TrainConfig:
     dim: int = 16
     bucket: int = 200_000
     min_count: int = 2
+    minn: int = 0
+    maxn: int = 0
+    autotune_seconds: int = 0
     balance: bool = True
     quantize: bool = True
 
@@ -164,6 +194,14 @@ class TrainConfig:
                 raise WinnowError(f"--{name.replace('_', '-')} must be at least 1.")
         if self.lr <= 0:
             raise WinnowError(f"--lr {self.lr} must be above 0; use e.g. 0.5.")
+        for name in ("minn", "maxn", "autotune_seconds"):
+            if getattr(self, name) < 0:
+                raise WinnowError(f"--{name.replace('_', '-')} must be 0 or more.")
+        if self.minn > self.maxn:
+            raise WinnowError(
+                f"--minn {self.minn} is above --maxn {self.maxn}; character n-grams run from "
+                "minn to maxn characters, so use e.g. --minn 1 --maxn 3 (0 and 0 turn them off)."
+            )
 
 
 @dataclass
@@ -173,6 +211,31 @@ class ClassSet:
     texts: list[str]
     counts: dict[str, int] = field(default_factory=dict)
     sources: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _usable(texts: list[str], counts: dict[str, int], side: str, hint: str) -> list[str]:
+    """The non-empty, de-duplicated texts of one side, counting what was set aside."""
+    non_empty = [t for t in texts if t]
+    counts["empty"] = len(texts) - len(non_empty)
+    unique = list(dict.fromkeys(non_empty))
+    counts["duplicates"] = len(non_empty) - len(unique)
+    if not unique:
+        raise WinnowError(
+            f"the {side} set has no usable text ({counts['read']} rows read, "
+            f"{counts['unreadable']} unreadable, {counts['empty']} empty); {hint}"
+        )
+    return unique
+
+
+def _source_record(spec: SourceSpec, rows: int) -> dict[str, Any]:
+    """What the card says about one source it read."""
+    return {
+        "source": spec.name,
+        "files": spec.files() or [spec.hub_id],
+        "text_field": spec.text_field,
+        "fingerprint": spec.fingerprint(),
+        "rows": rows,
+    }
 
 
 def read_side(specs: list[SourceSpec], side: str) -> ClassSet:
@@ -187,34 +250,94 @@ def read_side(specs: list[SourceSpec], side: str) -> ClassSet:
             rows += batch.docs.height
             texts.extend(normalize_texts(batch.docs.get_column("text")).to_list())
         counts["read"] += rows
-        sources.append(
-            {
-                "source": spec.name,
-                "files": spec.files() or [spec.hub_id],
-                "text_field": spec.text_field,
-                "fingerprint": spec.fingerprint(),
-                "rows": rows,
-            }
-        )
-    non_empty = [t for t in texts if t]
-    counts["empty"] = len(texts) - len(non_empty)
-    unique = list(dict.fromkeys(non_empty))
-    counts["duplicates"] = len(non_empty) - len(unique)
-    if not unique:
+        sources.append(_source_record(spec, rows))
+    hint = f"give --{side} sources with text, or set --{side}-field to the field that holds it."
+    return ClassSet(_usable(texts, counts, side, hint), counts, sources)
+
+
+def _label_column(columns: list[str], spec: SourceSpec, label_field: str) -> str:
+    """The docs column holding `label_field` (a field named id or text is kept as *_original)."""
+    if label_field == spec.text_field:
         raise WinnowError(
-            f"the {side} set has no usable text ({counts['read']} rows read, "
-            f"{counts['unreadable']} unreadable, {counts['empty']} empty); give --{side} "
-            f"sources with text, or set --{side}-field to the field that holds it."
+            f"--label-field '{label_field}' is also the text field; name the field that holds "
+            "the labels (e.g. --label-field hate) and the text with --text-field."
         )
-    return ClassSet(unique, counts, sources)
+    for name in (label_field, f"{label_field}_original"):
+        if name in columns and name not in ("id", "text", "source_file", "__line"):
+            return name
+    fields = ", ".join(c for c in columns if c not in ("id", "source_file", "__line"))
+    raise WinnowError(
+        f"{spec.name}: has no field '{label_field}' to read labels from; its fields are: "
+        f"{fields}. Set --label-field to one of them."
+    )
 
 
-def split(texts: list[str], fraction: float, rng: random.Random, side: str) -> tuple[list, list]:
+def read_labelled(
+    spec: SourceSpec,
+    label_field: str,
+    negative_labels: list[str],
+    positive_labels: list[str] | None = None,
+) -> tuple[ClassSet, ClassSet, dict[str, int]]:
+    """Read one labelled source into the kept (positive) and removed (negative) classes.
+
+    A row whose label is in `negative_labels` is a negative; with `positive_labels` only
+    those labels are positives (others are counted and left out), else every other label is.
+    Returns both classes and the row count of each label seen.
+    """
+    negatives = [n.strip() for n in negative_labels if n.strip()]
+    if not negatives:
+        raise WinnowError("--negative-labels is empty; name the labels to remove, e.g. hate.")
+    wanted = [p.strip() for p in positive_labels or [] if p.strip()] or None
+    pos_texts: list[str] = []
+    neg_texts: list[str] = []
+    seen: dict[str, int] = {}
+    pos_counts = {"read": 0, "unreadable": 0, "empty": 0, "duplicates": 0, "unlabelled": 0}
+    neg_counts = {"read": 0, "unreadable": 0, "empty": 0, "duplicates": 0, "unlabelled": 0}
+    rows = 0
+    for batch in iter_documents(spec):
+        pos_counts["unreadable"] += batch.quarantine.height
+        rows += batch.docs.height
+        if not batch.docs.height:
+            continue
+        column = _label_column(batch.docs.columns, spec, label_field)
+        labels = batch.docs.get_column(column).cast(pl.Utf8).str.strip_chars().to_list()
+        texts = normalize_texts(batch.docs.get_column("text")).to_list()
+        for text, label in zip(texts, labels, strict=True):
+            if not label:
+                pos_counts["unlabelled"] += 1
+                continue
+            seen[label] = seen.get(label, 0) + 1
+            if label in negatives:
+                neg_texts.append(text)
+            elif wanted is None or label in wanted:
+                pos_texts.append(text)
+    if not rows:
+        raise WinnowError(f"{spec.name}: has no readable rows; check the file and --text-field.")
+    names = ", ".join(sorted(seen)) or "none"
+    for label in negatives + (wanted or []):
+        if label not in seen:
+            raise WinnowError(
+                f"{spec.name}: no row has {label_field} '{label}'; the labels found are: "
+                f"{names}. Fix --negative-labels or --positive-labels."
+            )
+    pos_counts["read"], neg_counts["read"] = len(pos_texts), len(neg_texts)
+    pos_counts["left_out"] = sum(seen.values()) - len(pos_texts) - len(neg_texts)
+    neg_counts["left_out"] = 0
+    hint = f"check --label-field {label_field} and the labels given."
+    source = {**_source_record(spec, rows), "label_field": label_field, "labels": seen}
+    pos = ClassSet(_usable(pos_texts, pos_counts, POSITIVE, hint), pos_counts, [source])
+    neg = ClassSet(_usable(neg_texts, neg_counts, NEGATIVE, hint), neg_counts, [source])
+    return pos, neg, seen
+
+
+def split(
+    texts: list[str], fraction: float, rng: random.Random, side: str, hint: str = ""
+) -> tuple[list, list]:
     """Shuffle one class and cut off its held-out share (at least one document each way)."""
     if len(texts) < 2:
         raise WinnowError(
             f"the {side} set has {len(texts)} usable document; a held-out split needs at least "
-            f"2, so add --{side} data."
+            f"2, so add {hint or f'--{side} data'}."
         )
     shuffled = texts[:]
     rng.shuffle(shuffled)
@@ -222,9 +345,14 @@ def split(texts: list[str], fraction: float, rng: random.Random, side: str) -> t
     return shuffled[cut:], shuffled[:cut]
 
 
-def metrics(scores: np.ndarray, truth: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
-    """Precision, recall, F1 and accuracy of the positive class at `threshold`."""
+def metrics(
+    scores: np.ndarray, truth: np.ndarray, threshold: float = 0.5, removed: bool = False
+) -> dict[str, float]:
+    """Precision, recall, F1 and accuracy of the positive class at `threshold`; with `removed`,
+    of the negative class (what a filter at `threshold` drops: a score below it)."""
     predicted = scores >= threshold
+    if removed:
+        predicted, truth = ~predicted, ~truth
     tp = int((predicted & truth).sum())
     fp = int((predicted & ~truth).sum())
     fn = int((~predicted & truth).sum())
@@ -258,45 +386,141 @@ def _write_training_file(path: Path, positive: list[str], negative: list[str], s
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
+EFFECTIVE = ("epoch", "lr", "wordNgrams", "dim", "bucket", "minCount", "minn", "maxn", "loss")
+"""The fastText settings read back from the trained model (autotune may have changed them)."""
+
+
+def _effective(model: Any) -> dict[str, Any]:
+    """The settings the trained model was made with, as fastText reports them."""
+    values = {}
+    for name in EFFECTIVE:
+        value = getattr(model, name, None)
+        values[name] = (
+            value if isinstance(value, int | float | str) or value is None else str(value)
+        )
+    return values
+
+
+@dataclass
+class Splits:
+    """Each class cut into training, autotune-validation and held-out parts."""
+
+    train: dict[str, list[str]]
+    validate: dict[str, list[str]]
+    test: dict[str, list[str]]
+
+
+def split_classes(
+    pos: ClassSet, neg: ClassSet, config: TrainConfig, hint: dict[str, str] | None = None
+) -> Splits:
+    """Seeded, stratified split of both classes (the same seed gives the same parts): the
+    held-out share first, then autotune's share carved from the training part, then balance."""
+    rng = random.Random(config.seed)
+    hints = hint or {}
+    train, validate, test = {}, {}, {}
+    for side, cls in ((POSITIVE, pos), (NEGATIVE, neg)):
+        train[side], test[side] = split(cls.texts, config.holdout, rng, side, hints.get(side, ""))
+        cls.counts["usable"], cls.counts["held_out"] = len(cls.texts), len(test[side])
+    for side, cls in ((POSITIVE, pos), (NEGATIVE, neg)):
+        validate[side] = []
+        if config.autotune_seconds:
+            train[side], validate[side] = split(train[side], AUTOTUNE_SHARE, rng, side)
+        cls.counts["autotune_validation"] = len(validate[side])
+    if config.balance:
+        size = min(len(train[POSITIVE]), len(train[NEGATIVE]))
+        for side in (POSITIVE, NEGATIVE):
+            if len(train[side]) > size:
+                train[side] = rng.sample(train[side], size)
+    for side, cls in ((POSITIVE, pos), (NEGATIVE, neg)):
+        cls.counts["train"] = len(train[side])
+        rest = cls.counts["usable"] - cls.counts["held_out"] - cls.counts["autotune_validation"]
+        cls.counts["dropped_to_balance"] = rest - len(train[side])
+    return Splits(train, validate, test)
+
+
 def train_quality_model(
     positive_specs: list[SourceSpec],
     negative_specs: list[SourceSpec],
     output: Path,
     config: TrainConfig,
 ) -> TrainResult:
-    """Train, evaluate on the held-out split, optionally quantize, and write MODEL + MODEL.json."""
-    import fasttext
-
+    """Train on positive and negative sources, evaluate on the held-out split, optionally
+    quantize, and write MODEL + MODEL.json."""
     config.check()
     pos = read_side(positive_specs, POSITIVE)
     neg = read_side(negative_specs, NEGATIVE)
+    return train_classes(pos, neg, output, config, target=POSITIVE)
+
+
+def train_labelled_model(
+    spec: SourceSpec,
+    label_field: str,
+    negative_labels: list[str],
+    output: Path,
+    config: TrainConfig,
+    positive_labels: list[str] | None = None,
+) -> TrainResult:
+    """Train on one labelled source: rows labelled with `negative_labels` are what a filter
+    removes, the rest (or `positive_labels`) what it keeps; measured on the removal."""
+    config.check()
+    pos, neg, seen = read_labelled(spec, label_field, negative_labels, positive_labels)
+    extra = {
+        "labelled": {
+            "label_field": label_field,
+            "negative_labels": [n.strip() for n in negative_labels if n.strip()],
+            "positive_labels": positive_labels
+            or sorted(set(seen) - {n.strip() for n in negative_labels}),
+            "rows_per_label": seen,
+        }
+    }
+    hint = "labelled rows to the file"
+    return train_classes(
+        pos,
+        neg,
+        output,
+        config,
+        target=NEGATIVE,
+        extra=extra,
+        hint={POSITIVE: hint, NEGATIVE: hint},
+    )
+
+
+def train_classes(
+    pos: ClassSet,
+    neg: ClassSet,
+    output: Path,
+    config: TrainConfig,
+    target: str = POSITIVE,
+    extra: dict[str, Any] | None = None,
+    hint: dict[str, str] | None = None,
+) -> TrainResult:
+    """Split, train (or autotune), evaluate, optionally quantize, and write MODEL + MODEL.json.
+
+    `target` is the class whose held-out F1 decides whether the quantized model is kept and
+    that autotune maximizes: the kept class for a quality filter, the removed one for a
+    toxicity filter.
+    """
+    import fasttext
+
+    config.check()
     both = set(pos.texts) & set(neg.texts)
     for side in (pos, neg):
         side.counts["in_both_sets"] = len(both)
         side.texts = [t for t in side.texts if t not in both]
-    rng = random.Random(config.seed)
-    pos_train, pos_test = split(pos.texts, config.holdout, rng, POSITIVE)
-    neg_train, neg_test = split(neg.texts, config.holdout, rng, NEGATIVE)
-    pos.counts["usable"], neg.counts["usable"] = len(pos.texts), len(neg.texts)
-    pos.counts["held_out"], neg.counts["held_out"] = len(pos_test), len(neg_test)
-    if config.balance:
-        size = min(len(pos_train), len(neg_train))
-        pos_train = rng.sample(pos_train, size) if len(pos_train) > size else pos_train
-        neg_train = rng.sample(neg_train, size) if len(neg_train) > size else neg_train
-    pos.counts["train"], neg.counts["train"] = len(pos_train), len(neg_train)
-    pos.counts["dropped_to_balance"] = pos.counts["usable"] - len(pos_test) - len(pos_train)
-    neg.counts["dropped_to_balance"] = neg.counts["usable"] - len(neg_test) - len(neg_train)
-
-    test_texts = pos_test + neg_test
-    truth = np.array([True] * len(pos_test) + [False] * len(neg_test))
+    parts = split_classes(pos, neg, config, hint)
+    test_texts = parts.test[POSITIVE] + parts.test[NEGATIVE]
+    truth = np.array([True] * len(parts.test[POSITIVE]) + [False] * len(parts.test[NEGATIVE]))
     label = full_label(POSITIVE)
-    params = {
+    removed = target == NEGATIVE
+    params: dict[str, Any] = {
         "epoch": config.epochs,
         "lr": config.lr,
         "wordNgrams": config.word_ngrams,
         "dim": config.dim,
         "bucket": config.bucket,
         "minCount": config.min_count,
+        "minn": config.minn,
+        "maxn": config.maxn,
         "loss": "softmax",
         "thread": 1,
         "seed": config.seed,
@@ -305,7 +529,17 @@ def train_quality_model(
     output.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="winnow-quality-") as tmp:
         train_file = Path(tmp) / "train.txt"
-        _write_training_file(train_file, pos_train, neg_train, config.seed)
+        _write_training_file(train_file, parts.train[POSITIVE], parts.train[NEGATIVE], config.seed)
+        if config.autotune_seconds:
+            valid_file = Path(tmp) / "autotune.txt"
+            _write_training_file(
+                valid_file, parts.validate[POSITIVE], parts.validate[NEGATIVE], config.seed
+            )
+            params |= {
+                "autotuneValidationFile": str(valid_file),
+                "autotuneDuration": config.autotune_seconds,
+                "autotuneMetric": f"f1:{full_label(target)}",
+            }
         started = time.perf_counter()
         try:
             with zeroed_allocations():
@@ -316,38 +550,51 @@ def train_quality_model(
                 "or train for more --epochs instead."
             ) from exc
         seconds = time.perf_counter() - started
-        full = metrics(label_probability(model, test_texts, label), truth)
-        kept, quantized_metrics = full, None
+        effective = _effective(model)
+        scored = label_probability(model, test_texts, label)
+        full = metrics(scored, truth)
+        full_removed = metrics(scored, truth, removed=True)
+        kept, kept_removed = full, full_removed
+        quantized_metrics = quantized_removed = None
         if config.quantize:
             full_file = Path(tmp) / "full.bin"
             model.save_model(str(full_file))
             with zeroed_allocations():
                 model.quantize(input=str(train_file), qnorm=True, retrain=False, cutoff=20_000)
-            quantized_metrics = metrics(label_probability(model, test_texts, label), truth)
-            if quantized_metrics["f1"] >= full["f1"] - QUANTIZE_TOLERANCE:
-                kept = quantized_metrics
+            scored = label_probability(model, test_texts, label)
+            quantized_metrics = metrics(scored, truth)
+            quantized_removed = metrics(scored, truth, removed=True)
+            new, old = (quantized_removed, full_removed) if removed else (quantized_metrics, full)
+            if new["f1"] >= old["f1"] - QUANTIZE_TOLERANCE:
+                kept, kept_removed = quantized_metrics, quantized_removed
             else:
                 model = fasttext.load_model(str(full_file))
             seconds = time.perf_counter() - started
         staged = output.with_name(f".{output.name}.{os.getpid()}.tmp")
         model.save_model(str(staged))
         os.replace(staged, output)
+    recorded = {k: v for k, v in params.items() if k != "autotuneValidationFile"}
     card = {
         "kind": "winnow quality classifier (fastText)",
         "label": POSITIVE,
         "labels": [POSITIVE, NEGATIVE],
+        "target": target,
         "metrics": kept,
         "metrics_full": full,
         "metrics_quantized": quantized_metrics,
+        "metrics_removed": kept_removed,
+        "metrics_removed_full": full_removed,
+        "metrics_removed_quantized": quantized_removed,
         "quantized": kept is quantized_metrics,
         "classes": {POSITIVE: pos.counts, NEGATIVE: neg.counts},
         "sources": {POSITIVE: pos.sources, NEGATIVE: neg.sources},
-        "parameters": {**asdict(config), "fasttext": params},
+        "parameters": {**asdict(config), "fasttext": recorded, "fasttext_effective": effective},
         "seed": config.seed,
         "fasttext_version": fasttext_version(),
         "size_bytes": output.stat().st_size,
         "training_seconds": round(seconds, 3),
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **(extra or {}),
     }
     write_json(card, card_path(output))
     return TrainResult(output, card, pl.DataFrame({"text": test_texts, "positive": truth}))

@@ -1,10 +1,14 @@
 """The pii step: each kind found and redacted, near misses left alone, counts and the reason."""
 
+import csv
+from pathlib import Path
+
 import polars as pl
 import pytest
 
+from tests.curate.steps.pii_cases import NEAR_MISSES, POSITIVES
 from winnow.curate.steps import build_step
-from winnow.curate.steps.pii import Pii, luhn_valid, rrn_valid
+from winnow.curate.steps.pii import ORDER, REPLACEMENTS, Pii, brn_valid, luhn_valid, rrn_valid
 from winnow.errors import WinnowError
 
 PARAGRAPH = (
@@ -30,6 +34,7 @@ REDACTED = (
 COUNTS = {
     "pii_email_count": 2,
     "pii_kr_rrn_count": 1,
+    "pii_kr_brn_count": 0,
     "pii_credit_card_count": 1,
     "pii_ip_address_count": 2,
     "pii_phone_count": 4,
@@ -73,8 +78,8 @@ def test_count_without_redacting_and_too_much_pii() -> None:
         ("card 4111111111111111!", "card <CREDIT_CARD>!"),
         ("zeros 0000 0000 0000 0000", "zeros 0000 0000 0000 0000"),
         (
-            "rrn 050505-3123456 bad 901301-1234567 900230-2234567 900101-5234567",
-            "rrn <KR_RRN> bad 901301-1234567 900230-2234567 900101-5234567",
+            "rrn 050505-3123456 900101-5234567 bad 901301-1234567 900230-2234567 900101-9234567",
+            "rrn <KR_RRN> <KR_RRN> bad 901301-1234567 900230-2234567 900101-9234567",
         ),
         (
             "ips 8.8.4.40 127.0.0.1 256.1.1.1 fe80::1 12:30:45 std::vector",
@@ -103,6 +108,14 @@ def test_validators() -> None:
     assert not rrn_valid("010229-3123456", checksum=False)
     assert rrn_valid("900101-1234568", checksum=True)
     assert not rrn_valid("900101-1234567", checksum=True)
+    assert rrn_valid("900101-1234567", checksum=False)  # a hyphen: date and G suffice
+    assert not rrn_valid("9001011234567", checksum=False)  # bare digits need the check digit
+    assert not rrn_valid("900101 1234567", checksum=False)  # and so do spaced ones
+    assert rrn_valid("9001011234568", checksum=False)
+    assert rrn_valid("8805125102736", checksum=True)  # a foreigner: (13 - s % 11) % 10
+    assert not rrn_valid("8805125102735", checksum=True)
+    assert brn_valid("124-81-00998") and brn_valid("220-81-62517")
+    assert not brn_valid("124-81-00997")
 
 
 def test_bad_parameters() -> None:
@@ -139,3 +152,71 @@ def test_marker_characters_in_the_text_stay() -> None:
     text = "\ufdd0\ufdd1 call 555-123-4567 \ufdd0x\ufdd1"
     out = Pii().score(frame(text))
     assert out["text"].to_list() == ["\ufdd0\ufdd1 call <PHONE> \ufdd0x\ufdd1"]
+
+
+def test_labelled_set_precision_and_recall() -> None:
+    """Issue 19: every positive of the labelled set found as its kind, and only it, and
+    redacted to exactly its marker; no near miss touched or counted."""
+    texts = [sentence.format(value) for _, value, sentence in POSITIVES] + NEAR_MISSES
+    out = Pii().score(frame(*texts))
+    counts = out.select(f"pii_{kind}_count" for kind in ORDER).rows()
+    found = [{ORDER[i] for i, n in enumerate(row) if n} for row in counts]  # kinds matched
+    true_pos = false_neg = false_pos = 0
+    for i, (kind, _, sentence) in enumerate(POSITIVES):
+        right = counts[i] == tuple(int(k == kind) for k in ORDER)
+        right = right and out["text"][i] == sentence.format(REPLACEMENTS[kind])
+        true_pos += right
+        false_neg += not right
+        false_pos += len(found[i] - {kind})
+    for i, text in enumerate(NEAR_MISSES, start=len(POSITIVES)):
+        false_pos += sum(counts[i]) + (out["text"][i] != text)
+    assert len(POSITIVES) >= 50 and len(NEAR_MISSES) >= 40
+    assert {kind for kind, _, _ in POSITIVES} == set(ORDER)
+    precision = true_pos / (true_pos + false_pos)
+    recall = true_pos / (true_pos + false_neg)
+    assert (precision, recall) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "홍길동(850315-1234566), 010-1234-5678, hong@example.co.kr로 연락 바랍니다.",
+            "홍길동(<KR_RRN>), <PHONE>, <EMAIL>로 연락 바랍니다.",
+        ),
+        (
+            "사업자등록번호 124-81-00998 / 대표전화 1588-1234 / 팩스 02-123-4567",
+            "사업자등록번호 <KR_BRN> / 대표전화 <PHONE> / 팩스 <PHONE>",
+        ),
+        (
+            "주민번호 8503151234566 (주문번호 8503151234567), 외국인 950830-6201145",
+            "주민번호 <KR_RRN> (주문번호 8503151234567), 외국인 <KR_RRN>",
+        ),
+        (
+            "+82 10-9876-5432 또는 01098765432, 임진왜란 1592-1598, 가격 1,000,000원",
+            "<PHONE> 또는 <PHONE>, 임진왜란 1592-1598, 가격 1,000,000원",
+        ),
+    ],
+)
+def test_korean_redaction(text: str, expected: str) -> None:
+    assert Pii().score(frame(text))["text"].to_list() == [expected]
+
+
+def test_rrn_checksum_everywhere() -> None:
+    """With kr_rrn_checksum a hyphenated number needs its check digit too."""
+    out = Pii(kinds=["kr_rrn"], kr_rrn_checksum=True).score(frame("850315-1234566 850315-1234567"))
+    assert out["text"].to_list() == ["<KR_RRN> 850315-1234567"]
+
+
+def test_real_korean_text_without_pii_is_unchanged(shared_data: Path) -> None:
+    """The Korean constitution and a sample of ChatbotData have no personal data: no match,
+    every text byte for byte as it was (a search for digit runs finds only dates there)."""
+    constitution = (shared_data / "korean" / "constitution.txt").read_text(encoding="utf-8")
+    with (shared_data / "korean" / "ChatbotData.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))[::4]
+    texts = [constitution, *constitution.splitlines()]
+    texts += [row["Q"] for row in rows] + [row["A"] for row in rows]
+    assert len(rows) > 2900
+    out = Pii().score(frame(*texts))
+    assert out.select(pl.sum_horizontal(pl.col("^pii_.*_count$")).sum()).item() == 0
+    assert out["text"].to_list() == texts

@@ -22,34 +22,44 @@ EMAIL = (
     + r"[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}"
     + B
 )
-KR_RRN = B + r"[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])-[1-4][0-9]{6}" + B
+# YYMMDD, then "-", a space or nothing, then G (1-8: sex and century, 5-8 foreigners) and six.
+KR_RRN = B + r"[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[- ]?[1-8][0-9]{6}" + B
+# 사업자등록번호 NNN-NN-NNNNN: tax office 101-999, type 01-99, serial and check digit.
+KR_BRN = B + r"[1-9][0-9]{2}-(?:0[1-9]|[1-9][0-9])-[0-9]{5}" + B
 CREDIT_CARD = B + r"[2-6][0-9](?:[ -]?[0-9]){11,17}" + B
 IPV4 = B + r"[0-9]+(?:\.[0-9]+){3,}" + B
 IPV6 = r"(?i)" + B + r"[0-9a-f]{1,4}(?::[0-9a-f]{0,4}){1,6}:[0-9a-f]{1,4}" + B
+# Korean area codes: 02 Seoul; 031-033, 041-044, 051-055, 061-064; 070 internet phones.
+KR_AREA = r"(?:2|3[1-3]|4[1-4]|5[1-5]|6[1-4]|70)"
 PHONE = "|".join(
     [
-        # international: +CC then two to six groups, e.g. +82 10 1234 5678, +1 (555) 123-4567
+        # international: +CC then two to six groups, e.g. +82 10 1234 5678, +82-2-123-4567,
+        # +82 (0)10-1234-5678, +821012345678, +1 (555) 123-4567
         r"\+[1-9][0-9]{0,2}(?:[ .-]?(?:\([0-9]{1,4}\)|[0-9]{1,4})){2,6}" + B,
-        # Korean mobile: 010-1234-5678, 010 1234 5678, 01012345678
-        B + r"01[016789][ .-]?[0-9]{3,4}[ .-]?[0-9]{4}" + B,
-        # Korean landline: 02-123-4567, (031) 123-4567, 070-1234-5678
-        r"(?:\(0(?:2|[3-6][1-5]|70)\) ?|" + B + r"0(?:2|[3-6][1-5]|70)[ .-])"
+        # Korean mobile, separated by "-", " ", "." or nothing: 010 takes a four-digit middle
+        # (010-1234-5678, 01012345678), 011 and 016-019 three or four (011-123-4567)
+        B + r"01(?:0[ .-]?[0-9]{4}|[16789][ .-]?[0-9]{3,4})[ .-]?[0-9]{4}" + B,
+        # Korean landline, always separated: 02-123-4567, (031) 1234-5678, 070-1234-5678
+        r"(?:\(0" + KR_AREA + r"\)[ .-]?|" + B + "0" + KR_AREA + r"[ .-])"
         r"[0-9]{3,4}[ .-][0-9]{4}" + B,
         # North American: (555) 123-4567, 555-123-4567, 1-800-555-1234
         r"(?:" + B + r"1[ .-])?(?:\([2-9][0-9]{2}\) ?|" + B + r"[2-9][0-9]{2}[ .-]?)"
         r"[0-9]{3}[ .-][0-9]{4}" + B,
     ]
 )
+# Korean nationwide service numbers, 15XX/16XX/18XX and four digits, only with a hyphen.
+KR_SERVICE = B + r"1[568][0-9]{2}-[0-9]{4}" + B
 
 # Each kind runs in this order on the text left by the kinds before it, so a card number is
 # never also counted as a phone number, and an e-mail's digits never as anything else.
-ORDER = ("email", "kr_rrn", "credit_card", "ip_address", "phone")
+ORDER = ("email", "kr_rrn", "kr_brn", "credit_card", "ip_address", "phone")
 REPLACEMENTS = {
     "email": "<EMAIL>",
     "phone": "<PHONE>",
     "ip_address": "<IP_ADDRESS>",
     "credit_card": "<CREDIT_CARD>",
     "kr_rrn": "<KR_RRN>",
+    "kr_brn": "<KR_BRN>",
 }
 
 
@@ -102,23 +112,43 @@ def luhn_valid(candidate: str) -> bool:
     return total % 10 == 0
 
 
-def rrn_valid(candidate: str, checksum: bool) -> bool:
-    """Whether YYMMDD-GNNNNNN is a real birth date (G 1-2: 1900s, 3-4: 2000s) and checks out.
+RRN_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
 
-    The check digit is optional because numbers issued since October 2020 no longer carry it.
+
+def rrn_valid(candidate: str, checksum: bool) -> bool:
+    """Whether YYMMDD-GNNNNNN is a real birth date and, where it must, has its check digit.
+
+    G gives the century: 1, 2 (citizens) and 5, 6 (foreigners) the 1900s; 3, 4, 7, 8 the
+    2000s. The check digit is (11 - s % 11) % 10 for citizens and (13 - s % 11) % 10 for
+    foreigners, s the sum of the first twelve digits weighted 2-9, 2-5. Numbers issued since
+    October 2020 carry random digits instead, so a number written with a hyphen (the way
+    people write it) needs only the date and G; one written with a space or as 13 bare digits,
+    which an order or account number also may be, needs the check digit too, as every form
+    does with `checksum`.
     """
     digits = digits_of(candidate)
-    century = 1900 if digits[6] in (1, 2) else 2000
-    year = century + digits[0] * 10 + digits[1]
+    gender = digits[6]
+    year = (1900 if gender in (1, 2, 5, 6) else 2000) + digits[0] * 10 + digits[1]
     try:
         datetime.date(year, digits[2] * 10 + digits[3], digits[4] * 10 + digits[5])
     except ValueError:
         return False
-    if not checksum:
+    if candidate[6] == "-" and not checksum:
         return True
-    weights = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
-    total = sum(d * w for d, w in zip(digits, weights, strict=False))
-    return (11 - total % 11) % 10 == digits[12]
+    total = sum(d * w for d, w in zip(digits, RRN_WEIGHTS, strict=False))
+    return ((11 if gender < 5 else 13) - total % 11) % 10 == digits[12]
+
+
+def brn_valid(candidate: str) -> bool:
+    """Whether NNN-NN-NNNNN has the check digit of a business registration number.
+
+    s = the first nine digits weighted 1,3,7,1,3,7,1,3,5, plus the ninth digit times 5 over
+    10 (rounded down); the tenth digit is (10 - s % 10) % 10.
+    """
+    digits = digits_of(candidate)
+    total = sum(d * w for d, w in zip(digits, (1, 3, 7, 1, 3, 7, 1, 3, 5), strict=False))
+    total += digits[8] * 5 // 10
+    return (10 - total % 10) % 10 == digits[9]
 
 
 def ip_valid(candidate: str, public_only: bool) -> bool:
@@ -143,6 +173,12 @@ def phone_valid(candidate: str) -> bool:
     return 9 <= len(digits_of(candidate)) <= 15
 
 
+def service_valid(candidate: str) -> bool:
+    """Whether 1588-1234 is a service number rather than a range of years like 1592-1598."""
+    first, second = (int(part) for part in candidate.split("-"))
+    return not first < second <= first + 100
+
+
 def replacement(text: str) -> str:
     """A literal replacement for Polars' regex replace, where '$' starts a group reference."""
     return text.replace("$", "$$")
@@ -151,13 +187,15 @@ def replacement(text: str) -> str:
 @register
 @dataclass
 class Pii(Step):
-    """Count e-mails, phones, IPs, credit cards and Korean RRNs; redact them; drop PII-heavy rows.
+    """Count e-mails, phones, IPs, cards, Korean RRNs and business numbers; redact them.
 
-    Kinds: `email`, `phone` (international +CC, Korean mobile and landline, North American),
+    Kinds: `email`, `phone` (international +CC, Korean mobile 010/011/016-019, landline with a
+    real area code or 070, 15XX/16XX/18XX service numbers, North American),
     `ip_address` (IPv4 and IPv6; with `public_ips_only` only global addresses count),
     `credit_card` (13-19 digits, spaces or dashes, a known issuer's prefix and length,
-    Luhn-valid), `kr_rrn` (YYMMDD-GNNNNNN with a real date and G 1-4; `kr_rrn_checksum`
-    also requires the pre-2020 check digit).
+    Luhn-valid), `kr_rrn` (YYMMDD-GNNNNNN, G 1-8, a real date; the check digit is required
+    without a hyphen, and always with `kr_rrn_checksum`), `kr_brn` (NNN-NN-NNNNN with its
+    check digit).
     Regexes find candidates; kinds that need a check (all but e-mail) test each distinct
     candidate of the shard once in Python, then each row's own matches (and nothing else) are
     replaced: a number valid in one row stays as it is in a row where it is part of something
@@ -167,8 +205,9 @@ class Pii(Step):
 
     name: ClassVar[str] = "pii"
     prefix: ClassVar[str] = "pii_"
-    version: ClassVar[int] = 2
-    """2: replaced per row, only where the pattern matched (1 replaced a match everywhere)."""
+    version: ClassVar[int] = 3
+    """3: Korean detection (RRN forms and foreigners, business numbers, area codes, service
+    numbers); 2: replaced per row, only where the pattern matched (1: a match everywhere)."""
     kinds: list[str] = field(default_factory=lambda: list(ORDER))
     redact: bool = True
     max_matches: int | None = field(default=None, metadata=bounds(0, None))
@@ -191,12 +230,14 @@ class Pii(Step):
             return [(EMAIL, None)]
         if kind == "kr_rrn":
             return [(KR_RRN, partial(rrn_valid, checksum=self.kr_rrn_checksum))]
+        if kind == "kr_brn":
+            return [(KR_BRN, brn_valid)]
         if kind == "credit_card":
             return [(CREDIT_CARD, luhn_valid)]
         if kind == "ip_address":
             check = partial(ip_valid, public_only=self.public_ips_only)
             return [(IPV6, check), (IPV4, check)]
-        return [(PHONE, phone_valid)]
+        return [(PHONE, phone_valid), (KR_SERVICE, service_valid)]
 
     def score(self, df: pl.DataFrame) -> pl.DataFrame:
         """Add `pii_<kind>_count` columns and, with `redact`, the redacted `text`."""
