@@ -135,9 +135,12 @@ def test_unigram_decodes_to_nfkc_and_drops_unseen_characters(
     tokenizer = AutoTokenizer.from_pretrained(trained["unigram"])
     for text in [*texts(corpus, "ko"), *texts(corpus, "en")[:20], SEEN]:
         decoded = tokenizer.decode(tokenizer(text)["input_ids"])
-        assert decoded == unicodedata.normalize("NFKC", text)
-    article = next(t for t in texts(corpus, "ko") if t.startswith("제1조 ①"))
-    assert tokenizer.decode(tokenizer(article)["input_ids"]).startswith("제1조 1 ")
+        expected = unicodedata.normalize("NFKC", text)
+        # Metaspace decodes its prepended space and a text's first space as one ("  lead"
+        # below); indented text reaches here since normalize keeps indentation (issue 18)
+        assert decoded == (expected[1:] if expected.startswith(" ") else expected)
+    article = next(t for t in texts(corpus, "ko") if t.lstrip().startswith("제1조 ①"))
+    assert tokenizer.decode(tokenizer(article)["input_ids"]).lstrip().startswith("제1조 1 ")
     ids = tokenizer("naïve  two")["input_ids"]
     assert tokenizer.unk_token_id in ids
     assert tokenizer.decode(ids, skip_special_tokens=True) == "nave  two"
