@@ -10,8 +10,8 @@ from winnow.cli import main
 from winnow.console import console
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    """Call `winnow ARGS...` as a user would; return the exit code and the output."""
+def run_cli_streams(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """Call `winnow ARGS...` as a user would; return the exit code, stdout and stderr."""
     argv = sys.argv
     console.width = 240
     sys.argv = ["winnow", *args]
@@ -23,4 +23,10 @@ def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
     finally:
         sys.argv = argv
     captured = capsys.readouterr()
-    return code, " ".join((captured.out + captured.err).split())
+    return code, captured.out, captured.err
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """Call `winnow ARGS...` as a user would; return the exit code and the output on one line."""
+    code, out, err = run_cli_streams(capsys, *args)
+    return code, " ".join((out + err).split())

@@ -23,30 +23,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from tests.cli_helpers import run_cli_streams as winnow
 from tests.workspaces import Small
-from winnow.cli import main
 from winnow.commands.demo import DEMO_SAMPLE
-from winnow.console import console
 from winnow.errors import WinnowError
 from winnow.workspace import NAME_MAX, Workspace, check_name
 
 DEDUP = "steps:\n  - step: exact_dedup\n"
 """A one-step recipe: quick, and it keeps the text as written."""
-
-
-def winnow(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """`winnow ARGS...` in-process: the exit code, stdout and stderr as printed."""
-    argv, console.width = sys.argv, 240
-    sys.argv = ["winnow", *args]
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = argv
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def one_line(code: int, err: str) -> str:
