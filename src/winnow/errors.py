@@ -17,7 +17,7 @@ PROBLEMS = (
 """What a failed write means, by its errno or, for the libraries that keep only the text of
 the operating system's error (Polars, DuckDB, Arrow), by the words of that text."""
 
-TODO = {
+WHAT_TO_DO = {
     DISK_FULL: "free space on that disk (or point --workspace at one with room) and run the "
     "command again",
     READ_ONLY: "point --workspace (or WINNOW_HOME) at a folder you can write to, or mount it "
@@ -55,4 +55,4 @@ def storage_error(exc: BaseException, path: str | Path | None = None) -> WinnowE
         subject = str(named)
     else:
         subject = "a file could not be written"
-    return WinnowError(f"{subject}: {problem}; {TODO[problem]}.")
+    return WinnowError(f"{subject}: {problem}; {WHAT_TO_DO[problem]}.")
