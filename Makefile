@@ -27,8 +27,12 @@ $(BENCH_STAMP): $(STAMP)
 demo: install
 	$(BIN)/winnow demo
 
+# The Ray tests run in a pytest process of their own: after the rest of the suite in one
+# process, pytest exited 1 with no summary as the `ray start` cluster test began (seen twice
+# under CI, never with tests/curate/test_ray.py alone); the cause is not found yet.
 test: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --ignore=tests/curate/test_ray.py
+	$(BIN)/pytest -q tests/curate/test_ray.py
 
 lint: install
 	$(BIN)/ruff check .
