@@ -222,9 +222,14 @@ class RayExecutor(Executor):
             raise
 
     def cancel(self, handles: Iterable[Any]) -> None:
-        """Cancel tasks that have not finished."""
-        for handle in handles:
-            self.ray.cancel(handle, force=True)
+        """Cancel tasks that have not finished, by interrupting them: Ray 2.60 aborts the driver
+        when a force-killed task's reply arrives after the kill (task_manager.cc check)."""
+        pending = list(handles)
+        if not pending:
+            return
+        _, unfinished = self.ray.wait(pending, num_returns=len(pending), timeout=0)
+        for handle in unfinished:
+            self.ray.cancel(handle, force=False)
 
     def check_shared(self, folder: Path) -> None:
         """Fail in one sentence when a node cannot see the run's staging folder."""
