@@ -97,14 +97,19 @@ def datatrove_worker(docs_path: str, out_path: str, language: str, rounds: int) 
 
 
 def ensure_datatrove_venv() -> Path:
-    """Make benchmarks/.venv-datatrove with the pinned datatrove if it is not there yet."""
+    """Make benchmarks/.venv-datatrove with the pinned datatrove, or update it when
+    requirements-datatrove.txt changed since it was installed."""
     python = DT_VENV / "bin" / "python"
+    requirements = HERE / "requirements-datatrove.txt"
+    installed = DT_VENV / "installed-requirements.txt"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(DT_VENV)], check=True)
-        requirements = HERE / "requirements-datatrove.txt"
+    wanted = requirements.read_text(encoding="utf-8")
+    if not installed.exists() or installed.read_text(encoding="utf-8") != wanted:
         subprocess.run(
             [str(python), "-m", "pip", "install", "-q", "-r", str(requirements)], check=True
         )
+        installed.write_text(wanted, encoding="utf-8")
     return python
 
 

@@ -5,8 +5,9 @@ comments (a comment per line), the constitution (a line per document), the hate-
 comments (the `comments` column) and ChatbotData's questions (the `Q` column), and prints per
 file the rows read, kept, removed by step and reason, and the wall time. Then it repeats the
 mixture example of docs/curate.md on the same workspace: the c4 demo curated with `web-en` as
-`c4`, the news comments as `ko`, mixed 70/30 by documents and by LLaMA tokens, and counts the
-characters and LLaMA tokens of the Korean rows of the documents mix.
+`c4`, the news comments curated with `comments-ko` as `ko`, mixed 70/30 by documents and by
+LLaMA tokens, and counts the characters and LLaMA tokens of the Korean rows of the documents
+mix.
 
     .venv/bin/python benchmarks/korean_recipes.py [--keep]
 """
@@ -81,7 +82,7 @@ def mix(workspace: Path) -> None:
         "--output", "c4", workspace=workspace,
     )  # fmt: skip
     winnow(
-        "curate", "run", "web-ko", "--source", str(KOREAN / "news_comments.txt.gz"),
+        "curate", "run", "comments-ko", "--source", str(KOREAN / "news_comments.txt.gz"),
         "--text-mode", "line", "--output", "ko", workspace=workspace,
     )  # fmt: skip
     print(f"\nc4: {manifest(workspace, 'c4')['counts']['kept']:,} kept; ", end="")

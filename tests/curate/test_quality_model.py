@@ -270,3 +270,38 @@ def test_a_shipped_model_is_found_by_name():
         pl.DataFrame({"text": ["정말 좋은 노래네요 응원합니다", "ㅁㅊ 진짜 역겹다 꺼져라"]})
     )
     assert scored["quality_score"].to_list()[0] > scored["quality_score"].to_list()[1]
+
+
+def test_the_loss_is_chosen_recorded_and_checked(
+    korean_slice: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """--loss ova trains sigmoids per label (the shipped toxicity model's loss); the card
+    records it as fastText reports it, and an unknown loss fails in one line."""
+    path = tmp_path / "ova.ftz"
+    code, out = run_cli(capsys, *labelled_args(korean_slice, path, "--loss", "ova"))
+    assert code == 0, out
+    card = json.loads(card_path(path).read_text())
+    assert card["parameters"]["loss"] == card["parameters"]["fasttext"]["loss"] == "ova"
+    assert card["parameters"]["fasttext_effective"]["loss"].endswith("ova")
+    code, out = run_cli(capsys, *labelled_args(korean_slice, tmp_path / "x.ftz", "--loss", "ns"))
+    assert code == 2 and out.count("error:") == 1
+    assert "--loss ns is not one of softmax, ova, hs" in out
+    assert not (tmp_path / "x.ftz").exists()
+
+
+def test_the_shipped_toxicity_card_matches_its_rebuild_command():
+    """catalogs/models/README.md's command and the card beside the model name the same
+    settings, so the model can be rebuilt exactly."""
+    model = find_model("korean-toxicity")
+    assert model is not None
+    card = json.loads(card_path(model).read_text())
+    readme = (model.parent / "README.md").read_text(encoding="utf-8")
+    params = card["parameters"]
+    for option, key in [
+        ("--loss", "loss"), ("--epochs", "epochs"), ("--lr", "lr"), ("--dim", "dim"),
+        ("--word-ngrams", "word_ngrams"), ("--minn", "minn"), ("--maxn", "maxn"),
+        ("--holdout", "holdout"), ("--seed", "seed"), ("--min-count", "min_count"),
+    ]:  # fmt: skip
+        assert f"{option} {params[key]} " in readme.replace("\\\n", " ").replace("\n", " ")
+    assert card["quantized"] and card["size_bytes"] < 2_000_000
+    assert card["metrics_removed"]["f1"] > 0.76

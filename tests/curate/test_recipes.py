@@ -77,7 +77,7 @@ def test_missing_recipe_lists_known_ones() -> None:
 
 def test_every_shipped_recipe_and_every_default_passes_validation() -> None:
     for name in list_entries("recipes"):
-        load_recipe(name)
+        assert load_recipe(name).description, f"{name} says in its description what it is for"
     for name, cls in STEPS.items():
         hints = typing.get_type_hints(cls)
         for field in dataclasses.fields(cls):

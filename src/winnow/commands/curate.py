@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -195,10 +196,12 @@ def recipes() -> None:
 
     Example: winnow curate recipes
     """
-    table = new_table("recipes", "recipe", "steps", "file")
+    table = new_table("recipes", "recipe", "for (its description's first sentence); file", "steps")
     for name, path in list_entries("recipes").items():
         recipe = load_recipe(str(path))
-        table.add_row(name, ", ".join(s.name for s in recipe.steps), str(path))
+        purpose = recipe.description.split(": ")[0].split(". ")[0].rstrip(".")
+        shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+        table.add_row(name, f"{purpose}\n{shown}", ", ".join(s.name for s in recipe.steps))
     console.print(table)
 
 

@@ -65,15 +65,19 @@ def instruct(
 ) -> None:
     """Import SOURCE as instruction rows, render and validate them, and curate them with RECIPE.
 
-    Rows get `id, instruction, input, output, system, history, source, lang` and the renders
-    `text` (Alpaca prompt + output), `messages`, `prompt` and `completion`. Invalid rows are
-    quarantined with their reason and counted. Ids must be unique across all files of the
-    source: a later row that reuses an id is quarantined as duplicate_id, naming the first.
-    A truncated or corrupt .gz/.zst file keeps the records before the damage and quarantines
-    the damage as damaged_file (file, line, byte); an empty file in a folder is left out with
-    a warning.
+    Rows get `id, instruction, input, output, system, history, source, lang`, `meta` (a JSON
+    object of the columns the format does not read, e.g. KoAlpaca's url or a CSV's label) and
+    the renders `text` (Alpaca prompt + output), `messages`, `prompt` and `completion`. KoAlpaca
+    v1.0 and v1.1 files are detected as alpaca. Invalid rows are quarantined with their reason
+    and counted. Ids must be unique across all files of the source: a later row that reuses an
+    id is quarantined as duplicate_id, naming the first. A truncated or corrupt .gz/.zst file
+    keeps the records before the damage and quarantines the damage as damaged_file (file,
+    line, byte); an empty file in a folder is left out with a warning.
 
     Example: winnow curate instruct --source ../shared/data/instruct/lima.json --output lima
+
+    Example: winnow curate instruct --source ../shared/data/korean/ChatbotData.csv \\
+        --map question=Q,answer=A --recipe instruct-ko --output chatbot
     """
     if tokenizer and max_tokens is None:
         raise WinnowError("--tokenizer only counts tokens for --max-tokens; give --max-tokens N.")

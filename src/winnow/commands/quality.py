@@ -152,6 +152,13 @@ def train(
     maxn: Annotated[
         int, typer.Option(help="Longest character n-gram used as a feature (0: none).")
     ] = 0,
+    loss: Annotated[
+        str,
+        typer.Option(
+            help="fastText loss: softmax, ova (one-vs-all: a sigmoid per label) or hs "
+            "(hierarchical softmax)."
+        ),
+    ] = "softmax",
     autotune_seconds: Annotated[
         int,
         typer.Option(
@@ -213,6 +220,7 @@ def train(
         min_count=min_count,
         minn=minn,
         maxn=maxn,
+        loss=loss,
         autotune_seconds=autotune_seconds,
         balance=balance,
         quantize=quantize,

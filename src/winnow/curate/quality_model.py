@@ -45,6 +45,10 @@ QUANTIZE_TOLERANCE = 0.01
 MODEL_SUFFIXES = (".ftz", ".bin")
 """The file names a shipped model may have in a catalog's `models/` folder."""
 
+LOSSES = ("softmax", "ova", "hs")
+"""fastText's losses for two classes: softmax, one-vs-all (independent sigmoids) and
+hierarchical softmax."""
+
 AUTOTUNE_SHARE = 0.1
 """The share of each class's training part that autotune validates on (never the held-out part)."""
 
@@ -181,6 +185,7 @@ class TrainConfig:
     min_count: int = 2
     minn: int = 0
     maxn: int = 0
+    loss: str = "softmax"
     autotune_seconds: int = 0
     balance: bool = True
     quantize: bool = True
@@ -197,6 +202,8 @@ class TrainConfig:
         for name in ("minn", "maxn", "autotune_seconds"):
             if getattr(self, name) < 0:
                 raise WinnowError(f"--{name.replace('_', '-')} must be 0 or more.")
+        if self.loss not in LOSSES:
+            raise WinnowError(f"--loss {self.loss} is not one of {', '.join(LOSSES)}.")
         if self.minn > self.maxn:
             raise WinnowError(
                 f"--minn {self.minn} is above --maxn {self.maxn}; character n-grams run from "
@@ -521,7 +528,7 @@ def train_classes(
         "minCount": config.min_count,
         "minn": config.minn,
         "maxn": config.maxn,
-        "loss": "softmax",
+        "loss": config.loss,
         "thread": 1,
         "seed": config.seed,
         "verbose": 0,

@@ -32,6 +32,7 @@ class Recipe:
     entries: list[dict[str, Any]]
     steps: list[Step]
     warn_removed_share: float = WARN_REMOVED_SHARE
+    description: str = ""
 
     @property
     def hash(self) -> str:
@@ -113,7 +114,9 @@ def load_recipe(name_or_path: str) -> Recipe:
             "'warn_removed_share: 0.9', or 1 to never warn."
         )
     name = data.get("name", path.stem)
-    return recipe_from_entries(name, data["steps"], str(path), path, float(share))
+    recipe = recipe_from_entries(name, data["steps"], str(path), path, float(share))
+    recipe.description = " ".join(str(data.get("description") or "").split())
+    return recipe
 
 
 def check_duplicate_keys(path: Path) -> None:

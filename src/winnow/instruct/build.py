@@ -1,13 +1,16 @@
 """Turn an instruction file into schema rows (with renders) and quarantined rows with reasons.
 
-Schema: `id, instruction, input, output, system, history, source, lang`, then the renders
-`text, messages, prompt, completion`. `history` is List(List(String)) of [user, assistant]
-pairs; `messages`, `prompt` and `completion` are List(Struct(role, content)). A dataset
-version stores these nested columns as their JSON text, like every Winnow source.
+Schema: `id, instruction, input, output, system, history, source, lang, meta`, then the
+renders `text, messages, prompt, completion`. `history` is List(List(String)) of [user,
+assistant] pairs; `meta` is the JSON object of the record's columns its format does not read
+(null when there are none); `messages`, `prompt` and `completion` are List(Struct(role,
+content)). A dataset version stores these nested columns as their JSON text, like every
+Winnow source.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter as Tally
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +39,7 @@ SCHEMA = {
     "history": pl.List(pl.List(pl.Utf8)),
     "source": pl.Utf8,
     "lang": pl.Utf8,
+    "meta": pl.Utf8,
     "text": pl.Utf8,
     "messages": MESSAGE,
     "prompt": MESSAGE,
@@ -128,6 +132,8 @@ def import_file(
         row["history"] = [list(pair) for pair in cand["history"]]
         row["id"] = row_id
         row["source"] = source
+        meta = cand["meta"]
+        row["meta"] = json.dumps(meta, ensure_ascii=False, default=str) if meta else None
         good.append(row)
     for row, lang in zip(good, languages(good), strict=True):
         row["lang"] = lang

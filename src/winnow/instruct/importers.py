@@ -1,11 +1,13 @@
-"""Importers: Alpaca, ShareGPT, OpenAI messages, Dolly, question/answer CSV and self-instruct
-files, read into candidate instruction rows that validation then accepts or quarantines.
+"""Importers: Alpaca (KoAlpaca too), ShareGPT, OpenAI messages, Dolly, question/answer CSV and
+self-instruct files, read into candidate instruction rows that validation then accepts or
+quarantines.
 
 A candidate is a dict with `line` (1-based record number), `position` (the line, or `line.k`
 for self-instruct instance k; ids are hashed from it), `id`, `instruction`, `input`, `output`,
-`system`, `history` and `raw` (the record as JSON, for the quarantine). Values are passed on
-as found, so that validation can say what is wrong with them; `problem` is set when a record's
-shape cannot be mapped at all.
+`system`, `history`, `meta` (the record's columns its format does not read, such as KoAlpaca
+v1.1's `url` or a CSV's `label`) and `raw` (the record as JSON, for the quarantine). Values are
+passed on as found, so that validation can say what is wrong with them; `problem` is set when a
+record's shape cannot be mapped at all.
 """
 
 from __future__ import annotations
@@ -31,6 +33,16 @@ REQUIRED_KEYS: dict[str, frozenset[str]] = {
     "self-instruct": frozenset({"instruction", "instances"}),
 }
 """The keys (after --map) whose presence in the first records makes a file that format."""
+
+READ_KEYS: dict[str, frozenset[str]] = {
+    "alpaca": frozenset({"id", "instruction", "input", "output", "system", "history"}),
+    "sharegpt": frozenset({"id", "conversations", "system"}),
+    "messages": frozenset({"id", "messages", "system"}),
+    "dolly": frozenset({"id", "instruction", "context", "response"}),
+    "qa-csv": frozenset({"id", "question", "answer", "input", "system"}),
+    "self-instruct": frozenset({"id", "instruction", "instances"}),
+}
+"""The keys each format reads; a record's other keys are kept as the row's `meta`."""
 
 FORMATS = tuple(REQUIRED_KEYS)
 """Every format `--format` accepts besides `auto`."""
@@ -166,7 +178,8 @@ def candidate(line: int, record: Record, **fields: Any) -> Candidate:
 
 
 def from_alpaca(line: int, record: Record) -> Iterator[Candidate]:
-    """Alpaca `instruction, input, output`, with optional `system` and `history` pairs."""
+    """Alpaca `instruction, input, output`, with optional `system` and `history` pairs: also
+    KoAlpaca v1.0 (`ko_alpaca_data.json`) and v1.1 (`instruction, output, url`, no input)."""
     yield candidate(
         line,
         record,
@@ -307,6 +320,7 @@ def import_candidates(
     records = apply_map(records, mapping or {}, path)
     used = detect_format(records, path, broken) if fmt == "auto" else fmt
     importer = IMPORTERS[used]
+    reads = READ_KEYS[used]
     rows: list[Candidate] = list(broken)
     for line, record in records:
         if not isinstance(record, dict):
@@ -314,6 +328,7 @@ def import_candidates(
             problem = "not_a_record: expected an object"
             rows.append({"line": line, "position": str(line), "problem": problem, "raw": raw})
             continue
-        rows.extend(importer(line, record))
+        meta = {k: v for k, v in record.items() if k not in reads}
+        rows.extend(row | {"meta": meta} for row in importer(line, record))
     rows.sort(key=lambda r: r["line"])
     return used, rows

@@ -1,4 +1,4 @@
-"""Korean-aware Gopher quality: particles count as stop words for Hangul prose."""
+"""Korean-aware Gopher quality: function words count as stop words for Hangul prose."""
 
 import polars as pl
 
@@ -26,5 +26,5 @@ def test_prose_with_particles_is_kept_and_a_bare_list_is_not() -> None:
     assert reason_of(NOUNS) == "gopher_enough_stop_words"
 
 
-def test_particles_can_be_switched_off() -> None:
-    assert reason_of(PROSE, korean_particles=()) == "gopher_enough_stop_words"
+def test_korean_stop_words_can_be_switched_off() -> None:
+    assert reason_of(PROSE, korean_stop_words=()) == "gopher_enough_stop_words"

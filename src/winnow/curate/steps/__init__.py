@@ -15,6 +15,7 @@ from winnow.curate.steps import (  # noqa: F401
     pii,
     quality_classifier,
     select_diverse,
+    short_text,
 )
 from winnow.curate.steps.base import STEPS, Step, build_step, register
 from winnow.curate.steps.instruct import (  # noqa: F401

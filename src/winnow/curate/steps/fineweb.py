@@ -6,8 +6,10 @@ short lines (`short_line_ratio`), too many characters in repeated lines (`char_d
 over the characters outside newlines) and too many newlines per word (`list_ratio`).
 
 Korean needs no separate rule: datatrove's terminal punctuation already holds the marks
-Korean prose ends with (".", "?", "!"), line lengths are in characters, and words are
-eojeol, so a Korean list page scores like an English one.
+Korean prose ends with (".", "?", "!") and line lengths are in characters. Words (for
+`list_ratio` only) come from the split `tokenizer` names: `eojeol`, the fast split, or
+`kiwi`, Kiwi's morphemes as datatrove counts Korean words (needs
+`pip install 'winnow-llm[korean]'`); a Korean list page scores like an English one either way.
 
 Score columns (numeric): `fineweb_n_lines` (non-blank lines), `fineweb_line_punct_ratio`,
 `fineweb_short_line_ratio`, `fineweb_char_dup_ratio`, `fineweb_list_ratio`.
@@ -22,8 +24,10 @@ import numpy as np
 import polars as pl
 
 from winnow.curate.steps.base import Step, first_reason, register
+from winnow.curate.text.kiwi import require_kiwi
 from winnow.curate.text.stats import (
     TERMINAL_PUNCTUATION,
+    Tokenizer,
     char_class,
     duplicate_stats,
     flat_pieces,
@@ -46,6 +50,14 @@ class FineWebQuality(Step):
     short_line_length: int = 30
     char_duplicates_ratio: float = 0.01
     new_line_ratio: float = 0.3
+    tokenizer: Tokenizer = "eojeol"
+    """The word split: `eojeol` (fast, a Korean word is an eojeol) or `kiwi` (Kiwi's
+    morphemes, as datatrove counts Korean words; needs the `korean` extra)."""
+
+    def __post_init__(self) -> None:
+        """Fail at recipe load, not mid-run, when `tokenizer: kiwi` has no Kiwi installed."""
+        if self.tokenizer == "kiwi":
+            require_kiwi(f"step '{self.name}'")
 
     def score(self, df: pl.DataFrame) -> pl.DataFrame:
         """Measure line endings, line lengths, repeated lines and newlines per word."""
@@ -58,6 +70,7 @@ class FineWebQuality(Step):
         n_lines = pl.Series(np.bincount(row, minlength=df.height), dtype=pl.Int64)
         dups = duplicate_stats(flat, row, df.height)
         newlines = text.str.count_matches("\n", literal=True)
+        words = tokens_of(df["text"], self.tokenizer).counts
         return df.with_columns(
             n_lines.alias(self.col("n_lines")),
             ratio(pl.lit(np.bincount(row, punct, df.height)), n_lines).alias(
@@ -69,7 +82,7 @@ class FineWebQuality(Step):
             ratio(pl.lit(dups["dup_chars"]), text.str.len_chars() - newlines).alias(
                 self.col("char_dup_ratio")
             ),
-            ratio(newlines, pl.lit(tokens_of(df["text"]).counts)).alias(self.col("list_ratio")),
+            ratio(newlines, pl.lit(words)).alias(self.col("list_ratio")),
         )
 
     def reason(self) -> pl.Expr:

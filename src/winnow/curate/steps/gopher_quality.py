@@ -11,13 +11,24 @@ bullet or ending with an ellipsis (`gopher_too_many_bullets`,
 per-word ratios divide by all tokens, as datatrove does.
 
 Korean: rows whose letters are mostly Hangul (`gopher_quality_hangul_share` at least
-`korean_min_hangul_share`) count stop words from `korean_stop_words` (function words that
-stand as their own eojeol, see stats.KOREAN_STOP_WORDS) and, as one stop word per
-distinct particle, eojeol ending in one of `korean_particles` (stats.KOREAN_PARTICLES),
-and use `korean_min_avg_word_length` / `korean_max_avg_word_length`, because a Korean word here is a
-whole eojeol (stem plus particles) of about two to four syllables, so the English bounds of
-3 to 10 characters would reject ordinary Korean prose. Hangul syllables are letters, so they
-count as alphabetic for the alpha-word ratio.
+`korean_min_hangul_share`) have their own bounds and stop words, because a Korean word is
+not an English one. `tokenizer` picks the word split (the same option as on
+gopher_repetition and fineweb): `eojeol`, the fast split, where a Korean word is a whole
+eojeol (stem plus particles, about 2.3 morphemes), or `kiwi`, Kiwi's morphemes, as datatrove
+and fineweb-2 count Korean words (needs `pip install 'winnow-llm[korean]'`). The Korean
+bounds left null follow the split: `korean_min_doc_words` 22 eojeol or 50 morphemes (the 50
+words of Gopher as fineweb-2 counts them in Kiwi morphemes, 2.25 to an eojeol in the
+constitution and KLUE), average word length 1.5 to 8 characters per eojeol or fineweb-2's
+1 to 6 per morpheme; 0 turns one off. Stop words (see text/korean.py) are the function
+eojeol of `korean_stop_words` for the eojeol split and the morphemes Kiwi tags with one of
+`korean_stop_tags` (particles, endings, copula...) for kiwi, never a syllable an eojeol
+happens to end in, so a bare list of nouns fails `gopher_enough_stop_words`.
+
+The alpha-word ratio of a Hangul row is taken over the tokens that hold a letter or a
+decimal digit: punctuation and symbols (the ①②, ∼, ·, 「」 and table rules of formal and
+legal text) are layout, not words, so they no longer pull a real document below the
+threshold, while a table of numbers still fails. Other rows divide by all tokens, as
+datatrove does.
 
 Score columns (all numeric): `gopher_quality_n_words` (words with a non-punctuation
 character), `gopher_quality_n_tokens`, `gopher_quality_avg_word_length`,
@@ -25,36 +36,39 @@ character), `gopher_quality_n_tokens`, `gopher_quality_avg_word_length`,
 `gopher_quality_bullet_lines_ratio`, `gopher_quality_ellipsis_lines_ratio`,
 `gopher_quality_alpha_words_ratio`, `gopher_quality_n_stop_words` (distinct stop words
 present) and `gopher_quality_hangul_share`.
+
+Version 2: the Korean stop words, alpha-word ratio and `korean_min_doc_words` above (1
+counted any eojeol ending in a particle's syllable as a stop word and divided by every token).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 import polars as pl
 from numba import njit
 
-from winnow.curate.steps.base import Step, first_reason, register
+from winnow.curate.steps.base import Step, bounds, first_reason, register
 from winnow.curate.text.buffers import code_point, is_space, text_buffers
-from winnow.curate.text.stats import (
-    KOREAN_PARTICLES,
-    KOREAN_STOP_WORDS,
-    PUNCTUATION_SET,
-    ratio,
-    tokens_of,
-)
+from winnow.curate.text.kiwi import TAGS, require_kiwi, tag_ids
+from winnow.curate.text.korean import KIWI_STOP_TAGS, KOREAN_STOP_WORDS
+from winnow.curate.text.stats import PUNCTUATION_SET, Tokenizer, ratio, tokens_of
 from winnow.curate.text.tokens import (
     ALPHA,
     LETTER,
+    NUMERAL,
     WORD,
+    Tokens,
     char_classes,
-    hash_bytes,
     hash_strings,
 )
 
 ENGLISH_STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
+# Korean rows' bounds for each split when left null: min doc words, min and max average length.
+KOREAN_BOUNDS: dict[str, tuple[int, float, float]] = {"eojeol": (22, 1.5, 8), "kiwi": (50, 1, 6)}
+_ROW_SPREAD = np.uint64(0x9E3779B97F4A7C15)
 
 
 @register
@@ -64,6 +78,9 @@ class GopherQuality(Step):
 
     name: ClassVar[str] = "gopher_quality"
     prefix: ClassVar[str] = "gopher_quality_"
+    version: ClassVar[int] = 2
+    """2: Korean stop words from whole function words or Kiwi tags, the Hangul alpha ratio
+    over letter and digit tokens, `korean_min_doc_words` (see the module docstring)."""
     min_doc_words: int | None = 50
     max_doc_words: int | None = 100_000
     min_avg_word_length: float | None = 3
@@ -71,14 +88,35 @@ class GopherQuality(Step):
     max_symbol_word_ratio: float | None = 0.1
     max_bullet_lines_ratio: float | None = 0.9
     max_ellipsis_lines_ratio: float | None = 0.3
-    max_non_alpha_words_ratio: float | None = 0.8
+    max_non_alpha_words_ratio: float | None = field(default=0.8, metadata=bounds(0, 1))
     min_stop_words: int | None = 2
     stop_words: tuple[str, ...] = ENGLISH_STOP_WORDS
-    korean_min_hangul_share: float = 0.5
-    korean_min_avg_word_length: float | None = 1.5
-    korean_max_avg_word_length: float | None = 8
+    tokenizer: Tokenizer = "eojeol"
+    """The word split: `eojeol` (fast, a Korean word is an eojeol) or `kiwi` (Kiwi's
+    morphemes, as datatrove counts Korean words; needs the `korean` extra)."""
+    korean_min_hangul_share: float = field(default=0.5, metadata=bounds(0, 1))
+    korean_min_doc_words: int | None = None
+    """Fewest words in a Hangul row; null: 22 with eojeol, 50 with kiwi; 0: no bound."""
+    korean_min_avg_word_length: float | None = None
+    """Hangul rows' least mean word length; null: 1.5 with eojeol, 1 with kiwi; 0: none."""
+    korean_max_avg_word_length: float | None = None
+    """Hangul rows' greatest mean word length; null: 8 with eojeol, 6 with kiwi; 0: none."""
     korean_stop_words: tuple[str, ...] = KOREAN_STOP_WORDS
-    korean_particles: tuple[str, ...] = KOREAN_PARTICLES
+    """Whole eojeol that count as stop words in Hangul rows with the eojeol split."""
+    korean_stop_tags: tuple[str, ...] = KIWI_STOP_TAGS
+    """Kiwi tags whose morphemes count as stop words in Hangul rows with the kiwi split."""
+
+    def __post_init__(self) -> None:
+        """Check that Kiwi is installed when asked for, and fill the Korean bounds left null."""
+        if self.tokenizer == "kiwi":
+            require_kiwi(f"step '{self.name}'")
+        words, low, high = KOREAN_BOUNDS[self.tokenizer]
+        if self.korean_min_doc_words is None:
+            self.korean_min_doc_words = words
+        if self.korean_min_avg_word_length is None:
+            self.korean_min_avg_word_length = low
+        if self.korean_max_avg_word_length is None:
+            self.korean_max_avg_word_length = high
 
     def score(self, df: pl.DataFrame) -> pl.DataFrame:
         """Measure characters and lines in one compiled pass, then words and stop words from
@@ -87,24 +125,25 @@ class GopherQuality(Step):
         chars = _char_stats(offsets, data, char_classes(PUNCTUATION_SET))
         hangul, letters = chars[:, _HANGUL], chars[:, _LETTERS]
         share = np.divide(hangul, letters, out=np.zeros(df.height), where=letters > 0)
-        tokens = tokens_of(df["text"])
+        korean = share >= self.korean_min_hangul_share
+        tokens = tokens_of(df["text"], self.tokenizer)
+        kiwi = self.tokenizer == "kiwi"
         words = _word_stats(
             tokens.first,
-            tokens.starts,
-            tokens.ends,
             tokens.hashes,
             tokens.chars,
             tokens.flags,
-            tokens.data,
-            share >= self.korean_min_hangul_share,
+            korean,
             hash_strings(self.stop_words),
-            hash_strings(self.korean_stop_words),
-            hash_strings(self.korean_particles),
-            np.array([len(w.encode()) for w in self.korean_particles], dtype=np.int64),
+            hash_strings(() if kiwi else self.korean_stop_words),
         )
+        stop_words = words[:, _STOP_WORDS]
+        if kiwi:
+            stop_words = stop_words + _tagged_stop_words(tokens, korean, self.korean_stop_tags)
         n_tokens = pl.Series(tokens.counts)
         n_words = pl.Series(words[:, _WORDS])
         n_lines = pl.Series(chars[:, _LINES])
+        alpha_base = np.where(korean, words[:, _LETTER_OR_DIGIT_WORDS], tokens.counts)
         return df.with_columns(
             pl.Series(self.col("hangul_share"), share),
             n_words.alias(self.col("n_words")),
@@ -114,8 +153,10 @@ class GopherQuality(Step):
             _ratio(chars[:, _ELLIPSES], n_tokens).alias(self.col("ellipsis_ratio")),
             _ratio(chars[:, _BULLET_LINES], n_lines).alias(self.col("bullet_lines_ratio")),
             _ratio(chars[:, _ELLIPSIS_LINES], n_lines).alias(self.col("ellipsis_lines_ratio")),
-            _ratio(words[:, _ALPHA_WORDS], n_tokens).alias(self.col("alpha_words_ratio")),
-            pl.Series(self.col("n_stop_words"), words[:, _STOP_WORDS]),
+            _ratio(words[:, _ALPHA_WORDS], pl.Series(alpha_base)).alias(
+                self.col("alpha_words_ratio")
+            ),
+            pl.Series(self.col("n_stop_words"), stop_words),
         )
 
     def reason(self) -> pl.Expr:
@@ -123,8 +164,8 @@ class GopherQuality(Step):
         korean = pl.col(self.col("hangul_share")) >= self.korean_min_hangul_share
         avg = pl.col(self.col("avg_word_length"))
         rules: list[tuple[pl.Expr, str]] = []
-        if self.min_doc_words:
-            rules.append((pl.col(self.col("n_words")) < self.min_doc_words, "gopher_short_doc"))
+        fewest = _by_script(korean, self.korean_min_doc_words, self.min_doc_words)
+        rules.append((pl.col(self.col("n_words")) < fewest, "gopher_short_doc"))
         if self.max_doc_words:
             rules.append((pl.col(self.col("n_words")) > self.max_doc_words, "gopher_long_doc"))
         low = _by_script(korean, self.korean_min_avg_word_length, self.min_avg_word_length)
@@ -166,49 +207,26 @@ def _index_of(keys: np.ndarray, h: np.uint64) -> int:
     return -1
 
 
-@njit(cache=True, nogil=True)
-def _particle(
-    data: np.ndarray, start: int, end: int, particles: np.ndarray, lengths: np.ndarray
-) -> int:
-    """Which particle ends this token after one or more Hangul syllables, else -1: the
-    longest such ending, as `^[가-힣]+?(particle)$` finds it."""
-    split = start
-    while split < end:
-        c = code_point(data, split)
-        if not 0xAC00 <= c <= 0xD7A3:
-            return -1
-        split += 3
-        for k in range(len(particles)):
-            if lengths[k] == end - split and particles[k] == hash_bytes(data, split, end):
-                return k
-    return -1
-
-
 # Columns of `_word_stats` and `_char_stats`.
-_WORDS, _WORD_CHARS, _ALPHA_WORDS, _STOP_WORDS = range(4)
+_WORDS, _WORD_CHARS, _ALPHA_WORDS, _LETTER_OR_DIGIT_WORDS, _STOP_WORDS = range(5)
 _HASHES, _ELLIPSES, _LINES, _BULLET_LINES, _ELLIPSIS_LINES, _HANGUL, _LETTERS = range(7)
 
 
 @njit(cache=True, nogil=True)
 def _word_stats(
     first: np.ndarray,
-    starts: np.ndarray,
-    ends: np.ndarray,
     hashes: np.ndarray,
     chars: np.ndarray,
     flags: np.ndarray,
-    data: np.ndarray,
     korean: np.ndarray,
     english: np.ndarray,
     standalone: np.ndarray,
-    particles: np.ndarray,
-    lengths: np.ndarray,
 ) -> np.ndarray:
     """Per row: words (tokens with a non-punctuation character), their characters, tokens
-    with a letter, and distinct stop words: English ones in other rows; in Korean rows the
-    standalone words and, as one each, the particles that end an eojeol."""
-    seen = np.full(len(english) + len(standalone) + len(particles), -1, np.int64)
-    out = np.zeros((len(first) - 1, 4), np.int64)
+    with a letter, tokens with a letter or a decimal digit, and distinct listed stop words
+    (English ones in other rows, the Korean ones in Korean rows)."""
+    seen = np.full(len(english) + len(standalone), -1, np.int64)
+    out = np.zeros((len(first) - 1, 5), np.int64)
     for r in range(len(first) - 1):
         for t in range(first[r], first[r + 1]):
             if flags[t] & WORD:
@@ -216,19 +234,33 @@ def _word_stats(
                 out[r, _WORD_CHARS] += chars[t]
             if flags[t] & ALPHA:
                 out[r, _ALPHA_WORDS] += 1
-            if not korean[r]:
-                key = _index_of(english, hashes[t])
-            else:
+            if flags[t] & (ALPHA | NUMERAL):
+                out[r, _LETTER_OR_DIGIT_WORDS] += 1
+            if korean[r]:
                 key = _index_of(standalone, hashes[t])
-                if key >= 0:
-                    key += len(english)
-                else:
-                    key = _particle(data, starts[t], ends[t], particles, lengths)
-                    key = key + len(english) + len(standalone) if key >= 0 else -1
+                key = key + len(english) if key >= 0 else -1
+            else:
+                key = _index_of(english, hashes[t])
             if key >= 0 and seen[key] != r:
                 seen[key] = r
                 out[r, _STOP_WORDS] += 1
     return out
+
+
+def _tagged_stop_words(
+    tokens: Tokens, korean: np.ndarray, stop_tags: tuple[str, ...]
+) -> np.ndarray:
+    """Per row, the distinct morphemes (by surface) of Korean rows that Kiwi tagged with one
+    of `stop_tags`."""
+    counts = np.diff(tokens.first)
+    row = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    wanted = np.zeros(len(TAGS), dtype=bool)
+    ids = tag_ids(stop_tags)
+    wanted[ids[ids >= 0]] = True
+    keep = wanted[tokens.tags] & korean[row]
+    keys = tokens.hashes[keep] ^ (row[keep].astype(np.uint64) * _ROW_SPREAD)
+    distinct = row[keep][np.unique(keys, return_index=True)[1]]
+    return np.bincount(distinct, minlength=len(counts)).astype(np.int64)
 
 
 @njit(cache=True, nogil=True)

@@ -13,8 +13,12 @@ past each repeat; here each run of consecutive repeated positions is covered in 
 from its start, which gives the same count except when a repeat's only earlier copy lay
 inside a stretch that the greedy scan jumped over.
 
-Korean needs no separate rule: words are whitespace- and punctuation-delimited eojeol,
-and every ratio is over characters, so the thresholds carry over.
+Korean: every ratio is over characters, so the thresholds carry over, but the n-grams
+depend on the word split (`tokenizer`): with `eojeol`, the fast split, a Korean word is a
+whole eojeol; with `kiwi` it is one of Kiwi's morphemes, as datatrove counts Korean words
+(needs `pip install 'winnow-llm[korean]'`). The split matters most on short texts, where
+datatrove's top n-gram rule counts even an n-gram that occurs once: two eojeol are a larger
+share of a one-line comment than two morphemes.
 
 Score columns (fractions, numeric): `gopher_repetition_dup_para_frac`,
 `gopher_repetition_dup_para_char_frac`, `gopher_repetition_dup_line_frac`,
@@ -31,7 +35,8 @@ import polars as pl
 
 from winnow.curate.steps.base import Step, first_reason, register
 from winnow.curate.text import repetition
-from winnow.curate.text.stats import tokens_of
+from winnow.curate.text.kiwi import require_kiwi
+from winnow.curate.text.stats import Tokenizer, tokens_of
 
 
 @register
@@ -54,13 +59,22 @@ class GopherRepetition(Step):
         (9, 0.11),
         (10, 0.10),
     )
+    tokenizer: Tokenizer = "eojeol"
+    """The word split: `eojeol` (fast, a Korean word is an eojeol) or `kiwi` (Kiwi's
+    morphemes, as datatrove counts Korean words; needs the `korean` extra)."""
+
+    def __post_init__(self) -> None:
+        """Fail at recipe load, not mid-run, when `tokenizer: kiwi` has no Kiwi installed."""
+        if self.tokenizer == "kiwi":
+            require_kiwi(f"step '{self.name}'")
 
     def score(self, df: pl.DataFrame) -> pl.DataFrame:
         """Measure paragraph, line and n-gram repetition for the whole shard at once."""
         top_ns = [n for n, _ in self.top_n_grams]
         dup_ns = [n for n, _ in self.dup_n_grams]
+        tokens = tokens_of(df["text"], self.tokenizer)
         stats, top, dup = repetition.repetition(
-            df["text"], tokens_of(df["text"]), max(top_ns + dup_ns, default=0), 1 in top_ns + dup_ns
+            df["text"], tokens, max(top_ns + dup_ns, default=0), 1 in top_ns + dup_ns
         )
         n_chars = pl.Series(stats[:, repetition.N_CHARS]).cast(pl.UInt32)
         columns = {

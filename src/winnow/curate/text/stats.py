@@ -9,12 +9,14 @@ uppercase letter...). On the project's web samples it gives the same token list 
 64% of documents and 0.2% more tokens overall. The split is two regex passes over the whole
 column (`spaced`) and one compiled scan (`tokens.tokenize`); the other measures are Polars
 expressions or numpy operations over a whole column, so a shard is measured without a
-per-document Python loop.
+per-document Python loop. A step with `tokenizer: kiwi` gets Kiwi's morphemes instead
+(`kiwi.py`), with the same token features.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -37,28 +39,6 @@ TERMINAL_PUNCTUATION = frozenset(
     "𖩯𑇍𑻷𐽕𑩃।𑗂𑇆𑁈။᱾𑱁꘏܁᜶‼𑈻‽᪫﹖𑑌𑈼\U00010f87𑗐៙᰻"
 )
 PUNCTUATION_SET = frozenset(PUNCTUATION) | TERMINAL_PUNCTUATION
-
-# Korean function words and very common predicates, used as the stop-word list for rows
-# that are mostly Hangul: standalone determiners/pronouns (이, 그, 저, 이런, 그런, 모든),
-# bound nouns that stand as their own eojeol (것, 수, 등, 때, 중), conjunctions and adverbs
-# (및, 또, 또는, 그리고, 하지만, 그러나, 그래서, 따라서, 더, 잘, 안, 못, 다, 좀, 너무, 아주)
-# and the commonest inflected forms of 있다/하다/되다/없다.
-KOREAN_STOP_WORDS = (
-    "이", "그", "저", "것", "수", "등", "및", "때", "중", "더", "또", "또는", "그리고",
-    "하지만", "그러나", "그래서", "따라서", "이런", "그런", "모든", "잘", "안", "못", "다",
-    "좀", "너무", "아주", "있다", "있는", "하다", "하는", "한다", "했다", "된다", "되는",
-    "없는", "없다",
-)  # fmt: skip
-
-# Korean case and topic particles (josa). Function words that English writes apart, Korean
-# attaches to the noun, so a run of prose shows many eojeol ending in one of these while a
-# menu, a list of tags or a one-word comment shows few. Gopher's stop-word rule for Hangul
-# rows counts each distinct particle (as "~는", "~을", ...) besides the standalone words above.
-KOREAN_PARTICLES = (
-    "에서", "으로", "에게", "까지", "부터", "처럼", "보다", "은", "는", "이", "가", "을", "를",
-    "의", "에", "로", "와", "과", "도", "만",
-)  # fmt: skip
-
 
 # Pre-passes that put spaces where spaCy splits inside a whitespace-delimited chunk. The
 # first alternative matches a URL and gives it back unchanged, so nothing inside a URL is
@@ -136,14 +116,18 @@ def duplicate_stats(flat: pl.Series, row: np.ndarray, n_rows: int) -> pl.DataFra
     )
 
 
+Tokenizer = Literal["eojeol", "kiwi"]
+"""A word split: `eojeol` is the fast one here (spaCy-like rules, so a Korean word is a
+whole eojeol); `kiwi` is Kiwi's morphemes (`kiwi.kiwi_tokens`), as datatrove splits Korean."""
+
+
 class _TokenCache:
-    """The tokens of the last text column split, so that steps run one after another on the
-    same shard (gopher_repetition, gopher_quality, fineweb) split it once."""
+    """The tokens of the last text column split by each tokenizer, so that steps run one
+    after another on the same shard (gopher_repetition, gopher_quality, fineweb) split it once."""
 
     def __init__(self) -> None:
         """Start empty."""
-        self.key: tuple[int, int] | None = None
-        self.tokens: Tokens | None = None
+        self.entries: dict[str, tuple[tuple[int, int], Tokens]] = {}
 
     @staticmethod
     def _key(texts: pl.Series) -> tuple[int, int]:
@@ -152,26 +136,33 @@ class _TokenCache:
         spread = np.arange(1, 2 * len(hashes) + 1, 2, dtype=np.uint64)
         return len(hashes), int((hashes * spread).sum(dtype=np.uint64))
 
-    def tokens_of(self, texts: pl.Series) -> Tokens:
+    def tokens_of(self, texts: pl.Series, tokenizer: Tokenizer = "eojeol") -> Tokens:
         """Tokens of a text column, reused while its content is unchanged."""
         key = self._key(texts)
-        if key != self.key or self.tokens is None:
+        cached = self.entries.get(tokenizer)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        if tokenizer == "kiwi":
+            from winnow.curate.text.kiwi import kiwi_tokens  # kiwipiepy is an optional extra
+
+            tokens = kiwi_tokens(texts, PUNCTUATION_SET)
+        else:
             text = pl.select(spaced(pl.lit(texts.fill_null("")))).to_series()
-            self.tokens = tokenize(text, PUNCTUATION_SET)
-            self.key = key
-        return self.tokens
+            tokens = tokenize(text, PUNCTUATION_SET)
+        self.entries[tokenizer] = (key, tokens)
+        return tokens
 
     def clear(self) -> None:
         """Forget the cached tokens (benchmarks time each step from a cold start)."""
-        self.key, self.tokens = None, None
+        self.entries.clear()
 
 
 TOKEN_CACHE = _TokenCache()
 
 
-def tokens_of(texts: pl.Series) -> Tokens:
+def tokens_of(texts: pl.Series, tokenizer: Tokenizer = "eojeol") -> Tokens:
     """Word tokens of a text column, shared by the steps that run on the same shard."""
-    return TOKEN_CACHE.tokens_of(texts)
+    return TOKEN_CACHE.tokens_of(texts, tokenizer)
 
 
 def normalized_lines(text: pl.Expr) -> pl.Expr:

@@ -16,10 +16,12 @@ and cuts it into tokens, trying at each position, in this order (the first that 
 7. any other single character.
 
 No token is built as a string: each is a byte span with a 64-bit hash, its length in
-characters, whether it has a letter and whether it is a word (has a character outside
-datatrove's punctuation set). Character classes come from the same regex engine Polars uses,
-tabulated once per process for the code points below U+40000 (higher ones are unassigned,
-private or format characters, none of them letters, digits, punctuation or symbols).
+characters, whether it has a letter, whether it has a decimal digit and whether it is a word
+(has a character outside datatrove's punctuation set). `span_tokens` builds the same
+features for spans another splitter found (Kiwi's morphemes, `kiwi.kiwi_tokens`).
+Character classes come from the same regex engine Polars uses, tabulated once per process
+for the code points below U+40000 (higher ones are unassigned, private or format
+characters, none of them letters, digits, punctuation or symbols).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from numba import njit
 from winnow.curate.text.buffers import code_point, text_buffers
 from winnow.curate.text.hashing import FNV_OFFSET, FNV_PRIME, mix
 
-SPACE, LETTER, DIGIT, PUNCT, SYMBOL, DATATROVE_PUNCT, MARK = 1, 2, 4, 8, 16, 32, 64
+SPACE, LETTER, DIGIT, PUNCT, SYMBOL, DATATROVE_PUNCT, MARK, DECIMAL = 1, 2, 4, 8, 16, 32, 64, 128
 _CORE_EXCLUDED = SPACE | PUNCT | SYMBOL
 _TABLE_SIZE = 0x40000
 # spaCy keeps these with their period; each packed as up to four lowercase ASCII bytes.
@@ -45,7 +47,7 @@ ABBREVIATIONS = (
 _ABBREVIATION_CODES = np.array(
     sorted(int.from_bytes(a.encode(), "little") for a in ABBREVIATIONS), dtype=np.int64
 )
-WORD, ALPHA = 1, 2
+WORD, ALPHA, NUMERAL = 1, 2, 4
 
 
 @cache
@@ -56,7 +58,7 @@ def char_classes(punctuation: frozenset[str]) -> np.ndarray:
     chars = pl.Series("c", [chr(p) for p in points], dtype=pl.String)
     tests = ((SPACE, r"\s"), (LETTER, r"\p{L}"), (DIGIT, r"\p{N}"), (PUNCT, r"\p{P}"))
     bits = np.zeros(len(points), dtype=np.uint8)
-    for bit, pattern in (*tests, (SYMBOL, r"\p{S}"), (MARK, r"\p{M}")):
+    for bit, pattern in (*tests, (SYMBOL, r"\p{S}"), (MARK, r"\p{M}"), (DECIMAL, r"\p{Nd}")):
         bits |= chars.str.contains(pattern).to_numpy().astype(np.uint8) * np.uint8(bit)
     bits |= chars.is_in(list(punctuation)).to_numpy().astype(np.uint8) * np.uint8(DATATROVE_PUNCT)
     table = np.zeros(_TABLE_SIZE, dtype=np.uint8)
@@ -202,11 +204,40 @@ def _period_within(data: np.ndarray, start: int, end: int) -> bool:
     return k < end
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _features(data: np.ndarray, table: np.ndarray, i: int, j: int) -> tuple[np.uint64, int, int]:
+    """A token's hash, characters and WORD/ALPHA/NUMERAL flags, from its bytes i to j."""
+    h, f, c = FNV_OFFSET, 0, 0
+    for k in range(i, j):
+        b = data[k]
+        h = (h ^ np.uint64(b)) * FNV_PRIME
+        if (b & 0xC0) != 0x80:
+            c += 1
+            bits = _class(table, code_point(data, k))
+            f |= WORD if not bits & DATATROVE_PUNCT else 0
+            f |= ALPHA if bits & LETTER else 0
+            f |= NUMERAL if bits & DECIMAL else 0
+    return mix(h), c, f
+
+
+@njit(cache=True, nogil=True)
+def _span_features(
+    data: np.ndarray, table: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every span's hash, characters and flags, as `_scan` computes them for its tokens."""
+    hashes = np.empty(len(starts), np.uint64)
+    chars = np.empty(len(starts), np.int64)
+    flags = np.empty(len(starts), np.uint8)
+    for t in range(len(starts)):
+        hashes[t], chars[t], flags[t] = _features(data, table, starts[t], ends[t])
+    return hashes, chars, flags
+
+
 @njit(cache=True, nogil=True)
 def _scan(
     offsets: np.ndarray, data: np.ndarray, table: np.ndarray, codes: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Every token's row start index, byte start and end, hash, characters and WORD/ALPHA flags."""
+    """Every token's row start index, byte start and end, hash, characters and flags."""
     rows = len(offsets) - 1
     # A token has at least one byte. The tail past the last token is never written, so its
     # pages are never touched and cost no memory.
@@ -237,16 +268,8 @@ def _scan(
                 j = _word(data, table, i, end)
             if j < 0:
                 j = _other(data, i, end)
-            h, f, c = FNV_OFFSET, 0, 0
-            for k in range(i, j):
-                b = data[k]
-                h = (h ^ np.uint64(b)) * FNV_PRIME
-                if (b & 0xC0) != 0x80:
-                    c += 1
-                    bits = _class(table, code_point(data, k))
-                    f |= WORD if not bits & DATATROVE_PUNCT else 0
-                    f |= ALPHA if bits & LETTER else 0
-            starts[n], ends[n], hashes[n], chars[n], flags[n] = i, j, mix(h), c, f
+            hashes[n], chars[n], flags[n] = _features(data, table, i, j)
+            starts[n], ends[n] = i, j
             n += 1
             i = j
         first[r + 1] = n
@@ -282,6 +305,8 @@ class Tokens:
     hashes: np.ndarray
     chars: np.ndarray
     flags: np.ndarray
+    tags: np.ndarray | None = None
+    """Each token's part of speech as an index into `kiwi.TAGS`; None for a split without."""
 
     @property
     def counts(self) -> np.ndarray:
@@ -303,3 +328,20 @@ def tokenize(spaced: pl.Series, punctuation: frozenset[str]) -> Tokens:
     table = char_classes(punctuation)
     first, starts, ends, hashes, chars, flags = _scan(offsets, data, table, _ABBREVIATION_CODES)
     return Tokens(data, first, starts, ends, hashes, chars, flags)
+
+
+def span_tokens(
+    texts: pl.Series,
+    first: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    punctuation: frozenset[str],
+    tags: np.ndarray | None = None,
+) -> Tokens:
+    """Tokens at byte spans of a text column's UTF-8 buffer (offsets within each row) that
+    another splitter found, with the features `tokenize` gives its own tokens."""
+    offsets, data = text_buffers(texts)
+    row_starts = np.repeat(offsets[:-1], np.diff(first))
+    starts, ends = starts + row_starts, ends + row_starts
+    hashes, chars, flags = _span_features(data, char_classes(punctuation), starts, ends)
+    return Tokens(data, first, starts, ends, hashes, chars, flags, tags)

@@ -11,13 +11,26 @@ from winnow.curate.steps.base import Step, first_reason, register
 from winnow.curate.steps.instruct.fields import require_columns, text_field
 from winnow.errors import WinnowError
 
+# Hangul syllables without a final consonant (U+AC00 + 28k): each is written with 2 jamo, the
+# others with 3, so a syllable counts as the letters an alphabetic script would spell it with.
+OPEN_SYLLABLES = "[" + "".join(chr(0xAC00 + 28 * k) for k in range(399)) + "]"
+
+
+def letter_count(text: pl.Expr) -> pl.Expr:
+    """Unicode characters, with each Hangul syllable counted as its 2 or 3 jamo."""
+    syllables = text.str.count_matches("[가-힣]")
+    open_syllables = text.str.count_matches(OPEN_SYLLABLES)
+    return text.str.len_chars() + 2 * syllables - open_syllables
+
 
 @register
 @dataclass
 class InstructLength(Step):
     """Drop rows whose instruction or output is shorter or longer than the bounds.
 
-    Characters are Unicode characters of the stripped field; words are runs of letters and
+    Characters are Unicode characters of the stripped field, except that a Hangul syllable
+    counts as the 2 or 3 jamo it is written with, so one bound suits Korean and alphabetic
+    text ("결혼할까", a whole question, is 11 characters, not 4); words are runs of letters and
     digits, so a run of Chinese characters counts as one word (bound Chinese and Japanese by
     characters). Only `instruction` and `output` are measured, not `input`. A max of None is
     no bound. Columns: `instruct_length_{instruction,output}_{chars,words}`. Reasons, checked
@@ -27,6 +40,7 @@ class InstructLength(Step):
 
     name: ClassVar[str] = "instruct_length"
     prefix: ClassVar[str] = "instruct_length_"
+    version: ClassVar[int] = 2
     min_instruction_chars: int = 5
     max_instruction_chars: int | None = None
     min_instruction_words: int = 1
@@ -61,7 +75,7 @@ class InstructLength(Step):
         columns = []
         for part in ("instruction", "output"):
             text = text_field(part).str.strip_chars()
-            columns.append(text.str.len_chars().cast(pl.Int64).alias(self.col(f"{part}_chars")))
+            columns.append(letter_count(text).cast(pl.Int64).alias(self.col(f"{part}_chars")))
             words = text.str.count_matches(r"[\p{L}\p{N}\p{M}]+").cast(pl.Int64)
             columns.append(words.alias(self.col(f"{part}_words")))
         return df.with_columns(columns)

@@ -18,19 +18,28 @@ from winnow.errors import WinnowError
 
 BUILTIN_LANGUAGES = ("en", "ko", "zh")
 GAP = r"[^.!?。\n]{0,80}?"
+# A quotation after a non-letter (or at the start): reported speech and examples, such as an
+# answer that teaches how to decline ("'죄송하지만 참석할 수 없습니다'라고 하세요"), not the
+# answer's own voice. A straight ' after a letter is an apostrophe (I'm), so it opens nothing.
+QUOTED = (
+    r"(^|[^\p{L}\p{N}])(?:\"[^\"\n]{1,200}\"|“[^”\n]{1,200}”|‘[^’\n]{1,200}’|'[^'\n]{1,200}'"
+    r"|「[^」\n]{1,200}」|『[^』\n]{1,200}』)"
+)
 
 
 def fold(text: pl.Expr) -> pl.Expr:
-    """Text as phrases are matched: NFKC, curly quotes straightened, lower case."""
-    text = text.str.normalize("NFKC").str.replace_all("[\u2018\u2019\u02bc]", "'")
-    return text.str.to_lowercase()
+    """Text as phrases are matched: quotations dropped, NFKC, curly quotes straightened, lower
+    case."""
+    text = text.str.replace_all(QUOTED, "${1} ").str.normalize("NFKC")
+    return text.str.replace_all("[\u2018\u2019\u02bc]", "'").str.to_lowercase()
 
 
 def phrase_pattern(phrase: str) -> str:
     """The regex of one listed phrase: whitespace-tolerant, ' ... ' a short in-sentence gap.
 
-    Any whitespace matches a whitespace run, and optional whitespace is allowed where ASCII
-    meets other characters ("AI语言" also matches "AI 语言").
+    Whitespace between two ASCII characters matches a whitespace run; anywhere else spacing is
+    optional, since Korean spacing varies ("도와드릴 수" and "도와드릴수") and Chinese has none
+    ("AI语言" also matches "AI 语言").
     """
     phrase = unicodedata.normalize("NFKC", phrase).replace("\u2019", "'").lower()
     parts = []
@@ -38,11 +47,12 @@ def phrase_pattern(phrase: str) -> str:
         out = []
         for i, char in enumerate(piece):
             if char.isspace():
-                if out and out[-1] != r"\s+":
-                    out.append(r"\s+")
                 continue
-            prev = piece[i - 1] if i else ""
-            if prev and not prev.isspace() and prev.isascii() != char.isascii():
+            before = piece[:i].rstrip()[-1:]
+            spaced = bool(before) and before != piece[i - 1]
+            if spaced and before.isascii() and char.isascii():
+                out.append(r"\s+")
+            elif spaced or (before and before.isascii() != char.isascii()):
                 out.append(r"\s*")
             out.append(regex_escape(char))
         parts.append("".join(out))
@@ -77,18 +87,21 @@ def read_phrases(source: str) -> tuple[str, ...]:
 class Refusal(Step):
     """Drop answers that refuse or carry AI boilerplate, in English, Korean and Chinese.
 
-    Examples: "As an AI language model", "죄송하지만 ... 수 없습니다", "作为一个AI语言模型",
-    "I was trained by OpenAI".
+    Examples: "As an AI language model", "죄송하지만 ... 도와드릴 수 없습니다",
+    "作为一个AI语言模型", "I was trained by OpenAI".
     Built-in phrase lists live in winnow/resources/refusals/{en,ko,zh}.txt (where each comes
     from is written at its top); `languages` picks among them and `lists` adds phrase files.
-    A phrase matches case-insensitively anywhere in the `fields` (default: the output), after
-    NFKC and straightened quotes; ' ... ' inside a phrase stands for up to 80 characters within
-    one sentence. Column: `refusal_match` (the first matched phrase as found, lower-cased; null
-    when none). Reason: `refusal`.
+    A phrase matches case-insensitively anywhere in the `fields` (default: the output) outside
+    quotation marks (quoted text is reported speech or an example, as in an answer that
+    teaches how to decline politely), after NFKC and straightened quotes; ' ... ' inside a
+    phrase stands for up to 80 characters within one sentence; spaces are optional except
+    between two ASCII characters (Korean spacing varies). Column: `refusal_match` (the first
+    matched phrase as found, lower-cased; null when none). Reason: `refusal`.
     """
 
     name: ClassVar[str] = "refusal"
     prefix: ClassVar[str] = "refusal_"
+    version: ClassVar[int] = 2
     languages: list[str] = field(default_factory=lambda: list(BUILTIN_LANGUAGES))
     lists: list[str] = field(default_factory=list)
     fields: list[str] = field(default_factory=lambda: ["output"])
