@@ -25,6 +25,9 @@ def test_label_with_the_keyboard_survives_a_reload(
         page.goto(f"{url}/label?dataset=web@v1&task=quality-keep-drop&annotator=ana")
         settled(page)
         page.get_by_text("0 labelled", exact=False).wait_for(timeout=60_000)
+        # the shortcut works once its button is drawn and the script run that drew it is over
+        page.get_by_role("button", name="Keep: worth training on").wait_for(timeout=60_000)
+        settled(page)
         first = page.locator("code", has_text="demo-").first.inner_text()
         page.locator("body").press("1")
         page.get_by_text("ana: 1 labelled", exact=False).wait_for(timeout=60_000)

@@ -4,6 +4,7 @@ for a step that removed nearly everything."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from tests.workspaces import Small
 from winnow.curate.recipes import recipe_from_entries
 from winnow.curate.runner import RunOptions, run_recipe
 from winnow.curate.sources import resolve_source
+from winnow.curate.steps import STEPS
+from winnow.dashboard import marks, reasons
 
 
 def test_overview_charts_and_lineage(
@@ -63,7 +66,8 @@ def test_browse_search_and_open_a_duplicate(small: Small, monkeypatch: pytest.Mo
     table = app.dataframe[0].value
     assert len(table) == 3 and set(table["step"]) == {"exact_dedup"}
     row = table.iloc[0]
-    app.selectbox(key="open-rejected").set_value(row["id"]).run()
+    app.query_params["row"] = row["id"]
+    app.run()
     assert not app.exception, app.exception
     shown = texts(app)
     assert "removed by **exact_dedup**: duplicate" in shown
@@ -101,4 +105,111 @@ def test_home_counts_the_workspace(small: Small, monkeypatch: pytest.MonkeyPatch
     app = open_page(monkeypatch, small.root, "home")
     assert not app.exception, app.exception
     assert {m.label: m.value for m in app.metric}["dataset versions"] == "3"
-    assert len(app.get("page_link")) == 4
+    assert len(app.get("page_link")) == 5
+
+
+def test_a_link_to_another_dataset_switches_the_page(
+    small: Small, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same page with another `dataset=` opens it (a keyed selectbox kept the old one);
+    a choice by hand goes into the URL."""
+    app = open_page(monkeypatch, small.root, "datasets", dataset="web@v1")
+    app.query_params["dataset"] = "instruct@v1"
+    app.run()
+    assert app.selectbox(key="dataset").value == "instruct@v1"
+    assert {m.label: m.value for m in app.metric}["kind"] == "instruct"
+    app.selectbox(key="dataset").set_value("pairs@v1").run()
+    assert app.query_params["dataset"] == "pairs@v1"
+
+
+def test_an_open_row_is_in_the_url_with_its_reason_in_numbers(
+    small: Small, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """row= opens the row (a reload or a shared link); the removal shows the measured value
+    against the recipe's threshold; a search's matches are marked in the text."""
+    app = open_page(
+        monkeypatch,
+        small.root,
+        "datasets",
+        dataset="web@v1",
+        split="rejected",
+        row="demo-boiler-short",
+    )
+    assert not app.exception, app.exception
+    assert app.radio(key="split").value == "rejected"
+    [error] = [e.value for e in app.error]
+    assert error == ("removed by **gopher_repetition**: top_2_gram — top_2_gram_frac 0.42 > 0.20")
+    assert app.query_params["row"] == "demo-boiler-short"
+    app.text_input(key="search-rejected").input("SUBSCRIBE").run()
+    assert "to <mark>subscribe</mark>!" in app.get("html")[0].proto.body
+    app.radio(key="split").set_value("kept").run()
+    assert "row" not in app.query_params
+
+
+def test_a_near_duplicate_shows_its_similarity_and_a_word_diff(
+    small: Small, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """demo-near-bees: Jaccard similarity with demo-bees above minhash's 0.80, and a diff."""
+    app = open_page(
+        monkeypatch,
+        small.root,
+        "datasets",
+        dataset="web@v1",
+        split="rejected",
+        row="demo-near-bees",
+    )
+    assert not app.exception, app.exception
+    assert "**Jaccard similarity 0.84**" in texts(app)
+    assert "at 0.80 or more" in texts(app)
+    diff = app.get("html")[0].proto.body
+    assert "<del" in diff and "<ins" in diff
+
+
+def test_column_statistics_and_charts(small: Small, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each column's min, mean, max, nulls and histogram, text columns' top values; counts on
+    whole-number ticks, step names whole, counts on the funnel's bars."""
+    app = open_page(monkeypatch, small.root, "datasets", dataset="web@v1")
+    [table] = [d.value for d in app.dataframe if "histogram" in d.value.columns]
+    stats = table.set_index("column")
+    assert stats.loc["language", "top values"].startswith("en (")
+    assert stats.loc["language_score", "nulls"] == 0
+    assert sum(stats.loc["language_score", "histogram"]) == 14
+    assert stats.loc["text", "measure"] == "length"
+    funnel = json.loads(app.get("vega_lite_chart")[0].proto.spec)
+    layers = funnel["layer"]
+    assert {layer["mark"]["type"] for layer in layers} == {"bar", "text"}
+    axis = layers[0]["encoding"]
+    assert axis["x"]["axis"]["format"] == "d" and axis["y"]["axis"]["labelLimit"] == 0
+    assert axis["x"]["title"] == "rows kept after the step"
+
+
+@pytest.mark.parametrize(("step", "reason"), sorted(reasons.RULES))
+def test_every_reason_rule_names_a_parameter_of_its_step(step: str, reason: str) -> None:
+    """Each rule's threshold is read from its step's defaults without error."""
+    rule = reasons.RULES[(step, reason)]
+    params = reasons.parameters({"step": step})
+    row = {"gopher_quality_hangul_share": 0.0}
+    limit = rule.limit(params, row)
+    assert limit is None or isinstance(limit, int | float | list)
+    assert rule.column.startswith(STEPS[step].prefix) or rule.column == "language"
+
+
+def test_a_recipe_threshold_is_the_one_shown() -> None:
+    """The recipe's own value, not the default, and decimals enough to tell them apart."""
+    manifest = {"recipe": {"steps": [{"step": "fineweb", "char_duplicates_ratio": 0.012}]}}
+    row = {"step": "fineweb", "reason": "char_dup_ratio", "fineweb_char_dup_ratio": 0.0123}
+    assert reasons.explain(manifest, row) == "char_dup_ratio 0.0123 > 0.0120"
+    korean = {"step": "gopher_quality", "reason": "gopher_short_doc", "gopher_quality_n_words": 9}
+    korean["gopher_quality_hangul_share"] = 0.9
+    assert reasons.explain({}, korean) == "n_words 9 < 22"
+
+
+def test_marks_escape_and_diff() -> None:
+    """Markup in a row stays text; the diff strikes the words that changed."""
+    shown = marks.highlighted("<b>hi</b> Hi", "hi")
+    assert (
+        "&lt;<mark>b</mark>&gt;" not in shown
+        and "<mark>hi</mark>&lt;/b&gt; <mark>Hi</mark>" in shown
+    )
+    diff = marks.word_diff("the old cat", "the new cat")
+    assert ">old</del>" in diff and ">new</ins>" in diff and "the " in diff

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.dashboard.helpers import open_page, texts
 from tests.workspaces import Small
+from winnow.dashboard.label_export import jsonl
 
 
 def labeller(
@@ -135,3 +136,87 @@ def test_label_page_needs_an_annotator_and_a_suitable_dataset(
     assert "Type your name as annotator to start." in texts(app)
     app.selectbox(key="task").set_value("answer-rating").run()
     assert app.selectbox(key="label-dataset").options == ["instruct@v1"]
+
+
+def test_task_annotator_and_dataset_live_in_the_url(
+    small: Small, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Choices are written to the URL; a new session (a reload) on that URL starts from them,
+    and a task the catalog does not have falls back to the first."""
+    ws = small.copy(tmp_path / "ws")
+    app = labeller(monkeypatch, ws.root, "quality-1to5", "ana", "web@v1")
+    assert dict(app.query_params) == {
+        "dataset": "web@v1",
+        "task": "quality-1to5",
+        "annotator": "ana",
+    }
+    again = open_page(monkeypatch, ws.root, "label", **dict(app.query_params))
+    assert again.selectbox(key="task").value == "quality-1to5"
+    assert again.text_input(key="annotator").value == "ana"
+    assert "ana: 0 labelled" in again.get("progress")[0].proto.text
+    unknown = open_page(monkeypatch, ws.root, "label", task="no-such-task", annotator="ana")
+    assert unknown.selectbox(key="task").value == "answer-rating"
+    assert unknown.query_params["task"] == "answer-rating"
+
+
+def test_the_item_shows_its_record_and_model_suggestions(
+    small: Small, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beside the document: its id, source file and split, and the language identifier's
+    suggestion; the other columns are folded away."""
+    ws = small.copy(tmp_path / "ws")
+    app = labeller(monkeypatch, ws.root, "quality-keep-drop", "ana", "web@v1")
+    shown = texts(app)
+    assert "**Record**" in shown and "- split: `kept`" in shown and "- source_file:" in shown
+    assert "**Model suggestions**" in shown and "- language: `en`" in shown
+    assert any(e.label.endswith("more columns") for e in app.expander)
+
+
+def test_disagreements_show_each_annotators_label(
+    small: Small, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two annotators who differ on the second item: only that item is listed, with both
+    labels."""
+    ws = small.copy(tmp_path / "ws")
+    ana = labeller(monkeypatch, ws.root, "quality-keep-drop", "ana", "web@v1")
+    bo = labeller(monkeypatch, ws.root, "quality-keep-drop", "bo", "web@v1")
+    for value_a, value_b in [("keep", "keep"), ("keep", "drop")]:
+        ana.button(key=f"choice-{value_a}").click().run()
+        bo.button(key=f"choice-{value_b}").click().run()
+    ana.run()
+    table = next(f.value for f in ana.dataframe if "item_id" in f.value.columns)
+    second = records(ws.root, "web@v1", "quality-keep-drop")[2]["item_id"]
+    assert table.to_dict("records") == [{"item_id": second, "ana": "keep", "bo": "drop"}]
+
+
+def test_export_previews_then_counts_and_offers_a_download(
+    small: Small, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before writing: the first rows with their class, and the counts; after: the counts the
+    manifests record and a download per written dataset, kept through a rerun."""
+    ws = small.copy(tmp_path / "ws")
+    app = labeller(monkeypatch, ws.root, "quality-keep-drop", "ana", "web@v1")
+    app.button(key="choice-keep").click().run()
+    app.button(key="choice-drop").click().run()
+    preview = next(f.value for f in app.dataframe if "class" in f.value.columns)
+    assert preview["class"].tolist() == ["keep", "drop"]
+    assert not ws.ws.versions("web-quality-keep-drop-keep")
+    app.button(key="export").click().run()
+    assert not app.exception, app.exception
+    app.run()
+    counts = next(f.value for f in app.dataframe if "items_labelled" in f.value.columns)
+    assert counts.to_dict("records")[0] | {"split": 0} == {
+        "items_labelled": 2,
+        "keep": 1,
+        "drop": 1,
+        "split": 0,
+        "unknown_items": 0,
+    }
+    downloads = [d.proto.label for d in app.get("download_button")]
+    assert downloads == [
+        "Download web-quality-keep-drop-keep@v1 (JSON lines)",
+        "Download web-quality-keep-drop-drop@v1 (JSON lines)",
+    ]
+    data = jsonl(ws.ws.dataset("web-quality-keep-drop-keep"))()
+    (row,) = [json.loads(line) for line in data.splitlines()]
+    assert row["id"] == records(ws.root, "web@v1", "quality-keep-drop")[0]["item_id"]

@@ -14,7 +14,13 @@ from tests.cli_helpers import run_cli
 from tests.labels.conftest import keep_drop_store, label, store_of
 from winnow.curate.quality_model import card_path
 from winnow.errors import WinnowError
-from winnow.labels.export import export_preference, export_quality, majority
+from winnow.labels.export import (
+    export_preference,
+    export_quality,
+    majority,
+    plan_preference,
+    plan_quality,
+)
 from winnow.labels.items import load_items
 from winnow.workspace import Workspace
 
@@ -183,3 +189,23 @@ def test_exports_refuse_tasks_of_the_other_kind(ws: Workspace):
         export_quality(ws, store_of(ws, "pairs", "pairwise"), "x")
     with pytest.raises(WinnowError, match="export a preference set from a pairwise task"):
         export_preference(ws, store_of(ws, "web", "quality-1to5"), "x")
+
+
+def test_the_plan_is_what_the_export_writes(ws: Workspace):
+    """The preview a page shows (plan_quality, plan_preference) has the rows and counts the
+    export then writes, and writes nothing itself."""
+    store = keep_drop_store(ws)
+    plan = plan_quality(store)
+    assert plan.frames["keep"].height == 10 and plan.frames["drop"].height == 3
+    assert plan.counts["split"] == 1 and not ws.versions("web-plan-keep")
+    keep, drop = export_quality(ws, store, "web-plan")
+    assert [r[0] for r in rows(ws, keep.ref)] == plan.frames["keep"]["id"].to_list()
+    assert keep.manifest["labels"]["counts"] == plan.counts
+    pairs = store_of(ws, "pairs", "pairwise")
+    items = label(pairs, "ana", {})
+    label(pairs, "ana", {items[0].id: "A", items[1].id: "tie"})
+    preference = plan_preference(pairs)
+    assert len(preference.records) == 1 and preference.counts["tie"] == 1
+    version = export_preference(ws, pairs, "pairs-plan")
+    assert version.manifest["counts"]["kept"] == 1
+    assert version.manifest["labels"]["ids"] == preference.ids

@@ -1,15 +1,19 @@
 """Rows of a dataset version page by page: DuckDB over the Parquet shards with LIMIT/OFFSET,
-full-text or regex search, and filters on score columns, so a page never loads the dataset."""
+full-text or regex search, and filters on score columns, so a page never loads the dataset.
+A text search goes through the version's full-text index (built on the first search), so its
+count and deep pages need not read every row; a regex search scans."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import polars as pl
 
+from winnow.dashboard import search_index
 from winnow.errors import WinnowError
 from winnow.workspace import DatasetVersion
 
@@ -54,6 +58,8 @@ class Browser:
         self.version = version
         self.con = duckdb.connect(":memory:")
         self._schemas: dict[str, dict[str, str]] = {}
+        self._found: dict[str, np.ndarray | None] = {}
+        self._sources: dict[str, search_index.Source] = {}
 
     def has(self, split: str) -> bool:
         """Whether the split has any shard."""
@@ -104,22 +110,21 @@ class Browser:
         ]
         return " || ' ' || ".join(parts) or "''"
 
-    def where(self, query: Query) -> tuple[str, list[Any]]:
-        """The WHERE clause and its parameters; unknown columns are refused."""
+    def where(self, query: Query, text: bool = True) -> tuple[str, list[Any]]:
+        """The WHERE clause and its parameters (without the search and length bounds when
+        `text` is false: the index answers those); unknown columns are refused."""
         schema = self.schema(query.split)
         clauses, params = [], []
-        if query.search:
-            text = self.search_expr(query.split)
-            if query.regex:
-                clauses.append(f"regexp_matches({text}, ?)")
-                params.append(query.search)
-            else:  # RE2's case-insensitive match is twice as fast as lower() + contains
-                clauses.append(f"regexp_matches({text}, ?)")
-                params.append("(?i)" + re.escape(query.search))
+        if query.search and text:
+            expr = self.search_expr(query.split)
+            clauses.append(f"regexp_matches({expr}, ?)")
+            # RE2's case-insensitive match is twice as fast as lower() + contains
+            params.append(query.search if query.regex else search_index.pattern(query.search))
         for column in query.ranges:
             self.check_column(column, schema)
         bounds = [(quoted(column), span) for column, span in query.ranges.items()]
-        bounds.append((f"length({self.search_expr(query.split)})", query.length))
+        if text:
+            bounds.append((f"length({self.search_expr(query.split)})", query.length))
         for expr, (low, high) in bounds:
             if low is not None:
                 clauses.append(f"{expr} >= ?")
@@ -151,9 +156,14 @@ class Browser:
             raise WinnowError(f"the search could not run ({str(exc).splitlines()[0]}).") from exc
 
     def rows(self, query: Query) -> pl.DataFrame:
-        """One page of matching rows; the scan stops once the page is full."""
+        """One page of matching rows: through the index for a text search, else a scan that
+        stops once the page is full."""
         if not self.has(query.split):
             return pl.DataFrame()
+        found = self.found(query)
+        if found is not None:
+            start = query.page * query.size
+            return self.fetch(query.split, found[start : start + query.size])
         where, params = self.where(query)
         return self.run(
             f"SELECT {self.select_list(query.split)} FROM {self.version.relation_sql(query.split)}"
@@ -165,9 +175,101 @@ class Browser:
         """How many rows match: from Parquet metadata without a filter, else a full scan."""
         if not self.has(query.split):
             return 0
+        found = self.found(query)
+        if found is not None:
+            return len(found)
         where, params = self.where(query)
         source = self.version.relation_sql(query.split)
         return int(self.run(f"SELECT count(*) AS n FROM {source}{where}", params)["n"][0])
+
+    def index_folder(self, split: str) -> Path:
+        """Where this version's search index of a split lives: the workspace's indexes/."""
+        root = self.version.path.parents[2]
+        return search_index.index_folder(root, self.version.name, self.version.version, split)
+
+    def source(self, split: str) -> search_index.Source:
+        """The split's shards in scan order with their sizes and rows, and the searched text."""
+        if split not in self._sources:
+            glob = self.version.split_glob(split)
+            rows = dict(
+                self.con.sql(
+                    f"SELECT file_name, num_rows FROM parquet_file_metadata('{glob}')"
+                ).fetchall()
+            )
+            order = [f for (f,) in self.con.sql(f"SELECT file FROM glob('{glob}')").fetchall()]
+            shards = [(f, Path(f).stat().st_size, int(rows[f])) for f in order]
+            relation = self.version.relation_sql(split)
+            self._sources[split] = search_index.Source(shards, self.search_expr(split), relation)
+        return self._sources[split]
+
+    def found(self, query: Query) -> np.ndarray | None:
+        """Row numbers (in scan order) of every row a text search matches with the query's
+        filters, through the index; None for no search, a regex, or an index that cannot be
+        written (a read-only workspace), which scan instead."""
+        if not query.search or query.regex:
+            return None
+        key = repr((query.split, query.search, query.length, query.ranges, query.values))
+        if key not in self._found:
+            self._found[key] = self.indexed(query)
+        return self._found[key]
+
+    def indexed(self, query: Query) -> np.ndarray | None:
+        """`found` without the memo."""
+        source = self.source(query.split)
+        try:
+            index = search_index.search_index(self.index_folder(query.split), source)
+        except OSError:
+            return None
+        rows = index.within(index.matches(query.search), *query.length)
+        where, params = self.where(query, text=False)
+        if where:
+            rows = rows[np.isin(rows, self.filtered(query.split, source, where, params))]
+        return rows
+
+    def numbered(self, split: str) -> str:
+        """The split with each row's shard and row number in that shard."""
+        return self.version.relation_sql(split).replace(
+            "union_by_name = true",
+            "union_by_name = true, filename = '__shard', file_row_number = true",
+        )
+
+    def filtered(
+        self, split: str, source: search_index.Source, where: str, params: list[Any]
+    ) -> np.ndarray:
+        """Row numbers (in scan order) of the rows the other filters keep."""
+        found = self.run(
+            f"SELECT __shard, file_row_number FROM {self.numbered(split)}{where}", params
+        )
+        bases = np.cumsum([0] + [rows for _, _, rows in source.files])
+        base = {name: int(b) for (name, _, _), b in zip(source.files, bases, strict=False)}
+        return (
+            found["__shard"].replace_strict(base, return_dtype=pl.Int64).to_numpy()
+            + found["file_row_number"].to_numpy()
+        )
+
+    def fetch(self, split: str, rows: np.ndarray) -> pl.DataFrame:
+        """The rows with these row numbers (in scan order), in that order."""
+        source = self.source(split)
+        bases = np.cumsum([0] + [n for _, _, n in source.files])
+        shard = np.searchsorted(bases, rows, side="right") - 1
+        parts = []
+        for index in np.unique(shard):
+            name = source.files[index][0]
+            wanted = (rows[shard == index] - bases[index]).tolist()
+            marks = ", ".join("?" for _ in wanted)
+            parts.append(
+                self.run(
+                    f"SELECT {self.select_list(split)} FROM {self.numbered(split)} "
+                    f"WHERE __shard = ? AND file_row_number IN ({marks}) ORDER BY file_row_number",
+                    [name, *wanted],
+                )
+            )
+        if not parts:
+            return self.run(
+                f"SELECT {self.select_list(split)} FROM {self.version.relation_sql(split)} LIMIT 0",
+                [],
+            )
+        return pl.concat(parts, how="diagonal_relaxed")
 
     def page(self, query: Query) -> Page:
         """One page of matching rows and the number of rows that match."""

@@ -1,5 +1,6 @@
-"""What every dashboard page shares: the workspace, picking a dataset (also from a link's query
-parameters), links between pages, and errors shown on the page instead of breaking it."""
+"""What every dashboard page shares: the workspace, choices kept in the URL (so a link or a
+reload opens the same dataset, run or row), links between pages, and errors shown on the page
+instead of breaking it."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from pathlib import Path
 
 import streamlit as st
 
+from winnow.dashboard.url_state import choice
 from winnow.errors import WinnowError
 from winnow.workspace import DatasetVersion, Workspace
 
 PAGES = {
     "home": "views/home.py",
     "datasets": "views/datasets.py",
+    "runs": "views/runs.py",
     "label": "views/label.py",
     "jobs": "views/jobs.py",
     "evals": "views/evals.py",
@@ -28,7 +31,7 @@ def workspace() -> Workspace:
     return Workspace.resolve(os.environ.get("WINNOW_HOME"))
 
 
-def link(page: str, label: str, **query: str) -> None:
+def link(page: str, label: str, **query: str | list[str]) -> None:
     """A link to another page, carrying what it should open."""
     st.page_link(PAGES[page], label=label, query_params=query or None)
 
@@ -52,8 +55,8 @@ def dataset_refs(ws: Workspace) -> list[str]:
 def pick_dataset(
     ws: Workspace, key: str, allowed: Callable[[DatasetVersion], bool] | None = None
 ) -> DatasetVersion | None:
-    """A dataset version chosen from the workspace's list; a `dataset` query parameter picks
-    the first choice, and only names on the list are ever opened (no paths from the URL)."""
+    """A dataset version chosen from the workspace's list, kept in the `dataset` query
+    parameter; only names on the list are ever opened (no paths from the URL)."""
     refs = dataset_refs(ws)
     if allowed is not None:
         refs = [r for r in refs if readable_allowed(ws, r, allowed)]
@@ -62,10 +65,7 @@ def pick_dataset(
             f"No datasets in {ws.root} yet. Make one with `winnow curate run` or `winnow demo`."
         )
         return None
-    wanted = st.query_params.get("dataset")
-    index = refs.index(wanted) if wanted in refs else 0
-    ref = st.selectbox("Dataset", refs, index=index, key=key)
-    return ws.dataset(ref)
+    return ws.dataset(choice(st.selectbox, "Dataset", refs, key, "dataset"))
 
 
 def readable_allowed(ws: Workspace, ref: str, allowed: Callable[[DatasetVersion], bool]) -> bool:

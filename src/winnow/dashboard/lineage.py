@@ -47,6 +47,26 @@ def runs_reading(ws: Workspace, version: DatasetVersion) -> list[str]:
     ]
 
 
+def model_run(record: dict[str, Any]) -> str | None:
+    """The training run an eval run scored, or None for a model from elsewhere."""
+    return ((record.get("model") or {}).get("run") or {}).get("name")
+
+
+def base_run(record: dict[str, Any]) -> str | None:
+    """The run a training run started from, or None for a tiny, hub or local base."""
+    return ((record.get("base") or {}).get("run") or {}).get("name")
+
+
+def runs_from(records: dict[str, dict[str, Any]], name: str) -> list[str]:
+    """Training runs that started from run NAME's model."""
+    return [n for n, r in records.items() if r.get("method") != "evaluate" and base_run(r) == name]
+
+
+def evals_of(records: dict[str, dict[str, Any]], name: str) -> list[str]:
+    """Eval runs that scored run NAME's model."""
+    return [n for n, r in records.items() if r.get("method") == "evaluate" and model_run(r) == name]
+
+
 def model_chain(record: dict[str, Any]) -> list[dict[str, Any]]:
     """An eval run's model back to its first base: one entry per run with its input datasets."""
     run = (record.get("model") or {}).get("run")

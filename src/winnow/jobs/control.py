@@ -15,8 +15,8 @@ from winnow.workspace import Workspace
 
 
 def launch(ws: Workspace, spec: JobSpec) -> Job:
-    """Check the spec, write the queued job and start its supervisor; a bad spec raises
-    WinnowError and starts nothing."""
+    """Check the spec, write the queued job and start its supervisor, which runs the job when
+    the queue has a slot; a bad spec raises WinnowError and starts nothing."""
     job = create_job(ws, spec)
     with (job.path / "supervisor.log").open("ab") as out:
         starter = subprocess.Popen(
@@ -35,8 +35,9 @@ def launch(ws: Workspace, spec: JobSpec) -> Job:
 
 
 def cancel(job: Job) -> str:
-    """Ask a job to stop (SIGTERM to its supervisor, which stops the command); returns what was
-    done, and does nothing to a job that has already ended."""
+    """Ask a job to stop (a cancel file, and SIGTERM to its supervisor, which stops the command
+    or stops waiting in the queue); returns what was done, and does nothing to a job that has
+    already ended."""
     current = read_job(job.path)
     if not current.finished:
         (job.path / CANCEL_FILE).touch()
@@ -44,8 +45,9 @@ def cancel(job: Job) -> str:
     if current.finished:
         return f"job {job.id} has already ended ({current.status}); nothing to cancel."
     pid = current.record.get("pid")
-    if pid is None:
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(int(pid), signal.SIGTERM)
+    if current.status == "queued":
         return f"job {job.id} is cancelled before its command starts."
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(int(pid), signal.SIGTERM)
     return f"job {job.id} is stopping; it shows as cancelled once its command has ended."

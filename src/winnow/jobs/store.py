@@ -24,7 +24,8 @@ JOB_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{4}")
 
 ACTIVE = ("queued", "running")
 FINAL = ("completed", "failed", "cancelled")
-"""Job statuses: a job is queued until its supervisor runs, then running, then one of FINAL."""
+"""Job statuses: a job is queued until its supervisor has a slot in the queue (jobs.queue),
+then running, then one of FINAL."""
 
 SUPERVISOR = "winnow.jobs.supervise"
 """The module run as each job's supervisor process."""

@@ -1,6 +1,6 @@
 """The process that runs one job, `python -m winnow.jobs.supervise JOBDIR`: started detached
-by launch(), it runs the job's argv as a child with its output in log.txt, passes a cancel on
-to it, and records in job.json how the job ended."""
+by launch(), it waits for the job's turn in the queue, runs the job's argv as a child with its
+output in log.txt, passes a cancel on to it, and records in job.json how the job ended."""
 
 from __future__ import annotations
 
@@ -11,12 +11,18 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
+from winnow.files import read_json
 from winnow.jobs.logs import error_from_log
+from winnow.jobs.queue import wait_for_slot
+from winnow.jobs.staging import clean_staging, output_dir, staging_names
 from winnow.jobs.store import CANCEL_FILE, now, update_job
+from winnow.workspace import Workspace
 
 GRACE = 10.0
 """Seconds a cancelled command gets to stop before its process group is killed."""
@@ -66,8 +72,57 @@ def wait(child: subprocess.Popen[bytes], state: State) -> int:
                 forward(state, signal.SIGKILL)
 
 
+def group_alive(pgid: int) -> bool:
+    """Whether a live (not zombie) process is left in a process group."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def end_group(state: State) -> None:
+    """Kill what is left of a cancelled command's process group and wait (up to GRACE) until
+    it is gone, so that nothing writes into its staging folder while that is removed."""
+    if state.child is None:
+        return
+    forward(state, signal.SIGKILL)
+    deadline = time.monotonic() + GRACE
+    while group_alive(state.child.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def run_command(
+    path: Path, record: dict[str, Any], state: State, stopped: Callable[[], bool]
+) -> int:
+    """Start the job's command with its output in log.txt and wait for it; a curation job first
+    records the staging folders already in its dataset, which a cancel must leave alone."""
+    folder = output_dir(Workspace(path.parent.parent), record)
+    if folder is not None:
+        update_job(path, staging_before=staging_names(folder))
+    with (path / "log.txt").open("ab") as log:
+        child = state.child = subprocess.Popen(
+            record["argv"],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=command_env(),
+            close_fds=True,
+            process_group=0,
+            preexec_fn=die_with_parent,
+        )
+    update_job(path, child_pid=child.pid)
+    if stopped():  # cancelled while the command started
+        forward(state, signal.SIGTERM)
+    return wait(child, state)
+
+
 def supervise(path: Path) -> None:
-    """Record running, run the command (unless cancelled already), record how it ended."""
+    """Wait for a slot in the queue (unless cancelled already), record running, run the
+    command, record how it ended; a cancelled curation job's staging folder is removed."""
     state = State()
 
     def on_term(signum: int, frame: FrameType | None) -> None:
@@ -75,29 +130,24 @@ def supervise(path: Path) -> None:
             state.cancelled_at = time.monotonic()
         forward(state, signal.SIGTERM)
 
+    def stopped() -> bool:
+        if state.cancelled_at is None and (path / CANCEL_FILE).exists():
+            state.cancelled_at = time.monotonic()
+        return state.cancelled_at is not None
+
     signal.signal(signal.SIGTERM, on_term)
-    record = update_job(path, status="running", pid=os.getpid(), started_at=now())
-    if (path / CANCEL_FILE).exists():
-        state.cancelled_at = time.monotonic()
+    record = update_job(path, pid=os.getpid())
     returncode = None
-    if state.cancelled_at is None:
-        with (path / "log.txt").open("ab") as log:
-            child = state.child = subprocess.Popen(
-                record["argv"],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=command_env(),
-                close_fds=True,
-                process_group=0,
-                preexec_fn=die_with_parent,
+    cleaned: list[str] = []
+    if not stopped() and wait_for_slot(path, stopped):
+        returncode = run_command(path, record, state, stopped)
+        if state.cancelled_at is not None and returncode != 0:
+            end_group(state)
+            cleaned = clean_staging(
+                Workspace(path.parent.parent), path.name, read_json(path / "job.json")
             )
-        update_job(path, child_pid=child.pid)
-        if state.cancelled_at is not None:
-            forward(state, signal.SIGTERM)
-        returncode = wait(child, state)
     if state.cancelled_at is not None and returncode != 0:
-        ended = {"status": "cancelled"}
+        ended = {"status": "cancelled", "cleaned": cleaned}
     elif returncode == 0:
         ended = {"status": "completed"}
     else:

@@ -10,6 +10,7 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from time import perf_counter
@@ -171,13 +172,18 @@ def write_labelled_version(
     return ws.publish(name, write)
 
 
-def export_quality(
-    ws: Workspace, store: LabelStore, output: str, keep_at: float = 4, drop_at: float = 2
-) -> tuple[DatasetVersion, DatasetVersion]:
-    """Write OUTPUT-keep and OUTPUT-drop (`id, text, votes, voters` rows of the labelled
-    dataset) for `winnow curate quality train --positive OUTPUT-keep --negative OUTPUT-drop`."""
-    started = perf_counter()
-    names = {cls: check_name(f"{output}-{cls}") for cls in QUALITY_CLASSES}
+@dataclass(frozen=True)
+class QualityPlan:
+    """What a quality export writes: the rows of each class, the counts and the rule."""
+
+    frames: dict[str, pl.DataFrame]
+    counts: dict[str, int]
+    rule: dict[str, Any]
+
+
+def plan_quality(store: LabelStore, keep_at: float = 4, drop_at: float = 2) -> QualityPlan:
+    """The keep and drop rows (`id, text, votes, voters`) a quality export would write, so a
+    page can preview them before anything is written."""
     vote = quality_rule(store, keep_at, drop_at)
     numeric = set(store.task.values) != set(QUALITY_CLASSES)
     decided, counts = decide(
@@ -195,14 +201,28 @@ def export_quality(
         "keep_at": keep_at if numeric else None,
         "drop_at": drop_at if numeric else None,
     }
-    written = []
+    frames = {}
     for cls in QUALITY_CLASSES:
         chosen = [row | decided[row["id"]] for row in rows if decided[row["id"]]["decision"] == cls]
-        frame = pl.DataFrame(
+        frames[cls] = pl.DataFrame(
             [{k: row[k] for k in ("id", "text", "votes", "voters")} for row in chosen],
             schema={"id": pl.Utf8, "text": pl.Utf8, "votes": pl.Int64, "voters": pl.Int64},
         )
-        labels = labels_section(store, rule, counts) | {"class": cls}
+    return QualityPlan(frames, counts, rule)
+
+
+def export_quality(
+    ws: Workspace, store: LabelStore, output: str, keep_at: float = 4, drop_at: float = 2
+) -> tuple[DatasetVersion, DatasetVersion]:
+    """Write OUTPUT-keep and OUTPUT-drop (`id, text, votes, voters` rows of the labelled
+    dataset) for `winnow curate quality train --positive OUTPUT-keep --negative OUTPUT-drop`."""
+    started = perf_counter()
+    names = {cls: check_name(f"{output}-{cls}") for cls in QUALITY_CLASSES}
+    plan = plan_quality(store, keep_at, drop_at)
+    written = []
+    for cls in QUALITY_CLASSES:
+        labels = labels_section(store, plan.rule, plan.counts) | {"class": cls}
+        frame = plan.frames[cls]
         written.append(write_labelled_version(ws, names[cls], frame, store, labels, started))
     return written[0], written[1]
 
@@ -212,10 +232,18 @@ def _sharegpt(messages: list[Message] | str) -> list[dict[str, str]]:
     return [{"from": m["role"], "value": m["content"]} for m in as_messages(messages)]
 
 
-def export_preference(ws: Workspace, store: LabelStore, output: str) -> DatasetVersion:
-    """Write a preference dataset whose `chosen` side is the one annotators preferred (ties and
-    split votes left out), with the labelled version as parent and the labels recorded."""
-    check_name(output)
+@dataclass(frozen=True)
+class PreferencePlan:
+    """What a preference export writes: ShareGPT records, their source ids and the counts."""
+
+    records: list[dict[str, Any]]
+    ids: dict[str, str]
+    counts: dict[str, int]
+
+
+def plan_preference(store: LabelStore) -> PreferencePlan:
+    """The records a preference export would write, the preferred side as `chosen` (ties and
+    split votes left out), so a page can preview them before anything is written."""
     if store.task.kind != "pairwise":
         raise WinnowError(
             f"task '{store.task.name}' is a {store.task.kind} task; "
@@ -231,27 +259,39 @@ def export_preference(ws: Workspace, store: LabelStore, output: str) -> DatasetV
     rows = kept_rows(store.version, store.task, ids=list(kept))
     counts["unknown_items"] = len(kept) - len(rows)
     source = f"{store.version.ref}-{store.task.name}"
-    ids = {}
+    records, ids = [], {}
+    for number, row in enumerate(rows, start=1):
+        chosen, rejected = row["chosen"], row["rejected"]
+        if kept[row["id"]]["decision"] == "rejected":
+            chosen, rejected = rejected, chosen
+        records.append(
+            {
+                "conversations": _sharegpt(row["prompt"]),
+                "chosen": _sharegpt(chosen),
+                "rejected": _sharegpt(rejected),
+            }
+        )
+        ids[f"{source}:{number}"] = row["id"]
+    return PreferencePlan(records, ids, counts)
+
+
+def export_preference(ws: Workspace, store: LabelStore, output: str) -> DatasetVersion:
+    """Write a preference dataset whose `chosen` side is the one annotators preferred (ties and
+    split votes left out), with the labelled version as parent and the labels recorded."""
+    check_name(output)
+    plan = plan_preference(store)
+    source = f"{store.version.ref}-{store.task.name}"
     with tempfile.TemporaryDirectory(prefix="winnow-labels-") as folder:
         path = Path(folder) / "preferences.jsonl"
         with path.open("w", encoding="utf-8") as handle:
-            for number, row in enumerate(rows, start=1):
-                chosen, rejected = row["chosen"], row["rejected"]
-                if kept[row["id"]]["decision"] == "rejected":
-                    chosen, rejected = rejected, chosen
-                record = {
-                    "conversations": _sharegpt(row["prompt"]),
-                    "chosen": _sharegpt(chosen),
-                    "rejected": _sharegpt(rejected),
-                }
+            for record in plan.records:
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-                ids[f"{source}:{number}"] = row["id"]
         version = import_preference(ws, [(path, source)], output, "sharegpt-dpo")
     rule = {"vote": "majority of annotators on the preferred side; ties and split votes left out"}
     manifest_path = version.path / "manifest.json"
     manifest = read_json(manifest_path)
     manifest["parents"] = [parent_of(store.version)]
     manifest["source"] = project_source(store)
-    manifest["labels"] = labels_section(store, rule, counts) | {"ids": ids}
+    manifest["labels"] = labels_section(store, rule, plan.counts) | {"ids": plan.ids}
     write_json(manifest, manifest_path)
     return version

@@ -1,6 +1,8 @@
-"""Evals page: eval runs side by side (table, bars with error bars, deltas), hallucination
-scores, the documents that flipped, contamination flags, each model's lineage back to its
-training datasets, and the loss curves of training runs."""
+"""Evals page: eval runs side by side (one row per compared run, task and metric, narrow enough
+that delta and significance stay in view; bars with error bars), hallucination scores, the
+documents that flipped with their question and answers in words, contamination flags, each
+model's lineage back to its training datasets, and the loss curves of training runs. The runs
+come from `?runs=A,B` and go back into the URL, so other pages can link to a comparison."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import polars as pl
 import streamlit as st
 
 from winnow.dashboard import lineage
+from winnow.dashboard.answers import worded
 from winnow.dashboard.common import link, shown_errors, workspace
 from winnow.evals.compare import (
     ALPHA,
@@ -26,14 +29,46 @@ from winnow.workspace import Workspace
 
 HALLUCINATION = ("halueval", "truthfulqa")  # task names of the hallucination suites
 
+COUNT_AXIS = {"tickMinStep": 1, "format": "d"}  # an axis of counts: whole-number ticks only
+
+LOSSES = {"loss": "training loss", "eval_loss": "eval loss"}  # logged key -> its own chart
+
 
 def eval_run_names(ws: Workspace) -> tuple[list[str], list[str]]:
-    """Completed eval runs and training runs, by name."""
+    """Completed eval runs (oldest first, so the first is the natural baseline) and training
+    runs, by name."""
     records = lineage.run_records(ws)
     evals = [n for n, r in records.items() if r.get("method") == "evaluate"]
     done = [n for n in evals if records[n].get("status") == "completed"]
+    done.sort(key=lambda n: (str(records[n].get("created_at") or ""), n))
     training = [n for n, r in records.items() if r.get("method") != "evaluate"]
     return done, training
+
+
+def linked_runs(evals: list[str]) -> list[str]:
+    """Eval runs named by the URL (`runs=A,B`, or repeated `run=`), in its order; unknown
+    names are dropped."""
+    named = [n for value in st.query_params.get_all("runs") for n in value.split(",")]
+    named += st.query_params.get_all("run")
+    return [n for n in dict.fromkeys(n.strip() for n in named) if n in evals]
+
+
+def chosen_runs(evals: list[str]) -> list[str]:
+    """The runs to compare: the URL's, else every completed eval run (a team compares what
+    it ran; leaving runs out by default hid them), written back to the URL."""
+    names = st.multiselect(
+        "Eval runs (the first is the baseline)",
+        evals,
+        default=linked_runs(evals) or evals,
+        key="runs",
+    )
+    if names:
+        st.query_params["runs"] = ",".join(names)
+    elif "runs" in st.query_params:
+        del st.query_params["runs"]
+    if "run" in st.query_params:
+        del st.query_params["run"]
+    return names
 
 
 def loaded(ws: Workspace, names: list[str]) -> list[EvalRun]:
@@ -62,14 +97,71 @@ def score_chart(runs: list[EvalRun], metric: str) -> None:
         return
     base = alt.Chart(frame).encode(x=alt.X("alias:N", title="task"), xOffset="run:N")
     bars = base.mark_bar().encode(
-        y=alt.Y("value:Q", title=metric), color="run:N", tooltip=["run", "alias", "value", "stderr"]
+        y=alt.Y("value:Q", title=f"{metric} (mean over documents, ± stderr)"),
+        color=alt.Color("run:N", title="eval run"),
+        tooltip=["run", "alias", "value", "stderr"],
     )
     errors = base.mark_rule().encode(y="low:Q", y2="high:Q")
     st.altair_chart(bars + errors, width="stretch")
 
 
+def metric_label() -> pl.Expr:
+    """The metric, with its filter when there is one."""
+    filt = pl.col("filter").fill_null("none")
+    return (
+        pl.when(filt == "none")
+        .then(pl.col("metric"))
+        .otherwise(pl.format("{} ({})", pl.col("metric"), filt))
+        .alias("metric")
+    )
+
+
+def compact(table: pl.DataFrame, runs: list[EvalRun]) -> pl.DataFrame:
+    """One row per later run, task and metric: baseline and run scores, the delta, its
+    corrected p-value and verdict; a lone run gets its scores and stderr."""
+    first = runs[0].name
+    if len(runs) == 1:
+        return table.select(
+            pl.col("alias").alias("task"),
+            metric_label(),
+            pl.col(f"value:{first}").alias("score"),
+            pl.col(f"stderr:{first}").alias("stderr"),
+        )
+    parts = [
+        table.select(
+            pl.col("alias").alias("task"),
+            metric_label(),
+            pl.lit(run.name).alias("run"),
+            pl.col(f"value:{first}").alias("baseline"),
+            pl.col(f"value:{run.name}").alias("score"),
+            pl.col(f"delta:{run.name}").alias("delta"),
+            pl.col(f"p_adjusted:{run.name}").alias("p"),
+            pl.col(f"significant:{run.name}").alias("significant"),
+        )
+        for run in runs[1:]
+    ]
+    return pl.concat(parts)
+
+
+def columns(first: str) -> dict[str, st.column_config.Column]:
+    """Widths and formats that keep the compact table within a 1400 px window."""
+    number = st.column_config.NumberColumn
+    return {
+        "task": st.column_config.TextColumn("task", width=190),
+        "metric": st.column_config.TextColumn("metric", width=110),
+        "run": st.column_config.TextColumn("run", width=150),
+        "baseline": number(f"baseline ({first})", format="%.4f", width=90),
+        "score": number("score", format="%.4f", width=80),
+        "stderr": number("stderr", format="%.4f", width=80),
+        "delta": number("delta", format="%+.4f", width=80),
+        "p": number("p (adjusted)", format="%.4f", width=90),
+        "significant": st.column_config.CheckboxColumn("significant", width=90),
+    }
+
+
 def comparison(runs: list[EvalRun]) -> None:
-    """Warnings, the delta table, the chart, hallucination scores and contamination flags."""
+    """Warnings, the compact delta table (full table on demand), the chart, hallucination
+    scores and contamination flags."""
     for line in differences(runs):
         st.warning(f"differs: {line}")
     left, right = st.columns(2)
@@ -82,12 +174,15 @@ def comparison(runs: list[EvalRun]) -> None:
     table = delta_table(runs, alpha, correction)
     adjusted = "after Holm's correction across the table" if correction == "holm" else "alone"
     st.markdown(
-        f"**Scores**: each delta is tested on the documents both runs scored, McNemar's exact "
-        f"test for 0/1 metrics and a paired bootstrap ({RESAMPLES:,} resamples) otherwise; "
-        f"`low`/`high` bound its {100 * (1 - alpha):g}% paired-bootstrap interval, "
-        f"`significant`: `p_adjusted` ({adjusted}) below {alpha:g}"
+        f"**Scores** against the baseline **{runs[0].name}**: each delta is tested on the "
+        f"documents both runs scored, McNemar's exact test for 0/1 metrics and a paired "
+        f"bootstrap ({RESAMPLES:,} resamples) otherwise; `p (adjusted)` is the p-value "
+        f"{adjusted}, `significant` when it is below {alpha:g}"
     )
-    st.dataframe(table, hide_index=True)
+    st.dataframe(compact(table, runs), hide_index=True, column_config=columns(runs[0].name))
+    with st.expander("Every column: stderr, the tests, documents, intervals, contamination"):
+        st.caption(f"`low`/`high`: the {100 * (1 - alpha):g}% paired-bootstrap interval")
+        st.dataframe(table, hide_index=True)
     metrics = sorted(set(table["metric"].to_list()))
     metric = st.selectbox(
         "Metric to chart", metrics, index=metrics.index("acc") if "acc" in metrics else 0
@@ -96,7 +191,7 @@ def comparison(runs: list[EvalRun]) -> None:
     halluc = table.filter(pl.col("task").str.contains("|".join(HALLUCINATION)))
     if halluc.height:
         st.markdown("**Hallucination** (HaluEval: judgment accuracy, unparseable rate; TruthfulQA)")
-        st.dataframe(halluc, hide_index=True)
+        st.dataframe(compact(halluc, runs), hide_index=True, column_config=columns(runs[0].name))
     flagged = table.filter(pl.col("contaminated"))
     if flagged.height:
         tasks = ", ".join(sorted(set(flagged["task"].to_list())))
@@ -134,8 +229,28 @@ def model_lineage(run: EvalRun) -> None:
             link("datasets", ref, dataset=ref)
 
 
+def flip_chart(counts: pl.DataFrame) -> None:
+    """Documents gained and lost per task against the baseline, in whole numbers."""
+    frame = counts.unpivot(
+        ["gained", "lost"], index=["run", "task", "metric"], variable_name="change"
+    ).rename({"value": "documents"})
+    chart = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("task:N", title="task"),
+            xOffset="change:N",
+            y=alt.Y("sum(documents):Q", title="documents flipped", axis=alt.Axis(**COUNT_AXIS)),
+            color=alt.Color("change:N", title="against the baseline"),
+            tooltip=["run", "task", "metric", "change", "documents"],
+        )
+    )
+    st.altair_chart(chart, width="stretch")
+
+
 def flipped_view(runs: list[EvalRun]) -> None:
-    """Counts of flips per task and 0/1 metric, and the flipped documents of one of them."""
+    """Counts of flips per task and 0/1 metric, and the flipped documents of one of them with
+    the question, the right answer and each run's answer in words."""
     counts = flips(runs)
     if not counts.height:
         st.info("No documents scored right/wrong in two of these runs.")
@@ -143,6 +258,7 @@ def flipped_view(runs: list[EvalRun]) -> None:
     st.dataframe(counts, hide_index=True)
     other = st.selectbox("Against", [r.name for r in runs[1:]], key="flip-run")
     mine = counts.filter(pl.col("run") == other)
+    flip_chart(mine)
     tasks = list(dict.fromkeys(mine["task"].to_list()))
     task = st.selectbox("Task", tasks, key="flip-task")
     metrics = mine.filter(pl.col("task") == task).select("metric", "filter").rows()
@@ -154,34 +270,63 @@ def flipped_view(runs: list[EvalRun]) -> None:
     )
     chosen = next(r for r in runs if r.name == other)
     if task and choice:
-        st.dataframe(flipped(runs[0], chosen, task, *choice), hide_index=True)
+        docs = worded(flipped(runs[0], chosen, task, *choice), runs[0], chosen, task, choice[0])
+        st.dataframe(docs.drop("doc_hash"), hide_index=True)
+        document(docs, runs[0].name, other)
+
+
+def document(docs: pl.DataFrame, first: str, other: str) -> None:
+    """One flipped document in full: the question, each choice marked with who chose it."""
+    if not docs.height:
+        return
+    ids = docs["doc_id"].to_list()
+    picked = st.selectbox("Document", ids, key="flip-doc")
+    row = docs.row(ids.index(picked), named=True)
+    st.markdown(f"**Document {picked}** ({row['change']})")
+    st.text(row["question"])
+    said = {
+        "right answer": row["answer"],
+        f"{first} chose": row[f"{first} chose"],
+        f"{other} chose": row[f"{other} chose"],
+    }
+    for option in row["choices"] or list(dict.fromkeys(said.values())):
+        who = [mark for mark, text in said.items() if text == option]
+        st.markdown(f"- {option}" + (f" — *{', '.join(who)}*" if who else ""))
+
+
+def loss_frame(ws: Workspace, chosen: list[str]) -> pl.DataFrame:
+    """Every logged loss of the chosen runs: run, step, kind of loss, value."""
+    rows = [
+        {"run": name, "step": row["step"], "kind": label, "loss": float(row[key])}
+        for name in chosen
+        for row in read_metrics(ws.root / "runs" / name / "metrics.jsonl")
+        for key, label in LOSSES.items()
+        if row.get(key) is not None and "step" in row
+    ]
+    schema = {"run": pl.Utf8, "step": pl.Int64, "kind": pl.Utf8, "loss": pl.Float64}
+    return pl.DataFrame(rows, schema=schema)
 
 
 def loss_curves(ws: Workspace, training: list[str]) -> None:
-    """Training loss (and eval loss when logged) against step, one line per run."""
+    """Loss against step, one line per run (in the legend), one chart with its own scale per
+    kind of loss (training loss and eval loss differ in size and frequency)."""
     chosen = st.multiselect("Training runs", training, default=training[:3], key="loss-runs")
-    rows = [
-        {"run": name, "step": row["step"], "series": key, "loss": row[key]}
-        for name in chosen
-        for row in read_metrics(ws.root / "runs" / name / "metrics.jsonl")
-        for key in ("loss", "eval_loss")
-        if key in row
-    ]
-    if not rows:
+    frame = loss_frame(ws, chosen)
+    if not frame.height:
         st.info("No logged loss in the chosen runs.")
         return
-    chart = (
-        alt.Chart(pl.DataFrame(rows))
-        .mark_line(point=True)
-        .encode(
-            x="step:Q",
-            y="loss:Q",
-            color="run:N",
-            strokeDash="series:N",
-            tooltip=["run", "step", "loss"],
+    for kind in [k for k in LOSSES.values() if k in set(frame["kind"].to_list())]:
+        chart = (
+            alt.Chart(frame.filter(pl.col("kind") == kind), title=kind)
+            .mark_line(point=True)
+            .encode(
+                x=alt.X("step:Q", title="training step", axis=alt.Axis(**COUNT_AXIS)),
+                y=alt.Y("loss:Q", title=f"{kind} (as the trainer logged it)"),
+                color=alt.Color("run:N", title="training run", legend=alt.Legend(orient="top")),
+                tooltip=["run", "step", "loss"],
+            )
         )
-    )
-    st.altair_chart(chart, width="stretch")
+        st.altair_chart(chart, width="stretch")
 
 
 def render() -> None:
@@ -195,11 +340,7 @@ def render() -> None:
     with scores:
         if not evals:
             st.info("No eval runs yet: `winnow evaluate --model RUN --suite core`.")
-        wanted = [r for r in st.query_params.get_all("run") if r in evals]
-        names = st.multiselect(
-            "Eval runs (the first is the baseline)", evals, default=wanted or evals[:2], key="runs"
-        )
-        runs = loaded(ws, names)
+        runs = loaded(ws, chosen_runs(evals))
         if runs:
             with shown_errors("the comparison"):
                 comparison(runs)

@@ -26,6 +26,7 @@ def render() -> None:
         cols[3].metric("label projects", len(labels))
         cols[4].metric("jobs", len(jobs))
     link("datasets", "Datasets: versions, lineage, rows, search")
+    link("runs", "Runs: each training and eval run, its datasets, base, evals and loss")
     link("label", "Label: quality, ratings, pairwise; agreement; export")
     link("jobs", "Jobs: start and follow curation, training and eval jobs")
     link("evals", "Evals: compare models, flips, contamination, loss curves")

@@ -1,6 +1,7 @@
 """Jobs page: start a curation recipe, a training job or an eval suite from the catalogs; each
-runs as its own process under a supervisor, so the page only reads its status and log: live
-progress, the log's tail, cancel, and a history where a job that died shows as failed."""
+runs as its own process under a supervisor, which waits in the queue when the limit of jobs at
+once is reached, so the page only reads status and log: live progress, the log's tail, cancel,
+and a history where a job that died shows as failed."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from winnow.jobs import (
     log_tail,
     progress,
 )
+from winnow.jobs.queue import max_jobs, queue_state, set_max_jobs
 from winnow.workspace import Workspace
 
 KINDS = ("curate", "train", "evaluate")
@@ -92,23 +94,76 @@ def history(jobs: list[Job]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={c: pl.Utf8 for c in columns} | {"seconds": pl.Float64})
 
 
-@st.fragment(run_every=2)
-def detail(ws: Workspace, job_id: str) -> None:
-    """A job's status, progress and log tail, refreshed every two seconds while it runs."""
-    job = next((j for j in list_jobs(ws) if j.id == job_id), None)
-    if job is None:
-        st.warning(f"job {job_id} is gone")
-        return
+def select(job_id: str) -> None:
+    """Open a job in the detail and in the URL, so a reload or a shared link shows it too."""
+    st.session_state["job-open"] = job_id
+    st.query_params["job"] = job_id
+
+
+def detail(job: Job) -> None:
+    """A job's status, progress, cancel and log tail, from the same read as the table."""
     st.markdown(f"**{job.id}** · {job.summary} · **{job.status}**")
     st.caption(" ".join(job.record.get("argv", [])[2:]))
     fraction = progress(job)
     if fraction is not None:
         st.progress(min(max(fraction, 0.0), 1.0), text=f"{fraction:.0%}")
+    if job.status == "queued":
+        st.info("Waiting for a free slot; it starts by itself, even if this page is closed.")
     if job.status == "failed":
         st.error(job.error or "failed")
+    if job.record.get("cleaned"):
+        st.caption("Removed its staging folder: " + ", ".join(job.record["cleaned"]))
     if job.status in ACTIVE and st.button("Cancel", key=f"cancel-{job.id}"):
         st.info(cancel(job))
     st.code(log_tail(job, 40) or "(no output yet)", language=None)
+
+
+@st.fragment(run_every=2)
+def board(ws: Workspace) -> None:
+    """The history and the open job, refreshed every two seconds; a failure shows as one
+    message at each refresh (the page's own guard does not reach a fragment's reruns)."""
+    with shown_errors("the job history"):
+        history_and_detail(ws)
+
+
+def history_and_detail(ws: Workspace) -> None:
+    """The table and the open job from one read of the jobs' state files, so they never
+    disagree."""
+    jobs = list_jobs(ws)
+    if not jobs:
+        st.info("No jobs yet.")
+        return
+    with shown_errors("the queue"):
+        st.caption(queue_state(ws, jobs))
+    st.dataframe(history(jobs), hide_index=True)
+    ids = [job.id for job in jobs]
+    if st.session_state.get("job-open") not in ids:
+        wanted = st.query_params.get("job")
+        st.session_state["job-open"] = wanted if wanted in ids else ids[0]
+    chosen = st.selectbox("Job", ids, key="job-open")
+    if st.query_params.get("job") != chosen:
+        st.query_params["job"] = chosen
+    detail(jobs[ids.index(chosen)])
+
+
+def save_limit(ws: Workspace) -> None:
+    """Callback: keep the limit the user set for the supervisors to read."""
+    set_max_jobs(ws, int(st.session_state["job-limit"]))
+
+
+def limit_setting(ws: Workspace) -> None:
+    """How many jobs run at once; the rest wait as queued. The box shows the workspace's
+    setting on every run, so a change made in another session is never written back."""
+    limit, origin = max_jobs(ws)
+    st.session_state["job-limit"] = limit
+    st.number_input(
+        "Jobs at once",
+        min_value=1,
+        help=f"Now {limit} ({origin}). More wait as queued and start when a slot frees.",
+        key="job-limit",
+        on_change=save_limit,
+        args=(ws,),
+    )
 
 
 def render() -> None:
@@ -120,20 +175,10 @@ def render() -> None:
         spec = form(ws, kind)
         if spec is not None:
             job = launch(ws, spec)
-            st.session_state["job"] = job.id
+            select(job.id)
             st.success(f"started {job.id}: {job.summary}")
-    with shown_errors("the job history"):
-        jobs = list_jobs(ws)
-        if not jobs:
-            st.info("No jobs yet.")
-            return
-        st.dataframe(history(jobs), hide_index=True)
-        ids = [job.id for job in jobs]
-        current = st.session_state.get("job")
-        chosen = st.selectbox(
-            "Job", ids, index=ids.index(current) if current in ids else 0, key="job-open"
-        )
-        detail(ws, chosen)
+        limit_setting(ws)
+    board(ws)
 
 
 if __name__ == "__main__":

@@ -1,20 +1,26 @@
 """Label page: an annotator labels a dataset for a catalog task (number keys choose, S skips,
-U undoes), every decision an append-only record on disk; agreement between annotators; and
-export of the labels into a quality training set or a preference dataset, with lineage."""
+U undoes) with the row's metadata and model suggestions beside it, every decision an
+append-only record on disk; agreement between annotators and the items they disagree on; and
+export of the labels into a quality training set or a preference dataset, with lineage. Task,
+annotator and dataset live in the URL, so a reload resumes the same session."""
 
 from __future__ import annotations
 
 import polars as pl
 import streamlit as st
 
-from winnow.dashboard.common import link, pick_dataset, shown_errors, workspace
+from winnow.dashboard import url_state
+from winnow.dashboard.common import pick_dataset, shown_errors, workspace
+from winnow.dashboard.item_details import show_details
+from winnow.dashboard.keyboard import blur_on_enter
+from winnow.dashboard.label_export import export_view
 from winnow.errors import WinnowError
 from winnow.labels.agreement import agreement
-from winnow.labels.export import export_preference, export_quality
+from winnow.labels.details import item_details
+from winnow.labels.disagreements import disagreements
 from winnow.labels.items import Item, Message, check_annotator, count_items, load_items
 from winnow.labels.store import LabelStore
 from winnow.labels.tasks import LabelTask, load_tasks
-from winnow.workspace import Workspace
 
 ITEM_LIMIT = 10_000  # items loaded for a labelling session; a million-row corpus stays light
 
@@ -98,7 +104,11 @@ def labelling(store: LabelStore, annotator: str) -> None:
         st.button("Undo", key="undo", shortcut="U", on_click=retract, args=(store, annotator))
         return
     buttons(store, item, annotator)
-    show_item(item, store.task)
+    main, side = st.columns([3, 1])
+    with main:
+        show_item(item, store.task)
+    with side, shown_errors("the record's columns"):
+        show_details(item_details(store.version, store.task, item.id))
 
 
 def agreement_view(store: LabelStore) -> None:
@@ -120,26 +130,14 @@ def agreement_view(store: LabelStore) -> None:
         st.dataframe(pl.DataFrame(found["pairs"]), hide_index=True)
 
 
-def export_view(ws: Workspace, store: LabelStore) -> None:
-    """Write the labels as new datasets with the labelled version as parent."""
-    default = f"{store.version.name}-{store.task.name}"
-    output = st.text_input("Output dataset name", value=default, key="export-name")
-    if store.task.kind == "rating":
-        st.info("Answer ratings have no export yet; use the Agreement tab or `winnow labels show`.")
+def disagreement_view(store: LabelStore) -> None:
+    """The items annotators labelled differently, each annotator's label side by side."""
+    rows = disagreements(store)
+    if not rows:
+        st.info("No item has differing labels from two annotators or more.")
         return
-    if not st.button("Export", key="export"):
-        return
-    if store.task.kind == "quality":
-        keep, drop = export_quality(ws, store, output)
-        st.success(f"wrote {keep.ref} and {drop.ref}")
-        train = "winnow curate quality train --output quality.bin"
-        st.code(f"{train} --positive {keep.name} --negative {drop.name}")
-        link("datasets", keep.ref, dataset=keep.ref)
-        link("datasets", drop.ref, dataset=drop.ref)
-    else:
-        version = export_preference(ws, store, output)
-        st.success(f"wrote {version.ref}")
-        link("datasets", version.ref, dataset=version.ref)
+    st.caption(f"{len(rows)} items labelled differently by two annotators or more")
+    st.dataframe(pl.DataFrame(rows), hide_index=True)
 
 
 def render() -> None:
@@ -148,19 +146,18 @@ def render() -> None:
     ws = workspace()
     tasks = load_tasks()
     left, right = st.columns(2)
-    names = list(tasks)
-    wanted = st.query_params.get("task")
-    name = left.selectbox(
-        "Task",
-        names,
-        index=names.index(wanted) if wanted in names else 0,
-        format_func=lambda n: tasks[n].title,
-        key="task",
+    titles = {name: task.title for name, task in tasks.items()}
+    name = url_state.choice(
+        left.selectbox, "Task", list(tasks), "task", "task", format_func=titles.get
     )
     task = tasks[name]
-    annotator = right.text_input(
-        "Annotator", value=st.query_params.get("annotator", ""), key="annotator"
+    annotator = url_state.text(
+        right.text_input,
+        "Annotator",
+        "annotator",
+        help="Press Enter to start: the name is kept in the URL and the keys then label.",
     )
+    blur_on_enter("annotator")
     with st.expander("Guidelines"):
         st.markdown(task.guidelines)
     version = pick_dataset(ws, "label-dataset", lambda v: v.manifest.get("kind") in task.applies_to)
@@ -169,7 +166,9 @@ def render() -> None:
     store = LabelStore(ws, version, task)
     for problem in store.read()[1]:
         st.warning(problem)
-    label_tab, agree_tab, export_tab = st.tabs(["Label", "Agreement", "Export"])
+    label_tab, agree_tab, differ_tab, export_tab = st.tabs(
+        ["Label", "Agreement", "Disagreements", "Export"]
+    )
     with label_tab, shown_errors("labelling"):
         if not annotator.strip():
             st.info("Type your name as annotator to start.")
@@ -177,6 +176,8 @@ def render() -> None:
             labelling(store, check_annotator(annotator.strip()))
     with agree_tab, shown_errors("agreement"):
         agreement_view(store)
+    with differ_tab, shown_errors("disagreements"):
+        disagreement_view(store)
     with export_tab, shown_errors("export"):
         export_view(ws, store)
 
