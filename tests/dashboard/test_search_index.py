@@ -103,7 +103,10 @@ def test_the_index_is_built_once_and_reused(
     builds = []
     build = search_index.build
     monkeypatch.setattr(search_index, "build", lambda *a: builds.append(a) or build(*a))
+    assert Browser(version).needs_index(Query(search="river"))  # the page shows a spinner
+    assert not Browser(version).needs_index(Query(search="river", regex=True))
     Browser(version).count(Query(search="river"))
+    assert not Browser(version).needs_index(Query(search="other"))
     folder = version.path.parents[2] / "indexes" / "mix" / "v1" / "search" / "kept"
     written = (folder / "meta.json").stat().st_mtime_ns
     search_index._OPEN.clear()  # a new process: nothing open

@@ -202,6 +202,12 @@ class Browser:
             self._sources[split] = search_index.Source(shards, self.search_expr(split), relation)
         return self._sources[split]
 
+    def needs_index(self, query: Query) -> bool:
+        """Whether the query is a text search whose split has no index yet (the first search
+        builds it: minutes at a million rows)."""
+        folder = self.index_folder(query.split)
+        return bool(query.search) and not query.regex and not (folder / "meta.json").is_file()
+
     def found(self, query: Query) -> np.ndarray | None:
         """Row numbers (in scan order) of every row a text search matches with the query's
         filters, through the index; None for no search, a regex, or an index that cannot be

@@ -178,7 +178,12 @@ def open_row(place: tuple[str, str], ids: list[str], key: str, selected: list[in
 def rows(browser: Browser, query: Query) -> str | None:
     """One page of rows, a row opened by clicking it; returns the open row's id."""
     counted = st.empty()
-    page = browser.rows(query)
+    if browser.needs_index(query):
+        building = "Building this split's search index, once per version (minutes at a million "
+        with st.spinner(building + "rows; about four times the split's size on disk)."):
+            page = browser.rows(query)
+    else:
+        page = browser.rows(query)
     total = browser.count(query)  # after the rows are fetched: a search scans every row
     pages = max(1, -(-total // PAGE_SIZE))
     counted.caption(
