@@ -14,22 +14,11 @@ import pytest
 from tests.workspaces import Small
 from winnow.jobs import Job, log_tail, read_job
 from winnow.jobs.store import jobs_dir
+from winnow.jobs.supervise import group_alive
 from winnow.workspace import Workspace
 
 DEADLINE = 90.0
 """Seconds a test waits for a job before it fails (they take seconds)."""
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether a live (not zombie) process is in the process group."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
 
 
 def wait_for(job: Job, done: Callable[[Job], bool], what: str) -> Job:
