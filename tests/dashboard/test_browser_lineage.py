@@ -70,7 +70,7 @@ def test_lineage_links_walk_both_ways(served: tuple[str, Path]) -> None:
         click(page, "instruct@v1", "/datasets?dataset=instruct%40v1", "instruct@v1")
         click(page, "run sft (sft)", "/runs?run=sft", "sft")
         click(page, "run base", "/runs?run=base", "base")
-        click(page, "eval eval-base", "/evals?run=eval-base", "")
+        click(page, "eval eval-base", "/evals?runs=eval-base", "")
         timed(page, f"{url}/runs?run=base", loads)
         timed(page, f"{url}/runs?run=eval-sft", loads)
         timed(page, url, loads)

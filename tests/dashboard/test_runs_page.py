@@ -103,8 +103,8 @@ def test_a_training_run_links_both_ways(with_runs: Path, monkeypatch: pytest.Mon
     found = links(app)
     assert ("instruct@v1", "dataset=instruct%40v1") in found
     assert ("run base", "run=base") in found
-    assert ("eval eval-sft", "run=eval-sft") in found
-    assert ("eval eval-base", "run=eval-base") not in found
+    assert ("eval eval-sft", "runs=eval-sft") in found
+    assert ("eval eval-base", "runs=eval-base") not in found
     assert {m.label: m.value for m in app.metric}["train_loss"] == "2.5"
     assert len(app.get("vega_lite_chart")) == 1
     assert "max_steps" in app.dataframe[0].value["key"].to_list()
@@ -123,7 +123,7 @@ def test_an_eval_run_links_to_its_model_and_the_evals_page(
     found = links(app)
     assert ("run sft", "run=sft") in found
     assert {"instruct@v1", "web@v1"} <= {label for label, _ in found}
-    assert any(q == "run=eval-sft" and "Evals page" in label for label, q in found)
+    assert any(q == "runs=eval-sft" and "Evals page" in label for label, q in found)
 
 
 def test_the_address_switches_the_run(with_runs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -146,7 +146,7 @@ def test_a_dataset_links_to_the_runs_trained_on_it(
     assert not app.exception, app.exception
     found = links(app)
     assert ("run base (pretrain)", "run=base") in found
-    assert ("↳ eval eval-base", "run=eval-base") in found
+    assert ("↳ eval eval-base", "runs=eval-base") in found
 
 
 def test_no_runs_is_one_message(small: Small, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -82,7 +82,7 @@ def lineage_links(ws: Workspace, version: DatasetVersion) -> None:
         for run in runs:
             link("runs", f"run {run} ({records[run].get('method')})", run=run)
             for name in lineage.evals_of(records, run):
-                link("evals", f"↳ eval {name}", run=name)
+                link("evals", f"↳ eval {name}", runs=name)
         if not runs:
             st.caption("no training run yet")
 

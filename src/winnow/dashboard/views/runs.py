@@ -58,9 +58,9 @@ def training_lineage(records: dict[str, dict[str, Any]], name: str) -> None:
         st.markdown("**Evaluated by**")
         scored = lineage.evals_of(records, name)
         for eval_name in scored:
-            link("evals", f"eval {eval_name}", run=eval_name)
+            link("evals", f"eval {eval_name}", runs=eval_name)
         if len(scored) > 1:
-            link("evals", "compare them all", run=scored)
+            link("evals", "compare them all", runs=",".join(scored))
         if not scored:
             st.caption(f"no eval yet: `winnow evaluate --model {name} --suite core`")
 
@@ -106,7 +106,7 @@ def eval_run(records: dict[str, dict[str, Any]], name: str) -> None:
     the way to its scores on the Evals page."""
     record = records[name]
     model = record.get("model") or {}
-    link("evals", f"Scores, flips and contamination of {name} on the Evals page", run=name)
+    link("evals", f"Scores, flips and contamination of {name} on the Evals page", runs=name)
     scored, trained = st.columns(2)
     with scored:
         st.markdown("**Scored the model of**")
