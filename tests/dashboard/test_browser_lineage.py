@@ -91,7 +91,10 @@ def test_a_clicked_row_is_in_the_url_and_survives_a_reload(
         browser = play.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         timed(page, f"{url}/datasets?dataset=web@v1&split=rejected", loads)
-        grid = page.get_by_test_id("stDataFrame").first.bounding_box()
+        table = page.get_by_test_id("stDataFrame").first
+        table.wait_for(state="visible", timeout=60_000)  # settled can see the skeleton first
+        page.wait_for_timeout(500)  # the grid draws its rows on a canvas after it is attached
+        grid = table.bounding_box()
         page.mouse.click(grid["x"] + 12, grid["y"] + 35 * 6 + 17)  # header, then row 6
         page.wait_for_url("**row=*", timeout=30_000)
         settled(page)
