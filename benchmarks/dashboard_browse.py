@@ -112,8 +112,15 @@ def main() -> None:
         ),
         "search '국민' (Korean, inside eojeols)": Query(search="국민"),
         "search 'e' (one letter: most of the vocabulary)": Query(search="e"),
-        "regex search '\\b[0-9]{4}-[0-9]{2}-[0-9]{2}\\b' (scans)": Query(
+        "search 'e', page 10,000 (matches 500,000-500,049)": Query(search="e", page=10_000),
+        "search '12' (49,000 words, mostly numbers)": Query(search="12"),
+        "search '.' (no word: every row checked)": Query(search="."),
+        "search 'a b' (common pieces across words)": Query(search="a b"),
+        "regex '\\b[0-9]{4}-[0-9]{2}-[0-9]{2}\\b' (page: scan; count: the index's text)": Query(
             search=r"\b[0-9]{4}-[0-9]{2}-[0-9]{2}\b", regex=True
+        ),
+        "regex '\\b[0-9]{4}-[0-9]{2}-[0-9]{2}\\b', page 20 (the index's text)": Query(
+            search=r"\b[0-9]{4}-[0-9]{2}-[0-9]{2}\b", regex=True, page=20
         ),
         "filter language=ko, quality_score >= 0.9": Query(
             values={"language": ["ko"]}, ranges={"quality_score": (0.9, None)}
@@ -134,6 +141,10 @@ def main() -> None:
             print(f"wrote {args.rows:,} rows in {time.perf_counter() - started:.1f} s")
         rows, count, total = first_search(version, Query(search="river"))
         print(f"first search 'river' (builds the index): page {rows:.1f} s, count {count:.3f} s")
+        index = Browser(version).index_folder("kept")
+        size = sum(p.stat().st_size for p in index.iterdir()) / 1e9
+        data = sum(p.stat().st_size for p in (folder / "kept").iterdir()) / 1e9
+        print(f"index {size:.2f} GB ({index}), version's kept split {data:.2f} GB")
         print("| query | page of 50 rows, s | count of matches, s | matching rows |")
         print("|---|---:|---:|---:|")
         for name, query in queries.items():

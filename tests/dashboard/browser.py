@@ -62,3 +62,23 @@ def settled(page) -> None:  # noqa: ANN001 - playwright's Page
     page.wait_for_selector('[data-testid="stApp"]', timeout=60_000)
     page.wait_for_timeout(300)
     page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=60_000)
+
+
+FINISHED = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+"""The app once a script run has ended (a fresh page starts as "initial", never this)."""
+
+
+def timed_load(page, url: str | None, what: str, ready: str) -> float:  # noqa: ANN001 - a Page
+    """Open URL (None: reload) and time it until the page's `ready` element is there and the
+    script run has ended; print and return the seconds (a page load: no fixed waits)."""
+    started = time.perf_counter()
+    if url is None:
+        page.reload()
+    else:
+        page.goto(url)
+    page.locator(ready).first.wait_for(state="attached", timeout=60_000)
+    page.wait_for_selector(FINISHED, state="attached", timeout=60_000)
+    seconds = time.perf_counter() - started
+    print(f"page load {what}: {seconds:.2f} s")
+    settled(page)
+    return seconds

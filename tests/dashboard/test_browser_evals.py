@@ -4,13 +4,20 @@ Prints the page's load time (goto until Streamlit settles)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from tests.dashboard.browser import CHROMIUM, FLAGS, settled, skip_without_chromium
+from tests.dashboard.browser import (
+    CHROMIUM,
+    FLAGS,
+    skip_without_chromium,
+    timed_load,
+)
 from tests.dashboard.eval_runs import plant_all
 
 skip_without_chromium()
+
+GRID_CELL = '[data-testid="stDataFrame"] td'
+"""A table's cells: the comparison is drawn."""
 
 GRIDS = """() => [...document.querySelectorAll('.dvn-scroller')]
     .filter(s => s.getBoundingClientRect().width > 0)
@@ -32,10 +39,8 @@ def test_comparison_fits_and_flips_show_answer_text(
     with sync_playwright() as play:
         browser = play.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        start = time.perf_counter()
-        page.goto(f"{url}/evals?runs=base,tuned,again")
-        settled(page)
-        print(f"\nEvals page load (goto -> settled): {time.perf_counter() - start:.2f} s")
+        address = f"{url}/evals?runs=base,tuned,again"
+        timed_load(page, address, "evals, three runs (first in a new browser)", GRID_CELL)
         page.get_by_text("against the baseline", exact=False).wait_for(timeout=60_000)
         page.wait_for_function(f"({GRIDS})().length > 0", timeout=60_000)
         (grid, *_) = page.evaluate(GRIDS)

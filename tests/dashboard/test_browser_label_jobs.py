@@ -10,7 +10,13 @@ import re
 import time
 from pathlib import Path
 
-from tests.dashboard.browser import CHROMIUM, FLAGS, settled, skip_without_chromium
+from tests.dashboard.browser import (
+    CHROMIUM,
+    FLAGS,
+    settled,
+    skip_without_chromium,
+    timed_load,
+)
 from winnow.jobs import JobSpec, list_jobs
 from winnow.jobs.store import create_job, now, update_job
 from winnow.workspace import Workspace
@@ -23,19 +29,8 @@ WAIT = 20_000
 TASK = ".st-key-task input"
 BUTTON_KEEP = ".st-key-choice-keep button"
 JOB_TABLE = '[data-testid="stDataFrame"] td'
+JOB_LOG = '[data-testid="stCode"]'
 """Elements that show a page has rendered: the task box, the first choice, the job table."""
-
-
-def timed_load(page, url: str, what: str, ready: str) -> float:  # noqa: ANN001 - a Page
-    """Open a page and wait until it has settled and shows the `ready` element (a first paint
-    can settle on skeletons); print and return the seconds it took."""
-    started = time.perf_counter()
-    page.goto(url)
-    page.locator(ready).first.wait_for(state="attached", timeout=WAIT)
-    settled(page)
-    seconds = time.perf_counter() - started
-    print(f"page load {what}: {seconds:.2f} s")
-    return seconds
 
 
 def test_enter_commits_the_name_and_the_next_key_labels(served: tuple[str, Path]) -> None:
@@ -47,7 +42,7 @@ def test_enter_commits_the_name_and_the_next_key_labels(served: tuple[str, Path]
     with sync_playwright() as play:
         browser = play.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        timed_load(page, f"{url}/label", "label (first, cold)", TASK)
+        timed_load(page, f"{url}/label", "label (first in a new browser)", TASK)
         timed_load(page, f"{url}/label", "label (no annotator)", TASK)
         page.locator(TASK).click()
         page.get_by_role("option", name="Document quality (keep or drop)").click()
@@ -95,8 +90,8 @@ def test_a_started_job_is_opened_and_cancel_cleans_its_staging(served: tuple[str
     with sync_playwright() as play:
         browser = play.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        timed_load(page, f"{url}/jobs", "jobs (first, cold)", JOB_TABLE)
-        timed_load(page, f"{url}/jobs", "jobs", JOB_TABLE)
+        timed_load(page, f"{url}/jobs", "jobs (first in a new browser)", JOB_TABLE)
+        timed_load(page, f"{url}/jobs", "jobs", JOB_LOG)
         page.locator(".st-key-job-recipe input").click()
         page.get_by_role("option", name="demo", exact=True).click()
         page.locator(".st-key-job-source-path input").fill("shared-korean-comments")

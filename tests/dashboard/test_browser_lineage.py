@@ -6,25 +6,25 @@ settled) on the small workspace."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from tests.dashboard.browser import CHROMIUM, FLAGS, settled, skip_without_chromium
+from tests.dashboard.browser import (
+    CHROMIUM,
+    FLAGS,
+    settled,
+    skip_without_chromium,
+    timed_load,
+)
 from tests.dashboard.test_runs_page import plant_runs
 from winnow.curate.recipes import recipe_from_entries
 from winnow.curate.runner import RunOptions, run_recipe
 from winnow.curate.sources import resolve_source
 from winnow.workspace import Workspace
 
+GRID = '[data-testid="stDataFrame"] td'
+"""A table's cells: the rows are drawn."""
+
 skip_without_chromium()
-
-
-def timed(page, url: str, loads: dict[str, float]) -> None:  # noqa: ANN001 - playwright's Page
-    """Open URL and record the seconds until Streamlit has settled."""
-    start = time.monotonic()
-    page.goto(url)
-    settled(page)
-    loads[url.split("/", 3)[3] if url.count("/") > 2 else "home"] = time.monotonic() - start
 
 
 def lands(page, address: str, shown: str) -> None:  # noqa: ANN001 - playwright's Page
@@ -56,11 +56,12 @@ def test_lineage_links_walk_both_ways(served: tuple[str, Path]) -> None:
     recipe = recipe_from_entries("child", [{"step": "normalize"}], "a child of web")
     run_recipe(ws, recipe, resolve_source("web", workspace=ws), "web-child", RunOptions())
     plant_runs(root)
-    loads: dict[str, float] = {}
     with sync_playwright() as play:
         browser = play.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        timed(page, f"{url}/datasets?dataset=web@v1", loads)
+        timed_load(
+            page, f"{url}/datasets?dataset=web@v1", "datasets (first in a new browser)", GRID
+        )
         click(page, "web-child@v1", "/datasets?dataset=web-child%40v1", "web-child@v1")
         click(page, "web@v1", "/datasets?dataset=web%40v1", "web@v1")
         click(page, "run base (pretrain)", "/runs?run=base", "base")
@@ -71,11 +72,10 @@ def test_lineage_links_walk_both_ways(served: tuple[str, Path]) -> None:
         click(page, "run sft (sft)", "/runs?run=sft", "sft")
         click(page, "run base", "/runs?run=base", "base")
         click(page, "eval eval-base", "/evals?runs=eval-base", "")
-        timed(page, f"{url}/runs?run=base", loads)
-        timed(page, f"{url}/runs?run=eval-sft", loads)
-        timed(page, url, loads)
+        timed_load(page, f"{url}/runs?run=base", "runs (a training run)", GRID)
+        timed_load(page, f"{url}/runs?run=eval-sft", "runs (an eval run)", "text=Trained, through")
+        timed_load(page, url, "home", '[data-testid="stPageLink"]')
         browser.close()
-    print("page loads (s):", {k: round(v, 2) for k, v in loads.items()})
 
 
 def test_a_clicked_row_is_in_the_url_and_survives_a_reload(
@@ -86,11 +86,11 @@ def test_a_clicked_row_is_in_the_url_and_survives_a_reload(
     from playwright.sync_api import sync_playwright
 
     url, _ = served
-    loads: dict[str, float] = {}
     with sync_playwright() as play:
         browser = play.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        timed(page, f"{url}/datasets?dataset=web@v1&split=rejected", loads)
+        address = f"{url}/datasets?dataset=web@v1&split=rejected"
+        timed_load(page, address, "datasets, rejected rows (first in a new browser)", GRID)
         table = page.get_by_test_id("stDataFrame").first
         table.wait_for(state="visible", timeout=60_000)  # settled can see the skeleton first
         page.wait_for_timeout(500)  # the grid draws its rows on a canvas after it is attached
@@ -100,13 +100,9 @@ def test_a_clicked_row_is_in_the_url_and_survives_a_reload(
         settled(page)
         row = page.url.split("row=")[1].split("&")[0]
         page.get_by_text(f"Row {row}").wait_for(timeout=30_000)
-        start = time.monotonic()
-        page.reload()
-        settled(page)
-        loads["reload with a row open"] = time.monotonic() - start
+        timed_load(page, None, "datasets, reload with a row open", f"text=Row {row}")
         assert f"row={row}" in page.url
         page.get_by_text(f"Row {row}").wait_for(timeout=30_000)
         page.get_by_text("removed by").wait_for(timeout=30_000)
         page.screenshot(path=str(tmp_path / "row-after-reload.png"), full_page=True)
         browser.close()
-    print("page loads (s):", {k: round(v, 2) for k, v in loads.items()})

@@ -14,8 +14,7 @@ from tests.workspaces import Small
 from winnow.curate.recipes import recipe_from_entries
 from winnow.curate.runner import RunOptions, run_recipe
 from winnow.curate.sources import resolve_source
-from winnow.curate.steps import STEPS
-from winnow.dashboard import marks, reasons
+from winnow.dashboard import marks
 
 
 def test_overview_charts_and_lineage(
@@ -181,27 +180,6 @@ def test_column_statistics_and_charts(small: Small, monkeypatch: pytest.MonkeyPa
     axis = layers[0]["encoding"]
     assert axis["x"]["axis"]["format"] == "d" and axis["y"]["axis"]["labelLimit"] == 0
     assert axis["x"]["title"] == "rows kept after the step"
-
-
-@pytest.mark.parametrize(("step", "reason"), sorted(reasons.RULES))
-def test_every_reason_rule_names_a_parameter_of_its_step(step: str, reason: str) -> None:
-    """Each rule's threshold is read from its step's defaults without error."""
-    rule = reasons.RULES[(step, reason)]
-    params = reasons.parameters({"step": step})
-    row = {"gopher_quality_hangul_share": 0.0}
-    limit = rule.limit(params, row)
-    assert limit is None or isinstance(limit, int | float | list)
-    assert rule.column.startswith(STEPS[step].prefix) or rule.column == "language"
-
-
-def test_a_recipe_threshold_is_the_one_shown() -> None:
-    """The recipe's own value, not the default, and decimals enough to tell them apart."""
-    manifest = {"recipe": {"steps": [{"step": "fineweb", "char_duplicates_ratio": 0.012}]}}
-    row = {"step": "fineweb", "reason": "char_dup_ratio", "fineweb_char_dup_ratio": 0.0123}
-    assert reasons.explain(manifest, row) == "char_dup_ratio 0.0123 > 0.0120"
-    korean = {"step": "gopher_quality", "reason": "gopher_short_doc", "gopher_quality_n_words": 9}
-    korean["gopher_quality_hangul_share"] = 0.9
-    assert reasons.explain({}, korean) == "n_words 9 < 22"
 
 
 def test_marks_escape_and_diff() -> None:

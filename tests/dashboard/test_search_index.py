@@ -15,6 +15,7 @@ import pytest
 
 from winnow.dashboard import search_index
 from winnow.dashboard.browse import Browser, Query
+from winnow.errors import WinnowError
 from winnow.workspace import DatasetVersion
 
 QUERIES = [
@@ -88,6 +89,45 @@ def test_the_index_finds_the_rows_the_scan_finds(
         assert indexed(version, query) == scanned(version, query, monkeypatch), query
 
 
+@pytest.mark.parametrize(("read_rows", "copy_share"), [(0, 1.0), (10**9, 0.0), (10**9, 1.0)])
+def test_every_way_of_answering_finds_the_rows_the_scan_finds(
+    version: DatasetVersion,
+    read_rows: int,
+    copy_share: float,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Word pieces read from the postings or checked against the text, candidates copied out
+    or checked in place: the second page and the count are the scan's for every query."""
+    monkeypatch.setattr(search_index, "READ_ROWS", read_rows)
+    monkeypatch.setattr(search_index, "COPY_SHARE", copy_share)
+    for search in QUERIES:
+        query = Query(search=search, size=7, page=1)
+        assert indexed(version, query) == scanned(version, query, monkeypatch), search
+
+
+REGEXES = [r"\b[0-9]{4}\b", r"(?i)^the\s", r"국민[은의]", r"[.!?]\s*$", r"\bk\b"]
+"""Regular expressions: digits, an anchored case-insensitive word, Korean, an end anchor."""
+
+
+def test_a_regex_reads_the_index_text_once_a_search_built_it(
+    version: DatasetVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before any text search a regex scans; after one, it reads the index's text and finds
+    the scan's rows (second page, count, a length bound); a bad regex is one clear error."""
+    browser = Browser(version)
+    assert browser.found(Query(search=REGEXES[0], regex=True)) is None
+    browser.count(Query(search="river"))
+    for regex in REGEXES:
+        for query in (
+            Query(search=regex, regex=True, size=7, page=1),
+            Query(search=regex, regex=True, size=7, length=(40, 400)),
+        ):
+            assert Browser(version).found(query) is not None
+            assert indexed(version, query) == scanned(version, query, monkeypatch), query
+    with pytest.raises(WinnowError, match="the search could not run"):
+        Browser(version).count(Query(search="([a-z", regex=True))
+
+
 def test_korean_word_inside_an_eojeol(version: DatasetVersion) -> None:
     """'국민' finds the rows where it only occurs as part of '국민은' or '국민투표에'."""
     rows = Browser(version).rows(Query(search="국민", size=500))["text"].to_list()
@@ -129,17 +169,17 @@ def test_a_new_version_gets_its_own_index(
     assert found == ["v1", "v2"]
 
 
-@pytest.mark.parametrize("damage", ["truncate keys", "garbage meta", "remove text"])
+@pytest.mark.parametrize("damage", ["truncate postings", "garbage meta", "remove text"])
 def test_a_damaged_index_is_rebuilt(
     version: DatasetVersion, damage: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A truncated segment, an unreadable meta.json or a missing text file: the next search
+    """A truncated postings file, an unreadable meta.json or a missing text file: the next search
     rebuilds the index and finds the same rows as the scan."""
     query = Query(search="국민", size=7)
     Browser(version).count(query)
     folder = version.path.parents[2] / "indexes" / "mix" / "v1" / "search" / "kept"
-    if damage == "truncate keys":
-        with (folder / "keys-00000.npy").open("r+b") as handle:
+    if damage == "truncate postings":
+        with (folder / "rows-00000.npy").open("r+b") as handle:
             handle.truncate(100)
     elif damage == "garbage meta":
         (folder / "meta.json").write_text("{not json")

@@ -14,7 +14,7 @@ import pytest
 from tests.jobs.conftest import wait_for
 from winnow.errors import WinnowError
 from winnow.jobs import JobSpec, cancel, launch, read_job
-from winnow.jobs.queue import MAX_JOBS_ENV, default_limit, max_jobs, set_max_jobs
+from winnow.jobs.queue import MAX_JOBS_ENV, SETTING, default_limit, max_jobs, set_max_jobs
 from winnow.jobs.staging import clean_staging
 from winnow.jobs.store import create_job
 from winnow.workspace import Workspace
@@ -115,7 +115,7 @@ def test_the_limit_comes_from_the_page_then_the_environment_then_the_cores(
     monkeypatch.setenv(MAX_JOBS_ENV, "3")
     assert max_jobs(ws) == (3, MAX_JOBS_ENV)
     set_max_jobs(ws, 5)
-    assert max_jobs(ws) == (5, "set on the Jobs page")
+    assert max_jobs(ws) == (5, SETTING)
     set_max_jobs(ws, None)
     monkeypatch.setenv(MAX_JOBS_ENV, "none")
     with pytest.raises(WinnowError, match=MAX_JOBS_ENV):

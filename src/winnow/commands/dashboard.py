@@ -19,11 +19,12 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def streamlit_argv(host: str, port: int) -> list[str]:
-    """The `streamlit run` command line: headless, no usage statistics, no file watching."""
+    """The `streamlit run` command line (through `winnow.dashboard.serve`, which imports the
+    pages' modules before the server listens): headless, no usage statistics, no file watching."""
     return [
         sys.executable,
         "-m",
-        "streamlit",
+        "winnow.dashboard.serve",
         "run",
         str(APP),
         "--server.address",

@@ -1,5 +1,6 @@
-"""`winnow jobs`: start curation, training and eval commands in the background, follow them,
-cancel them; the dashboard's Jobs page does the same through winnow.jobs."""
+"""`winnow jobs`: start curation, training and eval commands in the background, follow them
+through the queue, cancel them, set how many run at once; the dashboard's Jobs page does the
+same through winnow.jobs."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ from rich.markup import escape
 
 from winnow.commands.options import WorkspaceOption, new_table
 from winnow.console import console
+from winnow.errors import WinnowError
 from winnow.jobs import JobSpec, get_job, launch, list_jobs, log_tail, progress
 from winnow.jobs import cancel as cancel_job
+from winnow.jobs.queue import limit_line, places, queue_state, set_max_jobs, shown_status
 from winnow.jobs.specs import TRAIN_COMMANDS
 from winnow.workspace import Workspace
 
 app = typer.Typer(
-    help="Run curation, training and eval jobs in the background; follow and cancel them.",
+    help="Run curation, training and eval jobs in the background; follow and cancel them. "
+    "Jobs over the limit of jobs at once ('winnow jobs limit') wait as queued and start, "
+    "oldest first, as slots free.",
     no_args_is_help=True,
 )
 
@@ -38,22 +43,68 @@ def duration(seconds: float | None) -> str:
 
 @app.command("list")
 def list_(workspace: WorkspaceOption = None) -> None:
-    """List the jobs of the workspace, newest first: status, progress, time, error.
+    """List the jobs newest first, queued ones with their place in line, then the limit.
+
+    Status: queued #N (#1 starts next), running, completed, failed or cancelled.
+
+    Last line: jobs running and queued, the limit of jobs at once and where it comes from.
 
     Example: winnow jobs list -w workspace
     """
+    ws = Workspace.resolve(workspace)
+    jobs = list_jobs(ws)
+    line = places(jobs)
     table = new_table("jobs", "id", "status", "progress", "elapsed", "job", "error")
-    for job in list_jobs(Workspace.resolve(workspace)):
+    for job in jobs:
         done = progress(job)
         table.add_row(
             job.id,
-            job.status,
+            shown_status(job, line),
             "" if done is None else f"{done:.0%}",
             duration(job.elapsed),
             escape(job.summary),
             escape(job.error or ""),
         )
-    console.print(table, highlight=False)
+    if jobs:
+        console.print(table, highlight=False)
+    else:
+        console.print("No jobs yet.")
+    console.print(escape(queue_state(ws, jobs)), highlight=False)
+
+
+@app.command()
+def limit(
+    jobs: Annotated[
+        int | None,
+        typer.Argument(
+            min=1,
+            metavar="N",
+            help="Jobs at once; leave out to show the limit.",
+            show_default=False,
+        ),
+    ] = None,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            "--reset", help="Forget the setting: back to $WINNOW_MAX_JOBS, else cores / 2."
+        ),
+    ] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Show or set how many jobs run at once (the setting the dashboard's Jobs page writes).
+
+    Jobs over the limit wait as queued and start, oldest first, as slots free or it rises.
+
+    Without a setting the limit is $WINNOW_MAX_JOBS, else the machine's cores / 2.
+
+    Example: winnow jobs limit 2; winnow jobs limit --reset
+    """
+    ws = Workspace.resolve(workspace)
+    if reset and jobs is not None:
+        raise WinnowError(f"give a limit ({jobs}) or --reset, not both.")
+    if reset or jobs is not None:
+        set_max_jobs(ws, None if reset else jobs)
+    console.print(escape(limit_line(ws)), highlight=False)
 
 
 @app.command()
@@ -97,7 +148,9 @@ def log(
     if text:
         console.print(escape(text), highlight=False, soft_wrap=True)
     done = progress(job)
-    shown = f"job {job.id}: {job.status}" + ("" if done is None else f", {done:.0%}")
+    line = places(list_jobs(job.workspace)) if job.status == "queued" else {}
+    status = shown_status(job, line)
+    shown = f"job {job.id}: {status}" + ("" if done is None else f", {done:.0%}")
     if job.error:
         shown += f": {job.error}"
     console.print(escape(shown), highlight=False)

@@ -46,6 +46,16 @@ class Page:
     total: int
 
 
+def found_key(query: Query) -> str:
+    """What a search's matches depend on (not the page)."""
+    return repr((query.split, query.search, query.regex, query.length, query.ranges, query.values))
+
+
+def search_failed(exc: duckdb.InvalidInputException) -> WinnowError:
+    """One line for a search DuckDB refused (a bad regular expression)."""
+    return WinnowError(f"the search could not run ({str(exc).splitlines()[0]}).")
+
+
 def quoted(column: str) -> str:
     """A column name as a DuckDB identifier."""
     return '"' + column.replace('"', '""') + '"'
@@ -153,14 +163,17 @@ class Browser:
         try:
             return pl.from_arrow(self.con.sql(sql, params=params).to_arrow_table())
         except duckdb.InvalidInputException as exc:
-            raise WinnowError(f"the search could not run ({str(exc).splitlines()[0]}).") from exc
+            raise search_failed(exc) from exc
 
     def rows(self, query: Query) -> pl.DataFrame:
         """One page of matching rows: through the index for a text search, else a scan that
         stops once the page is full."""
         if not self.has(query.split):
             return pl.DataFrame()
-        found = self.found(query)
+        # a regex reads every row's text even through the index: its first page comes sooner
+        # from a scan that stops once the page is full, unless its count has found every match
+        first = query.regex and not query.page
+        found = self._found.get(found_key(query)) if first else self.found(query)
         if found is not None:
             start = query.page * query.size
             return self.fetch(query.split, found[start : start + query.size])
@@ -202,19 +215,23 @@ class Browser:
             self._sources[split] = search_index.Source(shards, self.search_expr(split), relation)
         return self._sources[split]
 
+    def has_index(self, split: str) -> bool:
+        """Whether a search has built the split's index (it may still be checked and rebuilt)."""
+        return (self.index_folder(split) / "meta.json").is_file()
+
     def needs_index(self, query: Query) -> bool:
         """Whether the query is a text search whose split has no index yet (the first search
         builds it: minutes at a million rows)."""
-        folder = self.index_folder(query.split)
-        return bool(query.search) and not query.regex and not (folder / "meta.json").is_file()
+        return bool(query.search) and not query.regex and not self.has_index(query.split)
 
     def found(self, query: Query) -> np.ndarray | None:
-        """Row numbers (in scan order) of every row a text search matches with the query's
-        filters, through the index; None for no search, a regex, or an index that cannot be
-        written (a read-only workspace), which scan instead."""
-        if not query.search or query.regex:
+        """Row numbers (in scan order) of every row a search matches with the query's filters,
+        through the index (a regex only once a text search has built it: it then reads the
+        index's text instead of the Parquet shards); None for no search, a regex without an
+        index, or an index that cannot be written (a read-only workspace), which scan instead."""
+        if not query.search or (query.regex and not self.has_index(query.split)):
             return None
-        key = repr((query.split, query.search, query.length, query.ranges, query.values))
+        key = found_key(query)
         if key not in self._found:
             self._found[key] = self.indexed(query)
         return self._found[key]
@@ -226,7 +243,14 @@ class Browser:
             index = search_index.search_index(self.index_folder(query.split), source)
         except OSError:
             return None
-        rows = index.within(index.matches(query.search), *query.length)
+        if query.regex:
+            try:
+                matched = index.checked(None, query.search)
+            except duckdb.InvalidInputException as exc:
+                raise search_failed(exc) from exc
+        else:
+            matched = index.matches(query.search)
+        rows = index.within(matched, *query.length)
         where, params = self.where(query, text=False)
         if where:
             rows = rows[np.isin(rows, self.filtered(query.split, source, where, params))]

@@ -1,12 +1,13 @@
 """A full-text index of one split of a dataset version, so that a search's count and any page of
 its matches come back without reading every row's text.
 
-The index holds, per segment of rows, each (word, row) pair as one sorted 64-bit key (the top
-44 bits of the word's hash, then the row within the segment), a vocabulary of words (lowercased
-runs of `\\w`, so a Korean eojeol is one word) to find the words that contain a search, and the
-searched text itself, for the rows that the word lists alone cannot decide (a search across
-words or punctuation, or a rare hash collision): those are checked with the very regular
-expression the scan uses, so the rows found are the rows the scan finds, in the same order.
+The index holds a vocabulary of words (lowercased runs of `\\w`, so a Korean eojeol is one
+word, each with an id and its number of rows) to find the words that contain a search; per
+segment of rows, the rows of each word id (postings); and the searched text itself, for what
+the postings alone cannot decide (a search across words or punctuation, a rare hash collision,
+or a word piece so common, such as one letter, that reading its rows costs more than reading
+the text): those are checked with the very regular expression the scan uses, in place in the
+memory-mapped text, so the rows found are the rows the scan finds, in the same order.
 Versions never change, so an index is built once, on the first search, and kept in the
 workspace under `indexes/NAME/VERSION/search/SPLIT/`; one that fails its checks is rebuilt.
 """
@@ -30,7 +31,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-FORMAT = 1
+FORMAT = 2
 """Layout version of an index folder; another one is rebuilt."""
 
 WORD = r"\w+"
@@ -40,10 +41,10 @@ PARTS = r"\w+|\W+"
 """A search cut into words and the runs of other characters between them."""
 
 ROW_BITS = 20
-"""Bits of a key that hold the row within its segment."""
+"""Bits of a (word, row) key that hold the row within its segment, while building."""
 
 SEGMENT_ROWS = 50_000
-"""Rows per segment: one sorted key array each (at most 2**ROW_BITS)."""
+"""Rows per segment: its postings hold a row in 16 bits, so at most 65,536."""
 
 SEED = 20
 """Seed of the word hash (kept in the vocabulary, never recomputed at search time)."""
@@ -75,8 +76,13 @@ FOLD = {
 """Lowercase letters that RE2's case-insensitive match equates with another lowercase letter
 (long s with s, final sigma with sigma...): folded to it, so no match is missed."""
 
-VERIFY_ROWS = 50_000
-"""Candidate rows checked against the regular expression at a time."""
+READ_ROWS = 8
+"""A word piece whose matching words hold more rows than this many per row of the split (a
+letter, a digit) is not read from the postings: checking every row's text is faster."""
+
+COPY_SHARE = 0.25
+"""Up to this share of the split, candidates are copied out of the text to be checked; more are
+checked in place, all rows at once."""
 
 _LOCKS: dict[Path, threading.Lock] = {}
 _OPEN: dict[Path, tuple[dict[str, Any], SearchIndex]] = {}
@@ -121,7 +127,7 @@ class Source:
 
 
 def segment(texts: pl.Series, folder: Path, number: int) -> pl.DataFrame:
-    """Write one segment's sorted (word, row) keys; return its words and their hashes."""
+    """Write one segment's sorted (word, row) keys; return its words, their hashes and rows."""
     words = fold(texts.fill_null("")).str.extract_all(WORD)
     tokens = pl.DataFrame(
         {"row": pl.int_range(len(texts), dtype=pl.UInt64, eager=True), "word": words}
@@ -132,6 +138,25 @@ def segment(texts: pl.Series, folder: Path, number: int) -> pl.DataFrame:
     keys = distinct((hashes.to_numpy() >> shift << shift) | tokens["row"].to_numpy())
     np.save(folder / f"keys-{number:05d}.npy", keys)
     return pl.DataFrame({"word": tokens["word"], "hash": hashes}).unique(subset="hash")
+
+
+def postings(folder: Path, number: int, ids: np.ndarray) -> np.ndarray:
+    """Turn one segment's sorted keys into its postings: the rows of each vocabulary id in id
+    order (16 bits each) and where each id's rows start, so a search reads them directly;
+    return each id's number of rows."""
+    keys = np.load(folder / f"keys-{number:05d}.npy")
+    words = keys >> np.uint64(ROW_BITS)
+    change = np.ones(len(words), dtype=bool)
+    change[1:] = words[1:] != words[:-1]
+    first = np.flatnonzero(change)
+    counts = np.zeros(len(ids), dtype=np.int64)
+    counts[np.searchsorted(ids, words[first])] = np.diff(np.append(first, len(keys)))
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.uint32)
+    np.save(folder / f"starts-{number:05d}.npy", starts)
+    rows = (keys & np.uint64((1 << ROW_BITS) - 1)).astype(np.uint16)
+    np.save(folder / f"rows-{number:05d}.npy", rows)
+    (folder / f"keys-{number:05d}.npy").unlink()
+    return counts
 
 
 class TextWriter:
@@ -177,7 +202,7 @@ def build(source: Source, folder: Path) -> None:
 
 
 def write_index(source: Source, work: Path) -> None:
-    """Segments, text, vocabulary and meta.json of an index, in `work`."""
+    """Postings, text, vocabulary and meta.json of an index, in `work`."""
     con = duckdb.connect(":memory:")
     reader = con.sql(f"SELECT {source.expr} AS t FROM {source.relation}").to_arrow_reader(
         SEGMENT_ROWS
@@ -185,8 +210,9 @@ def write_index(source: Source, work: Path) -> None:
     text = TextWriter(work)
     segments: list[tuple[int, int]] = []
     pending: list[Future[pl.DataFrame]] = []
-    vocab: list[pl.DataFrame] = []
-    with ThreadPoolExecutor(max(1, os.cpu_count() or 1)) as pool:
+    words: list[pl.DataFrame] = []
+    threads = max(1, os.cpu_count() or 1)
+    with ThreadPoolExecutor(threads) as pool:
         for batch in reader:
             column = batch.column(0)
             text.add(column)
@@ -194,36 +220,47 @@ def write_index(source: Source, work: Path) -> None:
             segments.append((base, len(column)))
             series = pl.Series(column.cast(pa.large_string()))
             pending.append(pool.submit(segment, series, work, len(segments) - 1))
-            if len(pending) > (os.cpu_count() or 1):
-                vocab.append(pending.pop(0).result())
-        vocab += [f.result() for f in pending]
+            if len(pending) > threads:
+                words.append(pending.pop(0).result())
+        words += [f.result() for f in pending]
+        vocabulary = vocabulary_of(words)
+        ids = vocabulary["key"].unique().sort().to_numpy()
+        rows = sum(pool.map(lambda n: postings(work, n, ids), range(len(segments))))
     text.close(work)
-    write_vocabulary(vocab, work)
+    counts = rows if len(segments) else np.zeros(len(ids), np.int64)
+    vocabulary = vocabulary.with_columns(pl.Series("rows", counts[vocabulary["id"].to_numpy()]))
+    vocabulary.drop("key").write_parquet(work / "vocabulary.parquet")
     meta = source.identity() | {"segments": segments}
     meta["sizes"] = {p.name: p.stat().st_size for p in sorted(work.iterdir())}
     (work / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
 
 
-def write_vocabulary(parts: list[pl.DataFrame], work: Path) -> None:
-    """Every word once, its key, and whether another word shares that key (then the rows
-    found through it are checked against the text)."""
+def vocabulary_of(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """Every word once with its key, the id of that key (its rank), and whether another word
+    shares the key (then the rows found through it are checked against the text)."""
     words = pl.concat(parts) if parts else pl.DataFrame(schema={"word": pl.Utf8, "hash": pl.UInt64})
     words = words.unique(subset="hash").select(
         "word", (pl.col("hash") // (1 << ROW_BITS)).alias("key")
     )
-    words = words.with_columns((pl.col("key").count().over("key") > 1).alias("collided"))
-    words.write_parquet(work / "vocabulary.parquet")
+    return words.with_columns(
+        (pl.col("key").rank("dense") - 1).cast(pl.Int64).alias("id"),
+        (pl.col("key").count().over("key") > 1).alias("collided"),
+    )
 
 
 class SearchIndex:
-    """A built index, opened: the vocabulary in memory, keys and text memory-mapped."""
+    """A built index, opened: the vocabulary in memory, postings and text memory-mapped."""
 
     def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
         self.folder = folder
         self.segments = [tuple(s) for s in meta["segments"]]
         self.vocabulary = pl.read_parquet(folder / "vocabulary.parquet")
-        self.keys = [
-            np.load(folder / f"keys-{i:05d}.npy", mmap_mode="r") for i in range(len(self.segments))
+        self.postings = [
+            (
+                np.load(folder / f"starts-{i:05d}.npy", mmap_mode="r"),
+                np.load(folder / f"rows-{i:05d}.npy", mmap_mode="r"),
+            )
+            for i in range(len(self.segments))
         ]
         self.offsets = np.load(folder / "offsets.npy", mmap_mode="r")
         self.lengths = np.load(folder / "lengths.npy", mmap_mode="r")
@@ -233,64 +270,58 @@ class SearchIndex:
             self.text = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else b""
         if len(self.offsets) != self.rows + 1 or len(self.text) != size:
             raise ValueError(f"{folder}: text, offsets and lengths disagree")
+        valid = np.packbits(np.asarray(self.lengths) >= 0, bitorder="little")
+        self.texts = pa.LargeStringArray.from_buffers(
+            self.rows, pa.py_buffer(self.offsets), pa.py_buffer(self.text), pa.py_buffer(valid)
+        )
 
     def matches(self, search: str) -> np.ndarray:
         """Row numbers, ascending, whose text contains `search` ignoring case."""
         found, exact = self.candidates(parts(search))
-        return found if exact else self.checked(found, search)
+        return found if exact else self.checked(found, pattern(search))
 
-    def candidates(self, pieces: list[tuple[str, bool]]) -> tuple[np.ndarray, bool]:
+    def candidates(self, pieces: list[tuple[str, bool]]) -> tuple[np.ndarray | None, bool]:
         """Rows holding every word of the search where it must be (inside a word, at its
-        start or end, or the whole word), and whether that alone decides the match."""
+        start or end, or the whole word), and whether that alone decides the match; None
+        when no word narrows the search enough to be worth reading its rows."""
         found: np.ndarray | None = None
         exact = len(pieces) == 1
         for i, (piece, is_word) in enumerate(pieces):
             if not is_word:
                 continue
             words = self.vocabulary.filter(word_test(piece, i > 0, i < len(pieces) - 1))
+            if words["rows"].sum() > READ_ROWS * max(1, self.rows):
+                exact = False
+                continue
             exact = exact and not words["collided"].any()
-            rows = self.rows_of(words["key"].to_numpy())
+            rows = self.rows_of(words["id"].unique().to_numpy())
             found = rows if found is None else np.intersect1d(found, rows, assume_unique=True)
-        if found is None:
-            return np.arange(self.rows, dtype=np.int64), False
-        return found, exact
+        return found, exact and found is not None
 
-    def rows_of(self, keys: np.ndarray) -> np.ndarray:
-        """The rows, ascending and once each, that hold any word with one of these keys."""
-        shift = np.uint64(ROW_BITS)
-        keys = np.sort(keys.astype(np.uint64))
+    def rows_of(self, ids: np.ndarray) -> np.ndarray:
+        """The rows, ascending and once each, that hold any word with one of these ids."""
         found = []
-        for (base, rows), segment_keys in zip(self.segments, self.keys, strict=True):
-            low = np.searchsorted(segment_keys, keys << shift)
-            high = np.searchsorted(segment_keys, (keys + np.uint64(1)) << shift)
-            picked = segment_keys[spans(low, high)] & np.uint64((1 << ROW_BITS) - 1)
+        for (base, rows), (starts, numbers) in zip(self.segments, self.postings, strict=True):
+            picked = numbers[spans(starts[ids].astype(np.int64), starts[ids + 1].astype(np.int64))]
             hit = np.zeros(rows, dtype=bool)
-            hit[picked.astype(np.int64)] = True
+            hit[picked] = True
             found.append(np.flatnonzero(hit) + base)
         return np.concatenate(found) if found else np.zeros(0, np.int64)
 
-    def checked(self, rows: np.ndarray, search: str) -> np.ndarray:
-        """The candidate rows whose text the scan's regular expression matches."""
+    def checked(self, rows: np.ndarray | None, regex: str) -> np.ndarray:
+        """The candidate rows (every row for None), ascending, whose text an RE2 regular
+        expression matches as the scan's `regexp_matches` does: a few are copied out and
+        checked, many are checked in place."""
+        if rows is None or len(rows) > COPY_SHARE * self.rows:
+            numbers, texts = np.arange(self.rows, dtype=np.int64), self.texts
+        else:
+            numbers, texts = rows, self.texts.take(pa.array(rows))
+        table = pa.table({"row": numbers, "t": texts})
         con = duckdb.connect(":memory:")
-        kept = []
-        for start in range(0, len(rows), VERIFY_ROWS):
-            chunk = rows[start : start + VERIFY_ROWS]
-            con.register("candidates", pa.table({"row": chunk, "t": self.texts(chunk)}))
-            sql = "SELECT row FROM candidates WHERE regexp_matches(t, ?)"
-            found = con.sql(sql, params=[pattern(search)])
-            kept.append(found.fetchnumpy()["row"])
-        return np.sort(np.concatenate(kept)) if kept else np.zeros(0, np.int64)
-
-    def texts(self, rows: np.ndarray) -> pa.Array:
-        """The searched text of these rows (null where it is null)."""
-        starts, ends = self.offsets[rows], self.offsets[rows + 1]
-        spans = zip(starts.tolist(), ends.tolist(), strict=True)
-        data = b"".join(self.text[s:e] for s, e in spans)
-        offsets = np.concatenate([[0], np.cumsum(ends - starts)]).astype(np.int64)
-        valid = np.packbits(self.lengths[rows] >= 0, bitorder="little")
-        return pa.LargeStringArray.from_buffers(
-            len(rows), pa.py_buffer(offsets), pa.py_buffer(data), pa.py_buffer(valid)
-        )
+        batches = table.to_batches(SEGMENT_ROWS)
+        con.register("candidates", pa.Table.from_batches(batches, schema=table.schema))
+        sql = "SELECT row FROM candidates WHERE regexp_matches(t, ?) ORDER BY row"
+        return con.sql(sql, params=[regex]).fetchnumpy()["row"]
 
     def within(self, rows: np.ndarray, low: float | None, high: float | None) -> np.ndarray:
         """The rows whose text length lies within the bounds (a null text never does)."""

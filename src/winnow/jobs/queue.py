@@ -26,7 +26,10 @@ JOB_CORES = 2
 and evals use several threads); the default limit is the machine's cores over this, at least 1."""
 
 SETTINGS = "queue.json"
-"""File in WORKSPACE/jobs/ holding the limit set on the Jobs page."""
+"""File in WORKSPACE/jobs/ holding the limit set on the Jobs page or by `winnow jobs limit`."""
+
+SETTING = "set on the Jobs page or by 'winnow jobs limit'"
+"""Where a limit kept in SETTINGS is said to come from."""
 
 POLL = 0.5
 """Seconds a queued job's supervisor waits between looks at the queue."""
@@ -38,11 +41,11 @@ def default_limit() -> int:
 
 
 def max_jobs(ws: Workspace) -> tuple[int, str]:
-    """The limit and where it comes from: the page's setting, then WINNOW_MAX_JOBS, then
+    """The limit and where it comes from: the workspace's setting, then WINNOW_MAX_JOBS, then
     the machine's cores."""
     path = jobs_dir(ws) / SETTINGS
     if path.is_file():
-        return int(read_json(path)["max_jobs"]), "set on the Jobs page"
+        return int(read_json(path)["max_jobs"]), SETTING
     value = os.environ.get(MAX_JOBS_ENV, "").strip()
     if value:
         if not value.isdigit() or int(value) < 1:
@@ -54,7 +57,8 @@ def max_jobs(ws: Workspace) -> tuple[int, str]:
 
 
 def set_max_jobs(ws: Workspace, limit: int | None) -> None:
-    """Keep a limit for every later look at the queue (None goes back to the default)."""
+    """Keep a limit for every later look at the queue, the Jobs page's and the command's
+    alike (None goes back to WINNOW_MAX_JOBS or the cores)."""
     path = jobs_dir(ws) / SETTINGS
     if limit is None:
         path.unlink(missing_ok=True)
@@ -103,8 +107,27 @@ def wait_for_slot(path: Path, stopped: Callable[[], bool]) -> bool:
     return False
 
 
-def queue_state(ws: Workspace, jobs: list[Job]) -> str:
-    """One line about the queue, for the page: running and waiting jobs against the limit."""
+def places(jobs: list[Job]) -> dict[str, int]:
+    """Each waiting job's place in line, 1 for the next to start."""
+    return {job.id: place for place, job in enumerate(waiting(jobs), start=1)}
+
+
+def shown_status(job: Job, line: dict[str, int]) -> str:
+    """A job's status for lists: a waiting job with its place in line (from places()), and a
+    queued job cancelled before its supervisor has recorded it."""
+    if job.status != "queued":
+        return job.status
+    return f"queued #{line[job.id]}" if job.id in line else "queued, cancelling"
+
+
+def limit_line(ws: Workspace) -> str:
+    """The limit and where it comes from, in words."""
     limit, origin = max_jobs(ws)
+    return f"at most {limit} job{'s' if limit != 1 else ''} at once ({origin})"
+
+
+def queue_state(ws: Workspace, jobs: list[Job]) -> str:
+    """One line about the queue, for the page and `winnow jobs list`: running and waiting jobs
+    against the limit."""
     running = sum(j.status == "running" for j in jobs)
-    return f"{running} running, {len(waiting(jobs))} queued; at most {limit} at once ({origin})"
+    return f"{running} running, {len(waiting(jobs))} queued; {limit_line(ws)}"

@@ -14,6 +14,7 @@ from typing import ClassVar
 
 import polars as pl
 
+from winnow.curate.rules import Rule
 from winnow.curate.steps.base import Step, first_reason, register
 from winnow.errors import WinnowError
 
@@ -189,6 +190,10 @@ class Badwords(Step):
         )
         return df.with_columns(count).with_columns(fraction)
 
+    def rules(self) -> tuple[Rule, ...]:
+        """A bad-word fraction above `max_fraction`."""
+        return (Rule(self.col("fraction"), ">", self.max_fraction, "too_many_badwords"),)
+
     def reason(self) -> pl.Expr:
         """Drop rows whose bad-word fraction exceeds `max_fraction`."""
-        return first_reason((pl.col(self.col("fraction")) > self.max_fraction, "too_many_badwords"))
+        return first_reason(*self.rules())

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
 
 import polars as pl
 
+from winnow.curate.rules import Rule
 from winnow.errors import WinnowError
 
 if TYPE_CHECKING:
@@ -76,6 +77,11 @@ class Step:
     def reason(self) -> pl.Expr:
         """Return the drop reason for each row, or null to keep it; the default keeps all."""
         return pl.lit(None, dtype=pl.Utf8)
+
+    def rules(self) -> tuple[Rule, ...]:
+        """The threshold rules `reason` applies with these parameters, in its order, so that a
+        removal is explained by the very comparison that made it; the default has none."""
+        return ()
 
     def tally(self, frame: pl.DataFrame) -> dict[str, int]:
         """Counts worth reporting beyond removals (rows flagged per benchmark, clusters by size).
@@ -303,12 +309,14 @@ def example_of(field: dataclasses.Field) -> str:
     return ""
 
 
-def first_reason(*rules: tuple[pl.Expr, str]) -> pl.Expr:
-    """Chain (condition, reason) rules so a row gets the first reason whose condition holds."""
+def first_reason(*rules: tuple[pl.Expr, str] | Rule) -> pl.Expr:
+    """Chain (condition, reason) pairs and declared rules so a row gets the first reason whose
+    condition holds."""
     if not rules:
         return pl.lit(None, dtype=pl.Utf8)
-    cond, why = rules[0]
+    pairs = [(r.expr(), r.reason) if isinstance(r, Rule) else r for r in rules]
+    cond, why = pairs[0]
     chain = pl.when(cond).then(pl.lit(why))
-    for cond, why in rules[1:]:
+    for cond, why in pairs[1:]:
         chain = chain.when(cond).then(pl.lit(why))
     return chain.otherwise(pl.lit(None, dtype=pl.Utf8))

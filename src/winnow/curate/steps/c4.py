@@ -32,6 +32,7 @@ from typing import ClassVar
 
 import polars as pl
 
+from winnow.curate.rules import Rule
 from winnow.curate.steps.base import Step, first_reason, register
 from winnow.curate.text.stats import normalized_lines
 
@@ -157,6 +158,12 @@ class C4Quality(Step):
             (lorem | javascript | curly | policy).not_().alias("__keep"),
         )
 
+    def rules(self) -> tuple[Rule, ...]:
+        """Too few sentences in the kept lines, when the step drops documents at all."""
+        if not self.drop_docs:
+            return ()
+        return (Rule(self.col("n_sentences"), "<", self.min_num_sentences, "too_few_sentences"),)
+
     def reason(self) -> pl.Expr:
         """Drop for the first document-level event, else for too few sentences in kept lines."""
         if not self.drop_docs:
@@ -166,5 +173,5 @@ class C4Quality(Step):
         return first_reason(
             (lorem.is_not_null() & (curly.is_null() | (lorem < curly)), "lorem_ipsum"),
             (curly.is_not_null(), "curly_bracket"),
-            (pl.col(self.col("n_sentences")) < self.min_num_sentences, "too_few_sentences"),
+            *self.rules(),
         )

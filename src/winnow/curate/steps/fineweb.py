@@ -23,6 +23,7 @@ from typing import ClassVar
 import numpy as np
 import polars as pl
 
+from winnow.curate.rules import Rule
 from winnow.curate.steps.base import Step, first_reason, register
 from winnow.curate.text.kiwi import require_kiwi
 from winnow.curate.text.stats import (
@@ -85,16 +86,22 @@ class FineWebQuality(Step):
             ratio(newlines, pl.lit(words)).alias(self.col("list_ratio")),
         )
 
+    def rules(self) -> tuple[Rule, ...]:
+        """The thresholds in datatrove's order."""
+        return (
+            Rule(self.col("line_punct_ratio"), "<", self.line_punct_thr, "line_punct_ratio"),
+            Rule(self.col("short_line_ratio"), ">", self.short_line_thr, "short_line_ratio"),
+            Rule(self.col("char_dup_ratio"), ">", self.char_duplicates_ratio, "char_dup_ratio"),
+            Rule(self.col("list_ratio"), ">", self.new_line_ratio, "list_ratio"),
+        )
+
     def reason(self) -> pl.Expr:
-        """Apply the thresholds in datatrove's order."""
-        punct = pl.col(self.col("line_punct_ratio"))
-        low_punct = punct < self.line_punct_thr
+        """An empty document first, then the rules; with `line_punct_exclude_zero` a document
+        with no punctuated line passes the punctuation rule."""
+        punct, *others = self.rules()
+        low_punct = punct.expr()
         if self.line_punct_exclude_zero:
-            low_punct = low_punct & (punct != 0)
+            low_punct = low_punct & (pl.col(punct.column) != 0)
         return first_reason(
-            (pl.col(self.col("n_lines")) == 0, "empty"),
-            (low_punct, "line_punct_ratio"),
-            (pl.col(self.col("short_line_ratio")) > self.short_line_thr, "short_line_ratio"),
-            (pl.col(self.col("char_dup_ratio")) > self.char_duplicates_ratio, "char_dup_ratio"),
-            (pl.col(self.col("list_ratio")) > self.new_line_ratio, "list_ratio"),
+            (pl.col(self.col("n_lines")) == 0, "empty"), (low_punct, punct.reason), *others
         )

@@ -50,6 +50,7 @@ import numpy as np
 import polars as pl
 from numba import njit
 
+from winnow.curate.rules import Either, Rule
 from winnow.curate.steps.base import Step, bounds, first_reason, register
 from winnow.curate.text.buffers import code_point, is_space, text_buffers
 from winnow.curate.text.kiwi import TAGS, require_kiwi, tag_ids
@@ -159,43 +160,40 @@ class GopherQuality(Step):
             pl.Series(self.col("n_stop_words"), stop_words),
         )
 
+    def rules(self) -> tuple[Rule, ...]:
+        """The thresholds in datatrove's order, Hangul rows' own bounds where they have them;
+        None or 0 turns a rule off."""
+        korean = Rule(self.col("hangul_share"), ">=", self.korean_min_hangul_share)
+
+        def by_script(korean_value: float | None, value: float | None) -> Either:
+            """The Korean bound for Korean rows and the general one otherwise."""
+            return Either(korean, korean_value or None, value or None)
+
+        words, avg = self.col("n_words"), self.col("avg_word_length")
+        fewest = by_script(self.korean_min_doc_words, self.min_doc_words)
+        low = by_script(self.korean_min_avg_word_length, self.min_avg_word_length)
+        high = by_script(self.korean_max_avg_word_length, self.max_avg_word_length)
+        symbols, bullets = self.max_symbol_word_ratio, self.max_bullet_lines_ratio
+        end_ellipses, alpha = self.max_ellipsis_lines_ratio, self.max_non_alpha_words_ratio
+        rules = (
+            Rule(words, "<", fewest, "gopher_short_doc"),
+            Rule(words, ">", self.max_doc_words, "gopher_long_doc"),
+            Rule(avg, "<", low, "gopher_below_avg_threshold"),
+            Rule(avg, ">", high, "gopher_above_avg_threshold"),
+            Rule(self.col("hash_ratio"), ">", symbols, "gopher_too_many_hashes"),
+            Rule(self.col("ellipsis_ratio"), ">", symbols, "gopher_too_many_ellipsis"),
+            Rule(self.col("bullet_lines_ratio"), ">", bullets, "gopher_too_many_bullets"),
+            Rule(
+                self.col("ellipsis_lines_ratio"), ">", end_ellipses, "gopher_too_many_end_ellipsis"
+            ),
+            Rule(self.col("alpha_words_ratio"), "<", alpha, "gopher_below_alpha_threshold"),
+            Rule(self.col("n_stop_words"), "<", self.min_stop_words, "gopher_enough_stop_words"),
+        )
+        return tuple(rule for rule in rules if rule.limit)
+
     def reason(self) -> pl.Expr:
-        """Apply the thresholds in datatrove's order; a threshold of None or 0 turns a rule off."""
-        korean = pl.col(self.col("hangul_share")) >= self.korean_min_hangul_share
-        avg = pl.col(self.col("avg_word_length"))
-        rules: list[tuple[pl.Expr, str]] = []
-        fewest = _by_script(korean, self.korean_min_doc_words, self.min_doc_words)
-        rules.append((pl.col(self.col("n_words")) < fewest, "gopher_short_doc"))
-        if self.max_doc_words:
-            rules.append((pl.col(self.col("n_words")) > self.max_doc_words, "gopher_long_doc"))
-        low = _by_script(korean, self.korean_min_avg_word_length, self.min_avg_word_length)
-        high = _by_script(korean, self.korean_max_avg_word_length, self.max_avg_word_length)
-        rules.append((avg < low, "gopher_below_avg_threshold"))
-        rules.append((avg > high, "gopher_above_avg_threshold"))
-        if self.max_symbol_word_ratio:
-            limit = self.max_symbol_word_ratio
-            rules.append((pl.col(self.col("hash_ratio")) > limit, "gopher_too_many_hashes"))
-            rules.append((pl.col(self.col("ellipsis_ratio")) > limit, "gopher_too_many_ellipsis"))
-        if self.max_bullet_lines_ratio:
-            limit = self.max_bullet_lines_ratio
-            rules.append(
-                (pl.col(self.col("bullet_lines_ratio")) > limit, "gopher_too_many_bullets")
-            )
-        if self.max_ellipsis_lines_ratio:
-            limit = self.max_ellipsis_lines_ratio
-            rules.append(
-                (pl.col(self.col("ellipsis_lines_ratio")) > limit, "gopher_too_many_end_ellipsis")
-            )
-        if self.max_non_alpha_words_ratio:
-            limit = self.max_non_alpha_words_ratio
-            rules.append(
-                (pl.col(self.col("alpha_words_ratio")) < limit, "gopher_below_alpha_threshold")
-            )
-        if self.min_stop_words:
-            rules.append(
-                (pl.col(self.col("n_stop_words")) < self.min_stop_words, "gopher_enough_stop_words")
-            )
-        return first_reason(*rules)
+        """The first rule a row breaks."""
+        return first_reason(*self.rules())
 
 
 @njit(cache=True, nogil=True)
@@ -333,12 +331,3 @@ def _last_char(data: np.ndarray, start: int, end: int) -> int:
 def _ratio(numerator: np.ndarray, denominator: pl.Series) -> pl.Series:
     """numerator / denominator as a float Series, null where the denominator is zero."""
     return pl.select(ratio(pl.lit(pl.Series(numerator)), pl.lit(denominator))).to_series()
-
-
-def _by_script(korean: pl.Expr, korean_value: float | None, value: float | None) -> pl.Expr:
-    """The Korean bound for Korean rows and the general one otherwise; None or 0 means no bound."""
-    return (
-        pl.when(korean)
-        .then(pl.lit(korean_value or None, dtype=pl.Float64))
-        .otherwise(pl.lit(value or None, dtype=pl.Float64))
-    )

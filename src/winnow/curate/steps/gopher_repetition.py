@@ -33,6 +33,7 @@ from typing import ClassVar
 
 import polars as pl
 
+from winnow.curate.rules import Rule
 from winnow.curate.steps.base import Step, first_reason, register
 from winnow.curate.text import repetition
 from winnow.curate.text.kiwi import require_kiwi
@@ -92,23 +93,21 @@ class GopherRepetition(Step):
                 columns[f"dup_{n}_gram_frac"] = pl.Series(dup[:, n]) / n_chars
         return df.with_columns(v.alias(self.col(k)) for k, v in columns.items())
 
+    def rules(self) -> tuple[Rule, ...]:
+        """The thresholds in datatrove's order; None or 0 turns a paragraph or line rule off."""
+        fractions = ("dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac")
+        return (
+            *(Rule(self.col(m), ">", getattr(self, m), m) for m in fractions if getattr(self, m)),
+            *(
+                Rule(self.col(f"top_{n}_gram_frac"), ">", f, f"top_{n}_gram")
+                for n, f in self.top_n_grams
+            ),
+            *(
+                Rule(self.col(f"dup_{n}_gram_frac"), ">", f, f"duplicated_{n}_n_grams")
+                for n, f in self.dup_n_grams
+            ),
+        )
+
     def reason(self) -> pl.Expr:
-        """Apply the thresholds in datatrove's order; a threshold of None or 0 turns a rule off."""
-        rules: list[tuple[pl.Expr, str]] = [(pl.col(self.col("n_chars")) == 0, "empty")]
-        for metric, limit in (
-            ("dup_para_frac", self.dup_para_frac),
-            ("dup_para_char_frac", self.dup_para_char_frac),
-            ("dup_line_frac", self.dup_line_frac),
-            ("dup_line_char_frac", self.dup_line_char_frac),
-        ):
-            if limit:
-                rules.append((pl.col(self.col(metric)) > limit, metric))
-        rules += [
-            (pl.col(self.col(f"top_{n}_gram_frac")) > f, f"top_{n}_gram")
-            for n, f in self.top_n_grams
-        ]
-        rules += [
-            (pl.col(self.col(f"dup_{n}_gram_frac")) > f, f"duplicated_{n}_n_grams")
-            for n, f in self.dup_n_grams
-        ]
-        return first_reason(*rules)
+        """An empty document first, then the rules."""
+        return first_reason((pl.col(self.col("n_chars")) == 0, "empty"), *self.rules())

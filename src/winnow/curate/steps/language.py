@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 
 import polars as pl
 
+from winnow.curate.rules import Rule
 from winnow.curate.steps.base import Step, bounds, first_reason, register
 from winnow.errors import WinnowError
 
@@ -108,13 +109,16 @@ class Language(Step):
         score_col = score_col.scatter(index, pl.Series(scores, dtype=pl.Float64))
         return df.with_columns(lang_col, score_col)
 
-    def reason(self) -> pl.Expr:
-        """With `languages`: drop other languages first, then identifications below
-        `min_score`. Without: keep every row (the step only labels)."""
+    def rules(self) -> tuple[Rule, ...]:
+        """With `languages`: other languages (or no language) first, then identifications below
+        `min_score`. Without: none (the step only labels)."""
         if self.languages is None:
-            return first_reason()
-        allowed = pl.col("language").is_in(self.languages).fill_null(False)
-        below = pl.col(self.col("score")) < self.min_score
-        return first_reason(
-            (~allowed, "language_not_allowed"), (below, "language_score_below_threshold")
+            return ()
+        return (
+            Rule("language", "not in", self.languages, "language_not_allowed"),
+            Rule(self.col("score"), "<", self.min_score, "language_score_below_threshold"),
         )
+
+    def reason(self) -> pl.Expr:
+        """The first rule a row breaks; without `languages` every row stays."""
+        return first_reason(*self.rules())

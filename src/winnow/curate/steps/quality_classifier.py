@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import polars as pl
 
 from winnow.curate.quality_model import POSITIVE, check_label, load_model, score_texts
+from winnow.curate.rules import Rule
 from winnow.curate.steps.base import Step, first_reason, register
 from winnow.errors import WinnowError
 
@@ -56,6 +57,10 @@ class QualityClassifier(Step):
         scores = score_texts(model, df.get_column("text"), wanted)
         return df.with_columns(pl.Series(self.col("score"), scores, dtype=pl.Float64))
 
+    def rules(self) -> tuple[Rule, ...]:
+        """A score below the threshold."""
+        return (Rule(self.col("score"), "<", self.threshold, "low_quality"),)
+
     def reason(self) -> pl.Expr:
         """Drop rows whose score is below the threshold."""
-        return first_reason((pl.col(self.col("score")) < self.threshold, "low_quality"))
+        return first_reason(*self.rules())

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import polars as pl
 
+from winnow.curate.rules import Rule
 from winnow.curate.steps.base import Step, bounds, first_reason, register
 from winnow.curate.steps.pii import KR_SERVICE, PHONE
 
@@ -127,10 +128,18 @@ class ShortText(Step):
             share.cast(pl.Float64).alias(self.col("run_share")),
         )
 
+    def rules(self) -> tuple[Rule, ...]:
+        """The two thresholds; too few letters also decides the other letter rules."""
+        return (
+            Rule(self.col("letters"), "<", self.min_letters, "too_short"),
+            Rule(self.col("run_share"), ">", self.max_run_share, "repetitive"),
+        )
+
     def reason(self) -> pl.Expr:
         """The first rule a row breaks, in the order of the class docstring."""
+        too_short, repetitive = self.rules()
         chars, letters = pl.col(self.col("chars")), pl.col(self.col("letters"))
-        few = letters < self.min_letters
+        few = too_short.expr()
         return first_reason(
             (chars == 0, "empty"),
             (pl.col(self.col("placeholder")), "placeholder"),
@@ -138,7 +147,7 @@ class ShortText(Step):
             ((pl.col(self.col("distinct")) == 1) & (chars > 1), "repeated_char"),
             ((letters == 0) & (pl.col(self.col("jamo")) > 0) & few, "jamo_only"),
             ((letters == 0) & few, "no_letters"),
-            (few, "too_short"),
-            (pl.col(self.col("run_share")) > self.max_run_share, "repetitive"),
+            too_short,
+            repetitive,
             ((pl.col(self.col("contacts")) > 0) & self.reject_contacts, "contact"),
         )

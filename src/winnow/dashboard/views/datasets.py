@@ -180,7 +180,7 @@ def rows(browser: Browser, query: Query) -> str | None:
     counted = st.empty()
     if browser.needs_index(query):
         building = "Building this split's search index, once per version (minutes at a million "
-        with st.spinner(building + "rows; about four times the split's size on disk)."):
+        with st.spinner(building + "rows; about three times the split's size on disk)."):
             page = browser.rows(query)
     else:
         page = browser.rows(query)

@@ -23,7 +23,7 @@ from winnow.jobs import (
     log_tail,
     progress,
 )
-from winnow.jobs.queue import max_jobs, queue_state, set_max_jobs
+from winnow.jobs.queue import max_jobs, places, queue_state, set_max_jobs, shown_status
 from winnow.workspace import Workspace
 
 KINDS = ("curate", "train", "evaluate")
@@ -77,12 +77,13 @@ def form(ws: Workspace, kind: str) -> JobSpec | None:
 
 
 def history(jobs: list[Job]) -> pl.DataFrame:
-    """One row per job, newest first."""
+    """One row per job, newest first; a queued job with its place in the queue."""
+    line = places(jobs)
     rows = [
         {
             "id": job.id,
             "kind": job.kind,
-            "status": job.status,
+            "status": shown_status(job, line),
             "what": job.summary,
             "started": f"{job.time('created_at'):%Y-%m-%d %H:%M:%S}",
             "seconds": round(job.elapsed or 0.0, 1),

@@ -6,6 +6,8 @@ annotator and dataset live in the URL, so a reload resumes the same session."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 import streamlit as st
 
@@ -17,7 +19,7 @@ from winnow.dashboard.label_export import export_view
 from winnow.errors import WinnowError
 from winnow.labels.agreement import agreement
 from winnow.labels.details import item_details
-from winnow.labels.disagreements import disagreements
+from winnow.labels.disagreements import disagreed_items, disagreements, preview
 from winnow.labels.items import Item, Message, check_annotator, count_items, load_items
 from winnow.labels.store import LabelStore
 from winnow.labels.tasks import LabelTask, load_tasks
@@ -130,14 +132,58 @@ def agreement_view(store: LabelStore) -> None:
         st.dataframe(pl.DataFrame(found["pairs"]), hide_index=True)
 
 
+def who_said(row: dict[str, Any]) -> str:
+    """Each annotator's label of a disagreements row, on one line."""
+    labels = {who: value for who, value in row.items() if who != "item_id" and value is not None}
+    return " · ".join(f"{who}: {value}" for who, value in labels.items())
+
+
+def judged_item(item: Item, task: LabelTask) -> None:
+    """A disagreed item in full; a pair's sides as the dataset names them, as its labels do."""
+    if task.kind != "pairwise":
+        show_item(item, task)
+        return
+    st.caption(f"item `{item.id}`")
+    conversation(item.prompt)
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**chosen**")
+        conversation(item.a)
+    with right:
+        st.markdown("**rejected**")
+        conversation(item.b)
+
+
 def disagreement_view(store: LabelStore) -> None:
-    """The items annotators labelled differently, each annotator's label side by side."""
+    """The items annotators labelled differently: each item's text, shortened, beside each
+    annotator's label, and one item opened in full with its record, so a reviewer can judge."""
     rows = disagreements(store)
     if not rows:
         st.info("No item has differing labels from two annotators or more.")
         return
-    st.caption(f"{len(rows)} items labelled differently by two annotators or more")
-    st.dataframe(pl.DataFrame(rows), hide_index=True)
+    items = disagreed_items(store, rows)
+    st.caption(
+        f"{len(rows)} items labelled differently by two annotators or more; open one below "
+        "to read it in full"
+    )
+    table = [
+        {"item_id": row["item_id"], "text": preview(items.get(row["item_id"]))} | row
+        for row in rows
+    ]
+    st.dataframe(pl.DataFrame(table), hide_index=True)
+    said = {row["item_id"]: who_said(row) for row in rows}
+    chosen = st.selectbox(
+        "Open item", list(said), format_func=lambda i: f"{i} · {said[i]}", key="disagreement-open"
+    )
+    st.markdown(f"**{said[chosen]}**")
+    if chosen not in items:
+        st.info(f"Item {chosen} is not among the kept rows of {store.version.ref}.")
+        return
+    main, side = st.columns([3, 1])
+    with main:
+        judged_item(items[chosen], store.task)
+    with side, shown_errors("the record's columns"):
+        show_details(item_details(store.version, store.task, chosen))
 
 
 def render() -> None:
