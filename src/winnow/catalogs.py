@@ -6,8 +6,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from winnow.errors import WinnowError
 
 PROJECT_CATALOGS = Path(__file__).resolve().parents[2] / "catalogs"
@@ -53,6 +51,8 @@ def list_entries(kind: str) -> dict[str, Path]:
 
 def load_yaml(path: Path) -> dict[str, Any]:
     """Read a catalog YAML file that must hold a mapping, with a clear error if it does not."""
+    import yaml
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

@@ -10,11 +10,12 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from winnow.errors import storage_error
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 def _tmp_for(path: Path) -> Path:

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from winnow.catalogs import list_entries
+# light modules only, so --help is quick: commands import heavy ones (data frames, models) when run
 from winnow.commands import instruct, mix, preference, quality
 from winnow.commands.options import WorkspaceOption, new_table
 from winnow.commands.synthesize import synthesize
 from winnow.console import console
-from winnow.curate.evalsets import list_evalsets
-from winnow.curate.recipes import load_recipe
-from winnow.curate.report import print_report
-from winnow.curate.runner import RunOptions, run_recipe
-from winnow.curate.sources import resolve_source
-from winnow.curate.steps import STEPS
-from winnow.workspace import DatasetVersion, Workspace
+
+if TYPE_CHECKING:
+    from winnow.curate.runner import RunOptions
+    from winnow.workspace import DatasetVersion, Workspace
 
 app = typer.Typer(help="Curate raw text into datasets with recipes.", no_args_is_help=True)
 app.command("mix")(mix.mix)
@@ -40,6 +37,11 @@ def curate_with_progress(
     **fields: str | None,
 ) -> DatasetVersion:
     """Run a recipe with a live row counter, then print its report."""
+    from winnow.curate.recipes import load_recipe
+    from winnow.curate.report import print_report
+    from winnow.curate.runner import run_recipe
+    from winnow.curate.sources import resolve_source
+
     recipe = load_recipe(recipe_name)
     source = resolve_source(source_arg, workspace=ws, **fields)
     source.options.update(reading or {})
@@ -142,6 +144,9 @@ def run(
 
     On a Ray cluster, add: --executor ray --address auto
     """
+    from winnow.curate.runner import RunOptions
+    from winnow.workspace import Workspace
+
     ws = Workspace.resolve(workspace)
     options = RunOptions(
         strict=strict, batch_rows=batch_rows, workers=workers, executor=executor, address=address
@@ -171,6 +176,8 @@ def steps() -> None:
 
     Example: winnow curate steps
     """
+    from winnow.curate.steps import STEPS
+
     table = new_table("recipe steps", "step", "parameters (default)", "what it does")
     for name in sorted(STEPS):
         cls = STEPS[name]
@@ -196,6 +203,9 @@ def recipes() -> None:
 
     Example: winnow curate recipes
     """
+    from winnow.catalogs import list_entries
+    from winnow.curate.recipes import load_recipe
+
     table = new_table("recipes", "recipe", "for (its description's first sentence); file", "steps")
     for name, path in list_entries("recipes").items():
         recipe = load_recipe(str(path))
@@ -211,6 +221,8 @@ def evals() -> None:
 
     Example: winnow curate evals
     """
+    from winnow.curate.evalsets import list_evalsets
+
     table = new_table("eval sets", "eval set", "files", "item text from", "description")
     for name, found in list_evalsets().items():
         table.add_row(name, str(len(found.paths)), ", ".join(found.fields), found.description)

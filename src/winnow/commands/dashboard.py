@@ -12,7 +12,6 @@ import typer
 import winnow.dashboard
 from winnow.commands.options import WorkspaceOption
 from winnow.console import console
-from winnow.workspace import Workspace
 
 APP = Path(winnow.dashboard.__file__).parent / "app.py"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -57,6 +56,8 @@ def dashboard(
 
     Example: winnow dashboard -w workspace --port 8501, then open http://127.0.0.1:8501
     """
+    from winnow.workspace import Workspace
+
     ws = Workspace.resolve(workspace)
     if not ws.root.is_dir():
         console.print(f"[yellow]no workspace at {ws.root} yet[/]: `winnow demo` makes one.")

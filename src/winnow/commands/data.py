@@ -10,22 +10,22 @@ import secrets
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import duckdb
-import polars as pl
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from winnow import exports, remote
+# light modules only, so --help is quick: commands import heavy ones (data frames, models) when run
 from winnow.commands import mix, stats
 from winnow.commands.options import WorkspaceOption, new_table
 from winnow.console import console
-from winnow.curate.report import print_report
 from winnow.errors import WinnowError, storage_problem
-from winnow.files import writing
-from winnow.workspace import SPLITS, DatasetVersion, Workspace, damaged, unreadable
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from winnow.workspace import DatasetVersion, Workspace
 
 app = typer.Typer(help="List, inspect, query, export and push datasets.", no_args_is_help=True)
 app.command("stats")(stats.stats)
@@ -56,6 +56,8 @@ def list_datasets(workspace: WorkspaceOption = None) -> None:
 
     Example: winnow data list -w workspace
     """
+    from winnow.workspace import Workspace
+
     ws = Workspace.resolve(workspace)
     columns = ("dataset", "kind", "kept", "rejected", "quarantined", "recipe", "source")
     table = new_table(f"datasets in {ws.root}", *columns)
@@ -93,6 +95,9 @@ def show(
 
     Example: winnow data show demo-web@v1
     """
+    from winnow.curate.report import print_report
+    from winnow.workspace import Workspace
+
     version = Workspace.resolve(workspace).dataset(dataset)
     manifest = version.manifest
     if as_json:
@@ -112,6 +117,8 @@ def show(
 
 def check_split(split: str) -> None:
     """One sentence for a --split that is not kept, rejected or quarantine."""
+    from winnow.workspace import SPLITS
+
     if split not in SPLITS:
         raise WinnowError(f"--split '{split}' is unknown; use one of: {', '.join(SPLITS)}.")
 
@@ -119,6 +126,8 @@ def check_split(split: str) -> None:
 def readable(version: DatasetVersion, split: str) -> list[Path]:
     """The split's Parquet shards, each checked to be readable, so that a damaged file is one
     sentence naming it rather than a reader's traceback."""
+    from winnow.workspace import damaged, unreadable
+
     files = sorted((version.path / split).glob("*.parquet"))
     for path in files:
         if unreadable(path) is not None:
@@ -138,6 +147,10 @@ def head(
 
     Example: winnow data head demo-web --split rejected -n 10
     """
+    import duckdb
+
+    from winnow.workspace import Workspace, damaged
+
     check_split(split)
     version = Workspace.resolve(workspace).dataset(dataset)
     if not readable(version, split):
@@ -184,6 +197,10 @@ def sql(
 
     Example: winnow data sql 'SELECT step, count(*) FROM "demo-web_rejected" GROUP BY step'
     """
+    import duckdb
+
+    from winnow.workspace import Workspace
+
     if fmt not in FORMATS:
         raise WinnowError(f"--format '{fmt}' is unknown; use one of: {', '.join(FORMATS)}.")
     skipped: dict[str, str] = {}
@@ -318,6 +335,9 @@ def export(
 
     Example: winnow data export demo-instruct --format llama-factory -o export/demo-instruct.json
     """
+    from winnow import exports, remote
+    from winnow.workspace import Workspace
+
     ws = Workspace.resolve(workspace)
     version = ws.dataset(dataset)
     check_split(split)
@@ -360,6 +380,8 @@ def export_local(
 ) -> str:
     """Export into a hidden staging folder beside `target`, then rename into place (the
     dataset_info.json of llama-factory last), so a failure leaves no half-written output."""
+    from winnow.files import writing
+
     staging = target.parent / f".winnow-export-{os.getpid()}-{secrets.token_hex(4)}"
     with writing(target, staging):
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -381,6 +403,12 @@ def _export(
     ws: Workspace, version: DatasetVersion, split: str, fmt: str, target: Path, shown: str
 ) -> str:
     """Write a split to a local target in a format; the line to print, naming `shown`."""
+    import duckdb
+    import polars as pl
+
+    from winnow import exports
+    from winnow.workspace import damaged
+
     files = readable(version, split)
     if fmt != "plain":
         try:
@@ -439,6 +467,9 @@ def push(
 
     Example: winnow data push demo-web@v1 s3://my-bucket/datasets
     """
+    from winnow import remote
+    from winnow.workspace import Workspace
+
     version = Workspace.resolve(workspace).dataset(dataset)
     if not remote.is_url(prefix):
         raise WinnowError(

@@ -12,23 +12,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import polars as pl
 import typer
 
-from winnow.commands import evaluate, instruct, preference
-from winnow.commands.curate import curate_with_progress
+from winnow.commands import evaluate
 from winnow.commands.evaluate import print_scores
 from winnow.commands.options import WorkspaceOption, new_table
 from winnow.commands.train.methods import run_job
 from winnow.commands.train.sampling import sample
 from winnow.console import console
-from winnow.curate.recipes import load_recipe
-from winnow.curate.runner import RunOptions, run_recipe
-from winnow.curate.sources import resolve_source
 from winnow.train.methods import DPO, PRETRAIN, REWARD, SFT
-from winnow.workspace import DatasetVersion, Workspace
+
+if TYPE_CHECKING:
+    from winnow.workspace import DatasetVersion, Workspace
 
 DEMO_FOLDER = Path(__file__).resolve().parents[1] / "resources" / "demo"
 DEMO_SAMPLE = DEMO_FOLDER / "web_sample.jsonl"
@@ -96,6 +93,11 @@ class Stages:
 def same_on_ray(dataset: DatasetVersion) -> None:
     """Curate the web sample again with --executor ray in a scratch workspace, and show that
     the dataset is the same (its fingerprint)."""
+    from winnow.curate.recipes import load_recipe
+    from winnow.curate.runner import RunOptions, run_recipe
+    from winnow.curate.sources import resolve_source
+    from winnow.workspace import Workspace
+
     if importlib.util.find_spec("ray") is None:
         console.print("skipped: ray is not installed (pip install 'winnow-llm[scale]')")
         return
@@ -124,6 +126,11 @@ def demo(
 
     Example: winnow demo -w workspace
     """
+    from winnow.commands import instruct, preference
+    from winnow.commands.curate import curate_with_progress
+    from winnow.curate.runner import RunOptions
+    from winnow.workspace import Workspace
+
     ws = Workspace.resolve(workspace)
     sizes = QUICK if quick or os.environ.get("WINNOW_DEMO_QUICK") == "1" else Sizes()
     command, where, stages = invoked_as(), str(ws.root), Stages()
@@ -217,6 +224,8 @@ def evaluate_demo(ws: Workspace, models: list[str], limit: int, stages: Stages) 
 
 def models_table(ws: Workspace, runs: dict[str, str]) -> None:
     """The final table: one row per model, its accuracy ± stderr on each task."""
+    import polars as pl
+
     frames = {
         stage: pl.read_parquet(ws.root / "runs" / run / "scores.parquet")
         for stage, run in runs.items()

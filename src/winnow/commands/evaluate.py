@@ -11,7 +11,6 @@ from rich.markup import escape
 from winnow.commands.options import WorkspaceOption, new_table
 from winnow.console import console
 from winnow.errors import WinnowError
-from winnow.workspace import Workspace
 
 app = typer.Typer(
     help="Evaluate models with lm-eval (local task files, offline) and compare eval runs. The "
@@ -96,6 +95,7 @@ def evaluate(
         )
     from winnow.evals.run import EvalOptions
     from winnow.evals.run import evaluate as run_eval
+    from winnow.workspace import Workspace
 
     opts = EvalOptions(
         model=model,
@@ -209,6 +209,7 @@ def compare(
         load_eval_run,
         version_note,
     )
+    from winnow.workspace import Workspace
 
     if len(runs) < 2:
         raise WinnowError("winnow evaluate compare needs two eval runs or more.")

@@ -7,18 +7,12 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+# light modules only, so --help is quick: commands import heavy ones (data frames, models) when run
 from winnow.commands.options import WorkspaceOption, new_table
 from winnow.console import console
-from winnow.curate.recipes import load_recipe
-from winnow.curate.report import print_report
-from winnow.curate.runner import RunOptions
 from winnow.errors import WinnowError
-from winnow.instruct.build import import_files
 from winnow.instruct.importers import FORMATS, parse_map
-from winnow.instruct.run import curate_instruct
-from winnow.instruct.validate import char_tokens, tokenizer_counter
 from winnow.records import source_files
-from winnow.workspace import Workspace
 
 SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
 """File kinds an instruction source may hold."""
@@ -79,6 +73,14 @@ def instruct(
     Example: winnow curate instruct --source ../shared/data/korean/ChatbotData.csv \\
         --map question=Q,answer=A --recipe instruct-ko --output chatbot
     """
+    from winnow.curate.recipes import load_recipe
+    from winnow.curate.report import print_report
+    from winnow.curate.runner import RunOptions
+    from winnow.instruct.build import import_files
+    from winnow.instruct.run import curate_instruct
+    from winnow.instruct.validate import char_tokens, tokenizer_counter
+    from winnow.workspace import Workspace
+
     if tokenizer and max_tokens is None:
         raise WinnowError("--tokenizer only counts tokens for --max-tokens; give --max-tokens N.")
     ws = Workspace.resolve(workspace)

@@ -17,7 +17,6 @@ from winnow.jobs import JobSpec, get_job, launch, list_jobs, log_tail, progress
 from winnow.jobs import cancel as cancel_job
 from winnow.jobs.queue import limit_line, places, queue_state, set_max_jobs, shown_status
 from winnow.jobs.specs import TRAIN_COMMANDS
-from winnow.workspace import Workspace
 
 app = typer.Typer(
     help="Run curation, training and eval jobs in the background; follow and cancel them. "
@@ -51,6 +50,8 @@ def list_(workspace: WorkspaceOption = None) -> None:
 
     Example: winnow jobs list -w workspace
     """
+    from winnow.workspace import Workspace
+
     ws = Workspace.resolve(workspace)
     jobs = list_jobs(ws)
     line = places(jobs)
@@ -97,8 +98,10 @@ def limit(
 
     Without a setting the limit is $WINNOW_MAX_JOBS, else the machine's cores / 2.
 
-    Example: winnow jobs limit 2; winnow jobs limit --reset
+    Example: winnow jobs limit 2
     """
+    from winnow.workspace import Workspace
+
     ws = Workspace.resolve(workspace)
     if reset and jobs is not None:
         raise WinnowError(f"give a limit ({jobs}) or --reset, not both.")
@@ -128,6 +131,8 @@ def start(
 
     Example: winnow jobs start curate -p recipe=demo -p source=web-sample -p output=web
     """
+    from winnow.workspace import Workspace
+
     job = launch(Workspace.resolve(workspace), JobSpec.parse(kind, param or []))
     console.print(f"started job {job.id}: {escape(shlex.join(job.record['argv'][2:]))}")
     console.print(f"follow it with: winnow jobs log {job.id}", highlight=False)
@@ -143,6 +148,8 @@ def log(
 
     Example: winnow jobs log 20260101-120000-1a2b --lines 100
     """
+    from winnow.workspace import Workspace
+
     job = get_job(Workspace.resolve(workspace), job_id)
     text = log_tail(job, lines)
     if text:
@@ -162,5 +169,7 @@ def cancel(job_id: JobId, workspace: WorkspaceOption = None) -> None:
 
     Example: winnow jobs cancel 20260101-120000-1a2b
     """
+    from winnow.workspace import Workspace
+
     job = get_job(Workspace.resolve(workspace), job_id)
     console.print(escape(cancel_job(job)), highlight=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -10,12 +10,9 @@ from rich.markup import escape
 from winnow.commands.options import WorkspaceOption, new_table
 from winnow.console import console
 from winnow.errors import WinnowError
-from winnow.labels.agreement import agreement as measure_agreement
-from winnow.labels.export import export_preference, export_quality
-from winnow.labels.items import count_items
-from winnow.labels.store import LabelStore, open_store
-from winnow.labels.tasks import load_task, load_tasks
-from winnow.workspace import Workspace
+
+if TYPE_CHECKING:
+    from winnow.labels.store import LabelStore
 
 app = typer.Typer(
     help="Label tasks, label progress, annotator agreement and label exports.",
@@ -30,6 +27,10 @@ TaskOption = Annotated[
 
 def _store(dataset: str, task: str, workspace: str | None) -> LabelStore:
     """The label project of DATASET and TASK, its problems printed first."""
+    from winnow.labels.store import open_store
+    from winnow.labels.tasks import load_task
+    from winnow.workspace import Workspace
+
     store = open_store(Workspace.resolve(workspace), dataset, load_task(task))
     for problem in store.read()[1]:
         console.print(f"[yellow]problem:[/] {escape(problem)}", highlight=False)
@@ -47,6 +48,8 @@ def tasks() -> None:
 
     Example: winnow labels tasks
     """
+    from winnow.labels.tasks import load_tasks
+
     table = new_table("label tasks", "task", "title", "kind", "datasets", "scale", "choices")
     for name, task in load_tasks().items():
         choices = ", ".join(f"{c.key}={c.value}" for c in task.choices)
@@ -60,6 +63,8 @@ def show(dataset: DatasetArgument, task: TaskOption, workspace: WorkspaceOption 
 
     Example: winnow labels show web --task quality-keep-drop
     """
+    from winnow.labels.items import count_items
+
     store = _store(dataset, task, workspace)
     total = count_items(store.version, store.task)
     annotators = store.annotators()
@@ -92,6 +97,8 @@ def agreement(
 
     Example: winnow labels agreement pairs --task pairwise
     """
+    from winnow.labels.agreement import agreement as measure_agreement
+
     result = measure_agreement(_store(dataset, task, workspace))
     weighted = result["level"] != "nominal"
     columns = ["annotators", "shared items", "agreement", "kappa"]
@@ -138,6 +145,9 @@ def export(
 
     Example: winnow labels export web --task quality-1to5 --output web-labels --keep-at 4
     """
+    from winnow.labels.export import export_preference, export_quality
+    from winnow.workspace import Workspace
+
     ws = Workspace.resolve(workspace)
     store = _store(dataset, task, workspace)
     if store.task.kind == "quality":

@@ -8,11 +8,9 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+# light modules only, so --help is quick: commands import heavy ones (data frames, models) when run
 from winnow.commands.options import WorkspaceOption, new_table
 from winnow.console import console
-from winnow.curate.mix.publish import mix_datasets
-from winnow.curate.mix.spec import MixOptions, parse_budget, parse_input
-from winnow.workspace import Workspace
 
 
 def mixture_table(manifest: dict[str, Any]) -> Table:
@@ -102,6 +100,10 @@ def mix(
 
     Example: winnow curate mix --budget 100docs -i demo-web:1 -i shared-web-cc:3 --output web-mix
     """
+    from winnow.curate.mix.publish import mix_datasets
+    from winnow.curate.mix.spec import MixOptions, parse_budget, parse_input
+    from winnow.workspace import Workspace
+
     options = MixOptions(
         inputs=[parse_input(text) for text in inputs or []],
         budget=parse_budget(budget),

@@ -8,14 +8,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+# light modules only, so --help is quick: commands import heavy ones (data frames, models) when run
 from winnow.commands.options import WorkspaceOption, new_table
 from winnow.console import console
-from winnow.curate.report import print_report
 from winnow.instruct.importers import parse_map
-from winnow.preference.dataset import import_preference
 from winnow.preference.importers import FORMATS, PAIRINGS
 from winnow.records import source_files
-from winnow.workspace import Workspace
 
 TOP_LANGUAGES = 10
 """Languages listed by name in the report; the rest are summed as 'other'."""
@@ -112,6 +110,10 @@ def preference(
     Example: winnow curate preference --source ../shared/data/preference/dpo_en_demo.json \\
         --output dpo-en
     """
+    from winnow.curate.report import print_report
+    from winnow.preference.dataset import import_preference
+    from winnow.workspace import Workspace
+
     ws = Workspace.resolve(workspace)
     files = source_files(source, (".json", ".jsonl", ".parquet"))
     mapping = parse_map(field_map)

@@ -7,19 +7,10 @@ from typing import Annotated, Any
 
 import typer
 
+# light modules only, so --help is quick: commands import heavy ones (data frames, models) when run
 from winnow.commands.options import WorkspaceOption, new_table
 from winnow.console import console
-from winnow.curate.quality_model import (
-    NEGATIVE,
-    POSITIVE,
-    TrainConfig,
-    card_path,
-    train_labelled_model,
-    train_quality_model,
-)
-from winnow.curate.sources import resolve_source
 from winnow.errors import WinnowError
-from winnow.workspace import Workspace
 
 app = typer.Typer(
     help="Train model-based quality filters for the quality_classifier step.",
@@ -44,6 +35,8 @@ COUNT_ROWS = (
 
 def print_card(card: dict[str, Any], output: Path) -> None:
     """Print the class sizes and the held-out scores of a freshly trained model."""
+    from winnow.curate.quality_model import NEGATIVE, POSITIVE, card_path
+
     counts = new_table("examples", "", POSITIVE, NEGATIVE)
     classes = card["classes"]
     for key, title in COUNT_ROWS:
@@ -192,6 +185,14 @@ def train(
         --text-field comments --label-field hate --negative-labels hate,offensive \\
         --minn 1 --maxn 3 --holdout 0.2 --output models/toxicity.ftz
     """
+    from winnow.curate.quality_model import (
+        TrainConfig,
+        train_labelled_model,
+        train_quality_model,
+    )
+    from winnow.curate.sources import resolve_source
+    from winnow.workspace import Workspace
+
     ws = Workspace.resolve(workspace)
     if labelled is not None and (positive or negative):
         raise WinnowError(

@@ -8,10 +8,9 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+# light modules only, so --help is quick: commands import heavy ones (data frames, models) when run
 from winnow.commands.options import WorkspaceOption, new_table
 from winnow.console import console
-from winnow.token_stats import default_by, load_tokenizers, token_stats
-from winnow.workspace import Workspace
 
 
 def fmt(value: float | None, digits: int) -> str:
@@ -94,6 +93,9 @@ def stats(
 
     Example: winnow data stats demo-web -t ../shared/data/tokenizers/llama-tokenizer.json
     """
+    from winnow.token_stats import default_by, load_tokenizers, token_stats
+    from winnow.workspace import Workspace
+
     version = Workspace.resolve(workspace).dataset(dataset)
     tokenizers = load_tokenizers(tokenizer)
     result = token_stats(version, tokenizers, by or default_by(version), sample)

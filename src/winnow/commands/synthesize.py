@@ -7,14 +7,10 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+# light modules only, so --help is quick: commands import heavy ones (data frames, models) when run
 from winnow.commands.options import WorkspaceOption, new_table
 from winnow.console import console
-from winnow.curate.recipes import load_recipe
-from winnow.curate.report import print_report
 from winnow.errors import WinnowError
-from winnow.synthesize.generators import load_generator
-from winnow.synthesize.run import load_seeds, publish, synthesize_rows
-from winnow.workspace import Workspace
 
 
 def synthesize(
@@ -66,6 +62,12 @@ def synthesize(
     Example: winnow curate synthesize --seeds demo-instruct --n 20 --output demo-synth \\
         --generator http://localhost:8080/v1
     """
+    from winnow.curate.recipes import load_recipe
+    from winnow.curate.report import print_report
+    from winnow.synthesize.generators import load_generator
+    from winnow.synthesize.run import load_seeds, publish, synthesize_rows
+    from winnow.workspace import Workspace
+
     ws = Workspace.resolve(workspace)
     loaded = load_recipe(recipe)
     found = load_seeds(seeds, ws)

@@ -8,10 +8,13 @@ import os
 import signal
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 from winnow.jobs.specs import JobSpec
 from winnow.jobs.store import CANCEL_FILE, SUPERVISOR, Job, create_job, now, read_job, update_job
-from winnow.workspace import Workspace
+
+if TYPE_CHECKING:
+    from winnow.workspace import Workspace
 
 
 def launch(ws: Workspace, spec: JobSpec) -> Job:

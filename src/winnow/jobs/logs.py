@@ -10,7 +10,6 @@ import re
 import signal
 from pathlib import Path
 
-from winnow.files import read_json
 from winnow.jobs.store import Job
 
 BLOCK = 8192
@@ -67,6 +66,8 @@ def error_from_log(path: Path, returncode: int) -> str:
 
 def train_progress(job: Job) -> float | None:
     """A training job's last logged step over its run's max_steps."""
+    from winnow.files import read_json
+
     run = job.workspace.root / "runs" / str(job.params.get("output")) / "run.json"
     metrics = run.with_name("metrics.jsonl")
     last = tail(metrics, 1)

@@ -8,11 +8,14 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from winnow.catalogs import list_entries, load_yaml
 from winnow.errors import WinnowError
 from winnow.evals.catalog import load_catalog, task_summary
-from winnow.workspace import NAME_MAX, NAME_PATTERN, Workspace, valid_name
+
+if TYPE_CHECKING:
+    from winnow.workspace import Workspace
 
 Value = str | int | float | None
 """A parameter as a form or `--param key=value` gives it."""
@@ -38,6 +41,8 @@ def text(key: str, value: Value) -> str:
 
 def name(key: str, value: Value) -> str:
     """A dataset or run name: the workspace's rule, so it is neither a path nor an option."""
+    from winnow.workspace import NAME_MAX, valid_name
+
     shown = text(key, value)
     if not valid_name(shown):
         raise bad(
@@ -95,6 +100,8 @@ def limit(key: str, value: Value) -> str:
 
 def dataset(ws: Workspace, key: str, value: Value) -> str:
     """An existing workspace dataset NAME or NAME@vN."""
+    from winnow.workspace import NAME_PATTERN
+
     shown = text(key, value)
     base, at, version = shown.partition("@")
     names = ws.names()

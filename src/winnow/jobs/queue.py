@@ -12,11 +12,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from winnow.errors import WinnowError
-from winnow.files import read_json, write_json
 from winnow.jobs.store import CANCEL_FILE, Job, jobs_dir, list_jobs, now, update_job
-from winnow.workspace import Workspace
+
+if TYPE_CHECKING:
+    from winnow.workspace import Workspace
 
 MAX_JOBS_ENV = "WINNOW_MAX_JOBS"
 """Environment variable that sets the limit when the page has not."""
@@ -43,6 +45,8 @@ def default_limit() -> int:
 def max_jobs(ws: Workspace) -> tuple[int, str]:
     """The limit and where it comes from: the workspace's setting, then WINNOW_MAX_JOBS, then
     the machine's cores."""
+    from winnow.files import read_json
+
     path = jobs_dir(ws) / SETTINGS
     if path.is_file():
         return int(read_json(path)["max_jobs"]), SETTING
@@ -59,6 +63,8 @@ def max_jobs(ws: Workspace) -> tuple[int, str]:
 def set_max_jobs(ws: Workspace, limit: int | None) -> None:
     """Keep a limit for every later look at the queue, the Jobs page's and the command's
     alike (None goes back to WINNOW_MAX_JOBS or the cores)."""
+    from winnow.files import write_json
+
     path = jobs_dir(ws) / SETTINGS
     if limit is None:
         path.unlink(missing_ok=True)
@@ -97,6 +103,8 @@ def may_start(ws: Workspace, job_id: str) -> bool:
 def wait_for_slot(path: Path, stopped: Callable[[], bool]) -> bool:
     """Wait until the job may run and record it running (True), or until it is cancelled
     while it waits (False)."""
+    from winnow.workspace import Workspace
+
     ws = Workspace(path.parent.parent)
     while not stopped():
         with queue_lock(ws):

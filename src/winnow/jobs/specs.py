@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 from winnow.catalogs import list_entries
 from winnow.errors import WinnowError
@@ -16,7 +17,9 @@ from winnow.jobs import params as p
 from winnow.jobs.params import Value
 from winnow.train.config import JobConfig, field_help
 from winnow.train.methods import METHODS
-from winnow.workspace import Workspace
+
+if TYPE_CHECKING:
+    from winnow.workspace import Workspace
 
 KINDS = ("curate", "train", "evaluate")
 """What the Jobs page can start."""
@@ -24,7 +27,7 @@ KINDS = ("curate", "train", "evaluate")
 TRAIN_COMMANDS = (*METHODS, "sample")
 """The `winnow train` commands a train job can run: the training methods, then best-of-n."""
 
-Check = Callable[[Workspace, str, Value], str]
+Check = Callable[["Workspace", str, Value], str]
 """Checks a value for a parameter of a workspace and returns its command-line text."""
 
 

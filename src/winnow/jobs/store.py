@@ -12,12 +12,13 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from winnow.errors import WinnowError
-from winnow.files import read_json, write_json
 from winnow.jobs.specs import JobSpec
-from winnow.workspace import Workspace
+
+if TYPE_CHECKING:
+    from winnow.workspace import Workspace
 
 JOB_ID = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{4}")
 """A job id: its UTC start to the second, then 4 random hex digits; sorts by time."""
@@ -92,6 +93,8 @@ class Job:
     @property
     def workspace(self) -> Workspace:
         """The workspace the job belongs to."""
+        from winnow.workspace import Workspace
+
         return Workspace(self.path.parent.parent)
 
     @property
@@ -127,6 +130,8 @@ def new_folder(ws: Workspace) -> Path:
 
 def create_job(ws: Workspace, spec: JobSpec) -> Job:
     """Check the spec, then write the queued job; nothing is written for a bad spec."""
+    from winnow.files import write_json
+
     argv = spec.argv(ws)
     path = new_folder(ws)
     record = {
@@ -149,6 +154,8 @@ def create_job(ws: Workspace, spec: JobSpec) -> Job:
 
 def update_job(path: Path, **fields: Any) -> dict[str, Any]:
     """Change fields of job.json atomically; only one process writes at a time (see module)."""
+    from winnow.files import read_json, write_json
+
     record = read_json(path / "job.json")
     record.update(fields)
     write_json(record, path / "job.json")
@@ -181,6 +188,8 @@ def alive(record: dict[str, Any], path: Path) -> bool:
 def read_job(path: Path) -> Job:
     """A job as it stands; a queued or running job whose supervisor is gone is recorded as
     failed (read again first, since the supervisor may have just finished)."""
+    from winnow.files import read_json
+
     record = read_json(path / "job.json")
     if record["status"] in ACTIVE and not alive(record, path):
         record = read_json(path / "job.json")

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-import yaml
-
 from winnow.catalogs import find_entry, list_entries, load_yaml
 from winnow.errors import WinnowError
 
@@ -230,6 +228,8 @@ def apply(config: JobConfig, values: dict[str, Any], where: str) -> None:
 
 def parse_sets(pairs: list[str]) -> dict[str, Any]:
     """`--set KEY=VALUE` pairs, each value read as YAML (numbers, true/false, lists)."""
+    import yaml
+
     values = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")

@@ -3,9 +3,36 @@ runner all read each method's config, steps, model head and data kind from here.
 
 from __future__ import annotations
 
-from winnow.train import dpo, pretrain, reward, sft
-from winnow.train.config import DpoConfig, PretrainConfig, RewardConfig, SftConfig
-from winnow.train.runner import Method
+from dataclasses import dataclass
+
+from winnow.train.config import DpoConfig, JobConfig, PretrainConfig, RewardConfig, SftConfig
+
+
+@dataclass(frozen=True)
+class Method:
+    """A training method as the runner, its command and the job form need it."""
+
+    config: type[JobConfig]
+    steps: str
+    """The module whose prepare(ctx) builds the trainer and finish(ctx, trainer) reads the
+    results, by name: the runner imports it when a run starts, so the commands' help, built
+    from here, loads no training library."""
+    head: str
+    """The model it loads: causal (a language model) or score (one number per sequence)."""
+    data: str
+    """The kind of dataset it trains on: text, instruct or preference."""
+    tiny: bool
+    """Whether it may start from a fresh tiny model (the others need a trained one)."""
+    options: tuple[str, ...]
+    """The config fields its command takes as options, in the order its help lists them."""
+    help: str
+    """Its command's help, example included."""
+
+    @property
+    def name(self) -> str:
+        """The method's name, as its config declares it."""
+        return self.config.method
+
 
 COMMON = ("base", "data", "output", "max_steps", "learning_rate", "batch_size", "max_length")
 """The config fields every method's command takes as options."""
@@ -15,8 +42,7 @@ TUNED = ("lora", "chat_template")
 
 PRETRAIN = Method(
     config=PretrainConfig,
-    prepare=pretrain.prepare,
-    finish=pretrain.finish,
+    steps="winnow.train.pretrain",
     head="causal",
     data="text",
     tiny=True,
@@ -32,8 +58,7 @@ PRETRAIN = Method(
 
 SFT = Method(
     config=SftConfig,
-    prepare=sft.prepare,
-    finish=sft.finish,
+    steps="winnow.train.sft",
     head="causal",
     data="instruct",
     tiny=True,
@@ -50,8 +75,7 @@ SFT = Method(
 
 DPO = Method(
     config=DpoConfig,
-    prepare=dpo.prepare,
-    finish=dpo.finish,
+    steps="winnow.train.dpo",
     head="causal",
     data="preference",
     tiny=False,
@@ -67,8 +91,7 @@ DPO = Method(
 
 REWARD = Method(
     config=RewardConfig,
-    prepare=reward.prepare,
-    finish=reward.finish,
+    steps="winnow.train.reward",
     head="score",
     data="preference",
     tiny=False,

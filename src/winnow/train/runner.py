@@ -1,6 +1,6 @@
 """One training run from start to finish: check inputs, open the run, load the base, train
-with TRL, save the model and record everything in run.json; and the Method record that says
-what the runner needs of each training method (see methods.py for the methods themselves).
+with TRL, save the model and record everything in run.json; each method's own steps come from
+its Method (see methods.py).
 
 Checks that need no compute (config, data columns, base, resume checkpoint, QLoRA device)
 come first, so a bad input costs one line and no training time.
@@ -9,10 +9,10 @@ come first, so a bad input costs one line and no training time.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from winnow.console import console
 from winnow.devices import device_info
@@ -35,6 +35,9 @@ from winnow.train.ranks import is_main, main_first
 from winnow.train.runs import RunFolder, now, open_run
 from winnow.workspace import Workspace
 
+if TYPE_CHECKING:
+    from winnow.train.methods import Method
+
 
 @dataclass
 class Context:
@@ -55,34 +58,6 @@ class Prepared:
 
     trainer: Any
     data: dict[str, Any]
-
-
-Prepare = Callable[[Context], Prepared]
-Finish = Callable[[Context, Any], dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class Method:
-    """A training method as the runner, its command and the job form need it."""
-
-    config: type[JobConfig]
-    prepare: Prepare
-    finish: Finish
-    head: str
-    """The model it loads: causal (a language model) or score (one number per sequence)."""
-    data: str
-    """The kind of dataset it trains on: text, instruct or preference."""
-    tiny: bool
-    """Whether it may start from a fresh tiny model (the others need a trained one)."""
-    options: tuple[str, ...]
-    """The config fields its command takes as options, in the order its help lists them."""
-    help: str
-    """Its command's help, example included."""
-
-    @property
-    def name(self) -> str:
-        """The method's name, as its config declares it."""
-        return self.config.method
 
 
 def trainer_args(job: JobConfig, run: RunFolder, has_eval: bool) -> dict[str, Any]:
@@ -323,7 +298,8 @@ def execute(
     run = ctx.run
     try:
         record_launch(run)
-        prepared = method.prepare(ctx)
+        steps = importlib.import_module(method.steps)
+        prepared = steps.prepare(ctx)
         run.update(
             config=dataclasses.asdict(job),
             tokenizer=tokenizer_record(ctx.tokenizer),
@@ -333,7 +309,7 @@ def execute(
         prepared.trainer.remove_callback(PrinterCallback)
         prepared.trainer.add_callback(MetricsLog(run.metrics_path))
         prepared.trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-        results = method.finish(ctx, prepared.trainer)
+        results = steps.finish(ctx, prepared.trainer)
         save_model(prepared.trainer, ctx)
         run.update(status="completed", finished_at=now(), results=results)
     except BaseException as exc:

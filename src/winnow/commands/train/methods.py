@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
@@ -15,13 +15,13 @@ from winnow.commands.train.options import method_options
 from winnow.commands.train.report import print_run
 from winnow.console import console
 from winnow.errors import WinnowError
-from winnow.files import read_json
 from winnow.train.config import load_config
 from winnow.train.launch.arguments import Launch
-from winnow.train.launch.relaunch import relaunch
+from winnow.train.methods import Method
 from winnow.train.ranks import is_main
-from winnow.train.runner import Method, execute
-from winnow.workspace import Workspace
+
+if TYPE_CHECKING:
+    from winnow.workspace import Workspace
 
 
 def method_command(method: Method) -> Callable[..., None]:
@@ -60,6 +60,10 @@ def run_job(
 ) -> None:
     """Build the job's config (from the run's own record when resuming), then train and report,
     or start it under accelerate launch when --launcher accelerate asks for it."""
+    from winnow.train.launch.relaunch import relaunch
+    from winnow.train.runner import execute
+    from winnow.workspace import Workspace
+
     console.quiet = not is_main()
     ws = Workspace.resolve(workspace)
     start = resumed_config(ws, options.get("output")) if resume else None
@@ -74,6 +78,8 @@ def run_job(
 
 def resumed_config(ws: Workspace, output: str | None) -> dict[str, Any]:
     """The stored config of the run --resume continues."""
+    from winnow.files import read_json
+
     record = ws.root / "runs" / str(output) / "run.json"
     if not output or not record.is_file():
         raise WinnowError(f"--resume: no run '{output}' in {ws.root / 'runs'}; check --output.")

@@ -6,13 +6,13 @@ from __future__ import annotations
 import inspect
 import types
 import typing
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from winnow.commands.options import WorkspaceOption
 from winnow.train.config import field_help, field_types
-from winnow.train.runner import Method
+from winnow.train.methods import Method
 
 KEYWORD = inspect.Parameter.KEYWORD_ONLY
 """Every option is passed by name."""
@@ -57,10 +57,9 @@ AFTER = (
 """The options after the method's own."""
 
 
-def field_option(method: Method, name: str) -> inspect.Parameter:
-    """A config field as an option that is None unless given, so the job YAML and the config's
-    default decide otherwise (hence no default shown)."""
-    kind = field_types(method.config)[name]
+def field_option(method: Method, name: str, kind: Any) -> inspect.Parameter:
+    """A config field (of type `kind`) as an option that is None unless given, so the job YAML
+    and the config's default decide otherwise (hence no default shown)."""
     if isinstance(kind, types.UnionType):
         kind = next(a for a in typing.get_args(kind) if a is not type(None))
     dashed = name.replace("_", "-")
@@ -71,6 +70,7 @@ def field_option(method: Method, name: str) -> inspect.Parameter:
 
 def method_options(method: Method) -> list[inspect.Parameter]:
     """All options of the method's command but the launcher ones."""
-    fields = [field_option(method, name) for name in method.options]
+    kinds = field_types(method.config)
+    fields = [field_option(method, name, kinds[name]) for name in method.options]
     at = method.options.index("output") + 1
     return [*fields[:at], CONFIG, *fields[at:], *AFTER]

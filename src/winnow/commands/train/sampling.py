@@ -10,7 +10,6 @@ from rich.markup import escape
 
 from winnow.commands.options import WorkspaceOption
 from winnow.console import console
-from winnow.workspace import Workspace
 
 Temperature = Annotated[float, typer.Option(help="Sampling temperature; 0 is greedy.")]
 TopP = Annotated[
@@ -57,6 +56,7 @@ def sample(
     from winnow.train.generation import Sampling
     from winnow.train.sample import SampleJob
     from winnow.train.sample import sample as best_of_n
+    from winnow.workspace import Workspace
 
     sampling = Sampling(temperature, top_p, top_k, max_new_tokens, seed)
     job = SampleJob(policy, reward, prompts, output, n, max_prompts, sampling)
@@ -89,6 +89,7 @@ def generate(
     """
     from winnow.train.generation import Sampling, load_model
     from winnow.train.generation import generate as sample_answers
+    from winnow.workspace import Workspace
 
     sampling = Sampling(temperature, top_p, top_k, max_new_tokens, seed)
     sampling.check()

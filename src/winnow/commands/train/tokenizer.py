@@ -10,8 +10,6 @@ from rich.markup import escape
 
 from winnow.commands.options import WorkspaceOption, new_table
 from winnow.console import console
-from winnow.train.tokenizer import TokenizerConfig, train_tokenizer
-from winnow.workspace import Workspace
 
 
 def tokenizer(
@@ -55,6 +53,9 @@ def tokenizer(
 
     Example: winnow train tokenizer --data demo-web --algo bpe --vocab-size 2000 --output web-bpe
     """
+    from winnow.train.tokenizer import TokenizerConfig, train_tokenizer
+    from winnow.workspace import Workspace
+
     config = TokenizerConfig(
         algo=algo,
         vocab_size=vocab_size,

@@ -16,7 +16,6 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import numpy as np
 import polars as pl
 
 from winnow.curate.readers.base import RawBatch, Reader, empty_quarantine, quarantine_rows
@@ -82,17 +81,40 @@ def iter_line_blocks(
             if damage is not None:
                 damage.line = first
             return
-        ends = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
-        if len(ends) >= max_lines:
-            ends = ends[:max_lines]
-        elif eof:
-            ends = np.append(ends, len(buf) - 1) if buf[-1:] != b"\n" else ends
-        fitting = int(np.searchsorted(ends, max_bytes))
-        end = int(ends[max(fitting, 1) - 1]) + 1
+        end = _block_end(buf, max_lines, max_bytes, eof)
         block, buf = buf[:end], buf[end:]
         lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
         yield first, lines, block
         first += lines
+
+
+def _block_end(buf: bytes, max_lines: int, max_bytes: int, eof: bool) -> int:
+    """Where the next block of `buf` ends: after the last of its first `max_lines` lines that
+    ends before byte `max_bytes`, but after one line at least. A last line without its newline
+    counts only at the end of the stream (`eof`); otherwise `buf` holds a newline."""
+    end = buf.rfind(b"\n", 0, max_bytes) + 1
+    if eof and buf[-1:] != b"\n" and len(buf) <= max_bytes:
+        end = len(buf)
+    if buf.count(b"\n", 0, end) + (end == len(buf) and buf[-1:] != b"\n") > max_lines:
+        end = _past_line(buf, max_lines)
+    if end == 0:
+        first = buf.find(b"\n")
+        end = first + 1 if first >= 0 else len(buf)
+    return end
+
+
+def _past_line(buf: bytes, number: int) -> int:
+    """The index just after the `number`th newline of `buf`, which holds that many: newlines
+    are counted 64 KiB at a time, then found one by one in the last stretch."""
+    start = seen = 0
+    while True:
+        found = buf.count(b"\n", start, start + (1 << 16))
+        if seen + found >= number:
+            break
+        seen, start = seen + found, start + (1 << 16)
+    for _ in range(number - seen):
+        start = buf.index(b"\n", start) + 1
+    return start
 
 
 def _reject_constant(name: str) -> Any:

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from winnow.curate.readers.base import RawBatch, Reader, empty_quarantine, quarantine_rows
 from winnow.errors import WinnowError
@@ -30,6 +28,9 @@ class ParquetReader(Reader):
 
     def read(self, path: Path, batch_rows: int) -> Iterator[RawBatch]:
         """Yield the file's rows in batches of at most `batch_rows`."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         try:
             handle = pq.ParquetFile(path)
         except (pa.ArrowException, OSError) as exc:

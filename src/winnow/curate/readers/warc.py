@@ -12,9 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import trafilatura
-from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
 
 from winnow.curate.readers.base import RawBatch, Reader, quarantine_rows
 from winnow.curate.readers.compressed import open_stream
@@ -32,7 +29,11 @@ SCHEMA = {
 
 
 def extract_text(html: bytes, url: str | None) -> str | None:
-    """Main text of an HTML page, without menus and boilerplate, or None when there is none."""
+    """Main text of an HTML page, without menus and boilerplate, or None when there is none.
+
+    trafilatura (and lxml under it) is imported here, on the first page, not by every run."""
+    import trafilatura
+
     return trafilatura.extract(html, url=url, include_comments=False, include_tables=True)
 
 
@@ -69,6 +70,9 @@ class WarcReader(Reader):
 
     def read(self, path: Path, batch_rows: int) -> Iterator[RawBatch]:
         """Yield extracted pages in batches; pages that yield no text are quarantined."""
+        from warcio.archiveiterator import ArchiveIterator
+        from warcio.exceptions import ArchiveLoadFailed
+
         source = str(path)
         rows: list[dict[str, Any]] = []
         bad: list[tuple[int, str, str]] = []

@@ -12,13 +12,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
 import polars as pl
 
 from winnow.curate.rules import Rule
+from winnow.curate.steps.registry import STEPS
 from winnow.errors import WinnowError
 
 if TYPE_CHECKING:
     from winnow.curate.executors import Executor
     from winnow.workspace import Workspace
-
-STEPS: dict[str, type[Step]] = {}
 
 
 @dataclasses.dataclass(frozen=True)

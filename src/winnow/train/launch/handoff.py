@@ -9,8 +9,6 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 if TYPE_CHECKING:
     from winnow.train.runs import RunFolder
 
@@ -30,6 +28,8 @@ def launched() -> dict[str, Any] | None:
 def record_launch(run: RunFolder) -> None:
     """Keep the accelerate config in the run folder and note it in run.json (saved with the
     next update), so the run says what it ran under."""
+    import yaml
+
     passed = launched()
     if passed is None:
         return
