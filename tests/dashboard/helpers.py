@@ -30,3 +30,14 @@ def texts(app: AppTest) -> str:
         for e in getattr(app, kind)
     ]
     return "\n".join(str(p) for p in parts)
+
+
+def labeller(
+    monkeypatch: pytest.MonkeyPatch, root: Path, task: str, name: str, ref: str
+) -> AppTest:
+    """The Label page with a task, an annotator and a dataset chosen."""
+    app = open_page(monkeypatch, root, "label", dataset=ref)
+    app.selectbox(key="task").set_value(task).run()
+    app.text_input(key="annotator").input(name).run()
+    assert not app.exception, app.exception
+    return app

@@ -8,24 +8,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.helpers import open_page, texts
+from tests.dashboard.helpers import labeller, texts
 from tests.workspaces import Small
 from winnow.labels.disagreements import PREVIEW
 from winnow.labels.items import a_side, as_messages
 from winnow.workspace import Workspace
-
-
-def labeller(
-    monkeypatch: pytest.MonkeyPatch, root: Path, task: str, name: str, ref: str
-) -> AppTest:
-    """The Label page with a task, an annotator and a dataset chosen."""
-    app = open_page(monkeypatch, root, "label", dataset=ref)
-    app.selectbox(key="task").set_value(task).run()
-    app.text_input(key="annotator").input(name).run()
-    assert not app.exception, app.exception
-    return app
 
 
 def kept(ws: Workspace, dataset: str) -> list[dict]:

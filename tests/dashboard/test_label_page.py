@@ -7,22 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
-from tests.dashboard.helpers import open_page, texts
+from tests.dashboard.helpers import labeller, open_page, texts
 from tests.workspaces import Small
 from winnow.dashboard.label_export import jsonl
-
-
-def labeller(
-    monkeypatch: pytest.MonkeyPatch, root: Path, task: str, name: str, ref: str
-) -> AppTest:
-    """The Label page with a task, an annotator and a dataset chosen."""
-    app = open_page(monkeypatch, root, "label", dataset=ref)
-    app.selectbox(key="task").set_value(task).run()
-    app.text_input(key="annotator").input(name).run()
-    assert not app.exception, app.exception
-    return app
 
 
 def records(root: Path, ref: str, task: str) -> list[dict]:

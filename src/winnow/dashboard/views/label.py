@@ -44,14 +44,16 @@ def show_item(item: Item, task: LabelTask) -> None:
         st.markdown("**Answer**")
         st.text(item.answer or "")
     else:
-        conversation(item.prompt)
-        left, right = st.columns(2)
-        with left:
-            st.markdown("**A**")
-            conversation(item.a)
-        with right:
-            st.markdown("**B**")
-            conversation(item.b)
+        pair_view(item, ("A", "B"))
+
+
+def pair_view(item: Item, names: tuple[str, str]) -> None:
+    """A pair's prompt, then its two answers side by side under the given names."""
+    conversation(item.prompt)
+    for column, name, side in zip(st.columns(2), names, (item.a, item.b), strict=True):
+        with column:
+            st.markdown(f"**{name}**")
+            conversation(side)
 
 
 def decide(store: LabelStore, item: Item, annotator: str, value: str | None) -> None:
@@ -144,14 +146,7 @@ def judged_item(item: Item, task: LabelTask) -> None:
         show_item(item, task)
         return
     st.caption(f"item `{item.id}`")
-    conversation(item.prompt)
-    left, right = st.columns(2)
-    with left:
-        st.markdown("**chosen**")
-        conversation(item.a)
-    with right:
-        st.markdown("**rejected**")
-        conversation(item.b)
+    pair_view(item, ("chosen", "rejected"))
 
 
 def disagreement_view(store: LabelStore) -> None:
