@@ -48,12 +48,13 @@ def writing(path: Path, partial: Path | None = None) -> Iterator[None]:
         raise refused from exc
 
 
-def write_parquet(df: pl.DataFrame, path: Path) -> None:
-    """Write a Parquet file atomically."""
+def write_parquet(df: pl.DataFrame, path: Path, *, scratch: bool = False) -> None:
+    """Write a Parquet file atomically: zstd for what a user keeps, lz4 for `scratch` files
+    that a run reads back and deletes (half zstd's CPU time, about 1.5x the bytes)."""
     tmp = _tmp_for(path)
     with writing(path, tmp):
         path.parent.mkdir(parents=True, exist_ok=True)
-        df.write_parquet(tmp, compression="zstd")
+        df.write_parquet(tmp, compression="lz4" if scratch else "zstd")
         os.replace(tmp, path)
 
 

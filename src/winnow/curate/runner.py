@@ -143,8 +143,8 @@ class Layout:
 
 def stage_batch(layout: Layout, shard: str, docs: pl.DataFrame, quarantine: pl.DataFrame) -> None:
     """Write one read shard: its quarantine, then its documents (whose file marks it done)."""
-    write_parquet(quarantine, layout.quarantine(shard))
-    write_parquet(docs, layout.input(shard))
+    write_parquet(quarantine, layout.quarantine(shard), scratch=True)
+    write_parquet(docs, layout.input(shard), scratch=True)
 
 
 def load_input(layout: Layout, shard: str) -> pl.DataFrame:
@@ -204,7 +204,7 @@ def find_duplicate_ids(layout: Layout, shards: list[str], strict: bool) -> int:
             schema={**QUARANTINE_SCHEMA, "__row": pl.UInt32},
         )
         check_strict(strict, frame)
-        write_parquet(frame, layout.duplicates(shard))
+        write_parquet(frame, layout.duplicates(shard), scratch=True)
     write_json({"duplicates": later.height}, layout.ids_done)
     return later.height
 
@@ -234,7 +234,7 @@ def finish_rows(
         docs = pl.read_parquet(layout.stage(number - 1, "kept", shard))
     kept, rejected, stats = apply_row_steps(docs, segment)
     part = "scored" if segment.global_step else "kept"
-    write_parquet(kept, layout.stage(number, part, shard))
+    write_parquet(kept, layout.stage(number, part, shard), scratch=part == "scored")
     if rejected:
         frame = pl.concat(rejected, how="diagonal_relaxed")
         write_parquet(frame, layout.stage(number, "rejected", shard))
@@ -604,7 +604,7 @@ def decide_in_memory(step: Step, scored: list[Path], context: GlobalContext) -> 
     # a shard whose rows all left at earlier steps has no verdicts
     empty = pl.DataFrame(schema={"__row": pl.UInt32, "reason": pl.Utf8})
     for i in range(len(scored)):
-        write_parquet(verdicts.get((i,), empty), verdict_path(context.workdir, i))
+        write_parquet(verdicts.get((i,), empty), verdict_path(context.workdir, i), scratch=True)
     return step.tally(decided)
 
 

@@ -23,7 +23,7 @@ from winnow.errors import WinnowError
 from winnow.files import read_json, write_json, write_parquet
 from winnow.labels.items import Message, as_messages, kept_rows
 from winnow.labels.store import LabelStore
-from winnow.manifest import content_fingerprint, kept_text_bytes, package_versions, split_summary
+from winnow.manifest import kept_content, package_versions, split_summary
 from winnow.preference.dataset import import_preference
 from winnow.workspace import SPLITS, DatasetVersion, Workspace, check_name
 
@@ -141,7 +141,7 @@ def write_labelled_version(
             (staging / split).mkdir(parents=True)
         if frame.height:
             write_parquet(frame, staging / "kept" / "part-00000.parquet")
-        kept_files = sorted((staging / "kept").glob("*.parquet"))
+        fingerprint, text_bytes = kept_content(sorted((staging / "kept").glob("*.parquet")))
         rule_hash = xxhash.xxh64(json.dumps(labels["rule"], sort_keys=True).encode()).hexdigest()
         manifest = {
             "name": name,
@@ -153,10 +153,10 @@ def write_labelled_version(
                 "kept": frame.height,
                 "rejected": 0,
                 "quarantined": 0,
-                "kept_text_bytes": kept_text_bytes(staging, kept_files),
+                "kept_text_bytes": text_bytes,
             },
             "splits": {split: split_summary(staging / split) for split in SPLITS},
-            "fingerprint": content_fingerprint(kept_files),
+            "fingerprint": fingerprint,
             "parents": [parent_of(store.version)],
             "source": project_source(store),
             "recipe": {"name": "labels", "path": None, "hash": rule_hash, "steps": []},

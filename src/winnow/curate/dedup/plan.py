@@ -59,7 +59,7 @@ class Plan:
             return
         blocks = frame.with_columns(self.block_of(frame[column]).alias("__to"))
         for (to,), part in blocks.partition_by("__to", as_dict=True, include_key=False).items():
-            write_parquet(part, self.folder(stage, f"b{to:06d}") / f"{name}.parquet")
+            write_parquet(part, self.folder(stage, f"b{to:06d}") / f"{name}.parquet", scratch=True)
 
     def rows(self, shard: int, columns: list[str]) -> pl.DataFrame:
         """Columns of one scored shard."""

@@ -122,39 +122,65 @@ whole eojeol); `kiwi` is Kiwi's morphemes (`kiwi.kiwi_tokens`), as datatrove spl
 
 
 class _TokenCache:
-    """The tokens of the last text column split by each tokenizer, so that steps run one
-    after another on the same shard (gopher_repetition, gopher_quality, fineweb) split it once."""
+    """The tokens of the last text column split by each tokenizer, reused row by row, so that
+    steps run one after another on the same shard split each distinct text once: the rows an
+    earlier step removed are dropped from its tokens and only rows whose text changed (C4's
+    removed lines) are split again. Rows are matched by a 64-bit hash of their text."""
 
     def __init__(self) -> None:
         """Start empty."""
-        self.entries: dict[str, tuple[tuple[int, int], Tokens]] = {}
-
-    @staticmethod
-    def _key(texts: pl.Series) -> tuple[int, int]:
-        """A fingerprint of a text column's content: its length and a hash of its rows."""
-        hashes = texts.fill_null("").hash(seed=3).to_numpy()
-        spread = np.arange(1, 2 * len(hashes) + 1, 2, dtype=np.uint64)
-        return len(hashes), int((hashes * spread).sum(dtype=np.uint64))
+        self.entries: dict[str, tuple[np.ndarray, Tokens]] = {}
 
     def tokens_of(self, texts: pl.Series, tokenizer: Tokenizer = "eojeol") -> Tokens:
-        """Tokens of a text column, reused while its content is unchanged."""
-        key = self._key(texts)
+        """Tokens of a text column, reusing those of rows whose text was split last time."""
+        texts = texts.fill_null("")
+        hashes = texts.hash(seed=3).to_numpy()
         cached = self.entries.get(tokenizer)
-        if cached is not None and cached[0] == key:
+        if cached is not None and np.array_equal(cached[0], hashes):
             return cached[1]
-        if tokenizer == "kiwi":
-            from winnow.curate.text.kiwi import kiwi_tokens  # kiwipiepy is an optional extra
-
-            tokens = kiwi_tokens(texts, PUNCTUATION_SET)
+        where = _rows_in(cached[0], hashes) if cached is not None else None
+        if where is None or not (where >= 0).any():
+            tokens = _split(texts, tokenizer)
         else:
-            text = pl.select(spaced(pl.lit(texts.fill_null("")))).to_series()
-            tokens = tokenize(text, PUNCTUATION_SET)
-        self.entries[tokenizer] = (key, tokens)
+            missing = np.flatnonzero(where < 0)
+            fresh = _split(texts.gather(missing), tokenizer) if len(missing) else None
+            assert cached is not None
+            tokens = _reuse(cached[1], where, fresh, missing)
+        self.entries[tokenizer] = (hashes, tokens)
         return tokens
 
     def clear(self) -> None:
         """Forget the cached tokens (benchmarks time each step from a cold start)."""
         self.entries.clear()
+
+
+def _split(texts: pl.Series, tokenizer: Tokenizer) -> Tokens:
+    """Split a text column (nulls already empty) with a tokenizer."""
+    if tokenizer == "kiwi":
+        from winnow.curate.text.kiwi import kiwi_tokens  # kiwipiepy is an optional extra
+
+        return kiwi_tokens(texts, PUNCTUATION_SET)
+    return tokenize(pl.select(spaced(pl.lit(texts))).to_series(), PUNCTUATION_SET)
+
+
+def _rows_in(known: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+    """For each hash, a row of `known` with that hash, or -1."""
+    order = np.argsort(known, kind="stable")
+    position = np.searchsorted(known[order], hashes).clip(0, max(len(known) - 1, 0))
+    if not len(known):
+        return np.full(len(hashes), -1, np.int64)
+    found = known[order][position] == hashes
+    return np.where(found, order[position], -1)
+
+
+def _reuse(old: Tokens, where: np.ndarray, fresh: Tokens | None, missing: np.ndarray) -> Tokens:
+    """Tokens of a column whose row i is row where[i] of `old`, or, where that is -1, the
+    next row of `fresh` (the rows at `missing`, split anew)."""
+    if fresh is None:
+        return old.rows(where)
+    source = where.copy()
+    source[missing] = old.rows_count + np.arange(len(missing))
+    return old.then(fresh).rows(source)
 
 
 TOKEN_CACHE = _TokenCache()

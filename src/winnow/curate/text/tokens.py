@@ -313,6 +313,37 @@ class Tokens:
         """Tokens per row."""
         return np.diff(self.first)
 
+    @property
+    def rows_count(self) -> int:
+        """Rows these tokens cover."""
+        return len(self.first) - 1
+
+    def rows(self, index: np.ndarray) -> Tokens:
+        """The tokens of these rows, in this order (so a later step reuses an earlier split)."""
+        counts = self.counts[index]
+        first = np.zeros(len(index) + 1, dtype=self.first.dtype)
+        np.cumsum(counts, out=first[1:])
+        take = np.repeat(self.first[index] - first[:-1], counts) + np.arange(first[-1])
+        tags = None if self.tags is None else self.tags[take]
+        spans = (self.starts[take], self.ends[take])
+        features = (self.hashes[take], self.chars[take], self.flags[take])
+        return Tokens(self.data, first, *spans, *features, tags)
+
+    def then(self, other: Tokens) -> Tokens:
+        """These rows followed by another split's, over both texts' bytes."""
+        shift = len(self.data)
+        tags = None if self.tags is None or other.tags is None else [self.tags, other.tags]
+        return Tokens(
+            np.concatenate([self.data, other.data]),
+            np.concatenate([self.first, other.first[1:] + self.first[-1]]),
+            np.concatenate([self.starts, other.starts + shift]),
+            np.concatenate([self.ends, other.ends + shift]),
+            np.concatenate([self.hashes, other.hashes]),
+            np.concatenate([self.chars, other.chars]),
+            np.concatenate([self.flags, other.flags]),
+            None if tags is None else np.concatenate(tags),
+        )
+
     def strings(self) -> list[list[str]]:
         """The tokens of each row as strings (for tests and inspection, not for scoring)."""
         raw = self.data.tobytes()

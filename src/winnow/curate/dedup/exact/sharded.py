@@ -52,7 +52,9 @@ def partition_hashes(plan: Plan, shard: int) -> int:
         (pl.col(hashed).str.slice(0, 8).str.to_integer(base=16) % plan.partitions).alias("__p"),
     )
     for (p,), part in frame.partition_by("__p", as_dict=True, include_key=False).items():
-        write_parquet(part, plan.folder("hashes", f"p{p:06d}") / f"{shard:06d}.parquet")
+        write_parquet(
+            part, plan.folder("hashes", f"p{p:06d}") / f"{shard:06d}.parquet", scratch=True
+        )
     return keys.height
 
 
@@ -98,5 +100,5 @@ def write_verdicts(plan: Plan, block: int) -> int:
                 "duplicate_of",
             )
         )
-        write_parquet(verdict, verdict_path(plan.workdir, shard))
+        write_parquet(verdict, verdict_path(plan.workdir, shard), scratch=True)
     return copies.height

@@ -111,7 +111,7 @@ class MinhashDedup(MinhashSettings):
             if context is not None:
                 path = context.workdir / "buckets" / f"band={k}" / "part.parquet"
                 path.parent.mkdir(parents=True, exist_ok=True)
-                bucket.write_parquet(path)
+                bucket.write_parquet(path, compression="lz4")  # scratch, read back at once
                 bucket = pl.scan_parquet(path).collect()
             left, right = bucket_edges(bucket.group_by("h").agg(pl.col("doc").sort()), self.verify)
             lefts.append(left)

@@ -97,7 +97,7 @@ def bucket_shard(plan: Plan, shard: int) -> int:
         earlier = pl.DataFrame(
             {"row": np.flatnonzero(hit >= 0), "duplicate_of": ids.gather(hit[hit >= 0])}
         ).with_columns((pl.lit(f"{ref}:") + pl.col("duplicate_of")).alias("duplicate_of"))
-        write_parquet(earlier, plan.folder("earlier") / f"{shard:06d}.parquet")
+        write_parquet(earlier, plan.folder("earlier") / f"{shard:06d}.parquet", scratch=True)
         valid &= hit < 0
     rows = np.flatnonzero(valid)
     if not len(rows):
@@ -114,7 +114,9 @@ def bucket_shard(plan: Plan, shard: int) -> int:
     )
     frame = frame.with_columns((pl.col("h") % plan.partitions).cast(pl.Int64).alias("__p"))
     for (p,), part in frame.partition_by("__p", as_dict=True, include_key=False).items():
-        write_parquet(part, plan.folder("buckets", f"p{p:06d}") / f"{shard:06d}.parquet")
+        write_parquet(
+            part, plan.folder("buckets", f"p{p:06d}") / f"{shard:06d}.parquet", scratch=True
+        )
     return len(rows)
 
 
@@ -198,7 +200,9 @@ def settle(plan: Plan, block: int, round_: int) -> int:
     )
     changed = int((new["new"] < new["label"]).sum())
     out = new.select("u", pl.col("new").alias("label"))
-    write_parquet(out, plan.folder("labels", f"r{round_ + 1:04d}") / f"{block:06d}.parquet")
+    write_parquet(
+        out, plan.folder("labels", f"r{round_ + 1:04d}") / f"{block:06d}.parquet", scratch=True
+    )
     return changed
 
 
@@ -277,5 +281,5 @@ def write_verdict(plan: Plan, shard: int, inside: pl.DataFrame) -> tuple[int, in
         pl.Series("__no_shingles", (shingles == 0).to_numpy()),
         pl.Series("__earlier", matched),
     )
-    write_parquet(verdict, verdict_path(plan.workdir, shard))
+    write_parquet(verdict, verdict_path(plan.workdir, shard), scratch=True)
     return int((shingles == 0).sum()), int(matched.sum())
