@@ -1,4 +1,5 @@
-"""Where numba keeps the kernels it compiles: a per-user cache, never the source tree.
+"""Where winnow caches what it can make again (numba's kernels, tables): per user, never
+in the source tree.
 
 numba caches a `cache=True` kernel beside its source file (`__pycache__/*.nbi`, `*.nbc`)
 unless NUMBA_CACHE_DIR names a folder, which numba reads when it is first imported. The
@@ -26,6 +27,12 @@ VARIABLE = "NUMBA_CACHE_DIR"
 
 def default_dir(environ: Mapping[str, str] = os.environ) -> str:
     """The cache folder for numba's kernels when NUMBA_CACHE_DIR is not set."""
+    return os.path.join(cache_root(environ), "numba")
+
+
+def cache_root(environ: Mapping[str, str] = os.environ) -> str:
+    """Winnow's per-user cache folder: $WINNOW_CACHE, else $XDG_CACHE_HOME/winnow, else
+    ~/.cache/winnow (what is kept there can always be made again)."""
     root = environ.get("WINNOW_CACHE")
     if not root:
         home = os.path.expanduser("~")
@@ -35,7 +42,7 @@ def default_dir(environ: Mapping[str, str] = os.environ) -> str:
             home = os.path.join(tempfile.gettempdir(), f"winnow-{os.getuid()}")
         base = environ.get("XDG_CACHE_HOME") or os.path.join(home, ".cache")
         root = os.path.join(base, "winnow")
-    return os.path.join(os.path.abspath(os.path.expanduser(root)), "numba")
+    return os.path.abspath(os.path.expanduser(root))
 
 
 def configure() -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib
 import os
 import signal
 import socket
@@ -104,6 +105,14 @@ def die_with_parent(parent: int, by_signal: bool) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
+def start_worker(parent: int, by_signal: bool, modules: tuple[str, ...]) -> None:
+    """A pool worker's initializer: die with the run (`die_with_parent`), then import the
+    modules its jobs need (the recipe's steps), which it does while the run reads its source."""
+    die_with_parent(parent, by_signal)
+    for name in modules:
+        importlib.import_module(name)
+
+
 def _watch_parent(parent: int) -> None:
     """End this process as soon as it is no longer the child of `parent`."""
     while os.getppid() == parent:
@@ -115,15 +124,17 @@ class ProcessExecutor(Executor):
     """Jobs in spawned worker processes on this machine (`--workers N`), which die with the
     process that started them."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, modules: tuple[str, ...] = ()) -> None:
         super().__init__(workers)
         main = threading.current_thread() is threading.main_thread()
         self.pool = ProcessPoolExecutor(
             workers,
             mp_context=get_context("spawn"),
-            initializer=die_with_parent,
-            initargs=(os.getpid(), main),
+            initializer=start_worker,
+            initargs=(os.getpid(), main, modules),
         )
+        for _ in range(workers):  # a pool starts a process per queued job: start them all now
+            self.pool.submit(os.getpid)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
         """Queue the job in the pool."""
@@ -280,8 +291,11 @@ def _folder_exists(folder: str) -> bool:
     return Path(folder).is_dir()
 
 
-def make_executor(kind: str, workers: int | None = None, address: str | None = None) -> Executor:
-    """The executor a run asked for; `address` only means something for Ray."""
+def make_executor(
+    kind: str, workers: int | None = None, address: str | None = None, modules: tuple[str, ...] = ()
+) -> Executor:
+    """The executor a run asked for; `address` only means something for Ray; local worker
+    processes start at once and import `modules`."""
     if kind not in EXECUTORS:
         raise WinnowError(f"--executor must be one of {', '.join(EXECUTORS)}, not '{kind}'.")
     if kind == "ray":
@@ -289,4 +303,4 @@ def make_executor(kind: str, workers: int | None = None, address: str | None = N
     if address:
         raise WinnowError("--address names a Ray cluster; use it with --executor ray.")
     count = workers or 1
-    return ProcessExecutor(count) if count > 1 else Executor()
+    return ProcessExecutor(count, modules) if count > 1 else Executor()

@@ -332,7 +332,8 @@ class Run:
         started = perf_counter()
         self.staging.mkdir(parents=True, exist_ok=True)
         options = self.options
-        self.executor = make_executor(options.executor, options.workers, options.address)
+        modules = (__name__, *sorted({type(step).__module__ for step in self.recipe.steps}))
+        self.executor = make_executor(options.executor, options.workers, options.address, modules)
         try:
             if isinstance(self.executor, RayExecutor):
                 self.executor.check_shared(self.staging)

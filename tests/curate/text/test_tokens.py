@@ -7,12 +7,21 @@ Korean documents and on texts chosen for each rule.
 
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
 from tests.curate.samples import TRICKY, read_texts
 from winnow.curate.text.stats import PUNCTUATION_SET, spaced, tokens_of
-from winnow.curate.text.tokens import ALPHA, WORD, hash_strings, tokenize
+from winnow.curate.text.tokens import (
+    ALPHA,
+    LETTER,
+    SPACE,
+    WORD,
+    char_classes,
+    hash_strings,
+    tokenize,
+)
 
 _CORE = r"[^\s\p{P}\p{S}@_]"
 SPEC = "|".join(
@@ -104,3 +113,21 @@ def test_token_tests_and_hashes():
     (the,) = hash_strings(["the"])
     assert tokens.hashes[[0, 6, 7]].tolist() == [the] * 3
     assert tokens.hashes[3] != the
+
+
+def test_char_classes_are_kept_in_the_cache_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WINNOW_CACHE", str(tmp_path))
+    char_classes.cache_clear()
+    try:
+        made = char_classes(PUNCTUATION_SET)
+        (saved,) = (tmp_path / "tables").glob("char-classes-*.npy")
+        assert np.array_equal(np.load(saved), made)
+        assert made[ord("a")] & LETTER and made[ord(" ")] & SPACE and made[ord("한")] & LETTER
+        saved.write_bytes(b"not a table")  # a damaged file is made again, not trusted
+        char_classes.cache_clear()
+        assert np.array_equal(char_classes(PUNCTUATION_SET), made)
+        assert np.array_equal(np.load(saved), made)
+    finally:
+        char_classes.cache_clear()

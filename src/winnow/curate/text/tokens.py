@@ -26,15 +26,20 @@ characters, none of them letters, digits, punctuation or symbols).
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import polars as pl
+import xxhash
 from numba import njit
 
 from winnow.curate.text.buffers import code_point, text_buffers
 from winnow.curate.text.hashing import FNV_OFFSET, FNV_PRIME, mix
+from winnow.numba_cache import cache_root
 
 SPACE, LETTER, DIGIT, PUNCT, SYMBOL, DATATROVE_PUNCT, MARK, DECIMAL = 1, 2, 4, 8, 16, 32, 64, 128
 _CORE_EXCLUDED = SPACE | PUNCT | SYMBOL
@@ -50,15 +55,43 @@ _ABBREVIATION_CODES = np.array(
 WORD, ALPHA, NUMERAL = 1, 2, 4
 
 
+_CLASS_TESTS = (
+    (SPACE, r"\s"), (LETTER, r"\p{L}"), (DIGIT, r"\p{N}"), (PUNCT, r"\p{P}"), (SYMBOL, r"\p{S}"),
+    (MARK, r"\p{M}"), (DECIMAL, r"\p{Nd}"),
+)  # fmt: skip
+"""Each class bit and the Polars regex that sets it."""
+
+
 @cache
 def char_classes(punctuation: frozenset[str]) -> np.ndarray:
-    """Per code point below U+40000, its class bits, as Polars' regex engine classifies it."""
+    """Per code point below U+40000, its class bits, as Polars' regex engine classifies it;
+    kept in winnow's cache folder per Polars version, as making it costs 0.1 CPU-s."""
+    key = repr((pl.__version__, _TABLE_SIZE, _CLASS_TESTS, DATATROVE_PUNCT, sorted(punctuation)))
+    name = f"char-classes-{xxhash.xxh64_hexdigest(key.encode())}.npy"
+    path = Path(cache_root()) / "tables" / name
+    try:
+        table = np.load(path)
+        if table.shape == (_TABLE_SIZE,) and table.dtype == np.uint8:
+            return table
+    except (OSError, ValueError, EOFError):
+        pass
+    table = _char_classes(punctuation)
+    with contextlib.suppress(OSError):  # a read-only cache only costs the next process time
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as handle:
+            np.save(handle, table)
+        os.replace(tmp, path)
+    return table
+
+
+def _char_classes(punctuation: frozenset[str]) -> np.ndarray:
+    """The class bits of every code point, tested one by one with Polars' regexes."""
     points = np.arange(_TABLE_SIZE)
     points = points[(points < 0xD800) | (points > 0xDFFF)]
     chars = pl.Series("c", [chr(p) for p in points], dtype=pl.String)
-    tests = ((SPACE, r"\s"), (LETTER, r"\p{L}"), (DIGIT, r"\p{N}"), (PUNCT, r"\p{P}"))
     bits = np.zeros(len(points), dtype=np.uint8)
-    for bit, pattern in (*tests, (SYMBOL, r"\p{S}"), (MARK, r"\p{M}"), (DECIMAL, r"\p{Nd}")):
+    for bit, pattern in _CLASS_TESTS:
         bits |= chars.str.contains(pattern).to_numpy().astype(np.uint8) * np.uint8(bit)
     bits |= chars.is_in(list(punctuation)).to_numpy().astype(np.uint8) * np.uint8(DATATROVE_PUNCT)
     table = np.zeros(_TABLE_SIZE, dtype=np.uint8)
