@@ -34,7 +34,6 @@ import gzip
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -44,7 +43,16 @@ from pathlib import Path
 os.environ.setdefault("POLARS_MAX_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from heuristics_vs_datatrove import ROOT, SHARED, ensure_datatrove_venv  # noqa: E402
+from heuristics_vs_datatrove import ROOT, SHARED  # noqa: E402
+from whole_runs import (  # noqa: E402
+    FilterSpec,
+    child,
+    datatrove_command,
+    datatrove_env,
+    datatrove_filter,
+    ensure_datatrove_venv,
+    winnow_command,
+)
 
 KOREAN = SHARED / "korean"
 FAMILIES = ("gopher_repetition", "gopher_quality", "fineweb")
@@ -57,6 +65,15 @@ FINEWEB2_STOP_WORDS = (
 )  # fmt: skip
 FINEWEB2_WORD_LENGTH = {"min_avg_word_length": 1, "max_avg_word_length": 6}
 WARM_UP = 16
+DATATROVE_FILTERS: dict[str, FilterSpec] = {
+    "gopher_repetition": ("GopherRepetitionFilter", {"language": "ko"}),
+    "gopher_quality": (
+        "GopherQualityFilter",
+        {"language": "ko", "stop_words": list(FINEWEB2_STOP_WORDS), **FINEWEB2_WORD_LENGTH},
+    ),
+    "fineweb": ("FineWebQualityFilter", {"language": "ko"}),
+}
+"""datatrove's three filters for Korean, configured as the module docstring says."""
 
 
 def articles() -> list[str]:
@@ -81,30 +98,13 @@ def corpora(comments: int) -> dict[str, list[str]]:
     }
 
 
-def datatrove_filters() -> dict:
-    """datatrove's three filters for Korean, configured as the module docstring says."""
-    from datatrove.pipeline.filters import (
-        FineWebQualityFilter,
-        GopherQualityFilter,
-        GopherRepetitionFilter,
-    )
-
-    return {
-        "gopher_repetition": GopherRepetitionFilter(language="ko"),
-        "gopher_quality": GopherQualityFilter(
-            language="ko", stop_words=list(FINEWEB2_STOP_WORDS), **FINEWEB2_WORD_LENGTH
-        ),
-        "fineweb": FineWebQualityFilter(language="ko"),
-    }
-
-
 def decisions_worker(docs_path: str, out_path: str, rounds: int) -> None:
     """Inside datatrove's virtualenv: each family's reasons per corpus, and the timed pair."""
     from datatrove.data import Document
     from datatrove.utils.word_tokenizers import load_word_tokenizer
 
     load_word_tokenizer("ko").word_tokenize("토크나이저를 미리 불러 둔다.")
-    filters = datatrove_filters()
+    filters = {family: datatrove_filter(*spec) for family, spec in DATATROVE_FILTERS.items()}
     named = json.loads(Path(docs_path).read_text(encoding="utf-8"))
     result: dict = {"reasons": {}}
     for name, texts in named.items():
@@ -127,34 +127,6 @@ def decisions_worker(docs_path: str, out_path: str, rounds: int) -> None:
         times.append(time.process_time() - start)
     result["pair_seconds"] = min(times)
     Path(out_path).write_text(json.dumps(result), encoding="utf-8")
-
-
-def pipeline_worker(docs_path: str, out_dir: str) -> None:
-    """Inside datatrove's virtualenv: a whole run, JSONL in, the two filters, JSONL out."""
-    from datatrove.executor import LocalPipelineExecutor
-    from datatrove.pipeline.readers import JsonlReader
-    from datatrove.pipeline.writers import JsonlWriter
-
-    filters = datatrove_filters()
-    LocalPipelineExecutor(
-        pipeline=[
-            JsonlReader(str(Path(docs_path).parent), glob_pattern=Path(docs_path).name),
-            filters["gopher_repetition"],
-            filters["gopher_quality"],
-            JsonlWriter(out_dir),
-        ],
-        tasks=1,
-        workers=1,
-        logging_dir=str(Path(out_dir) / "logs"),
-    ).run()
-
-
-def child_cpu(command: list[str], env: dict[str, str] | None = None) -> float:
-    """Run a command to completion; the CPU seconds (user + system) it and its children used."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(command, check=True, capture_output=True, env=env)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def winnow_reasons(texts: list[str]) -> dict[str, dict[str, list[str | None]]]:
@@ -253,13 +225,12 @@ def recipe_with(split: str, folder: Path) -> Path:
     return path
 
 
-def speed_table(texts: list[str], rounds: int, theirs: dict, python: Path) -> list[str]:
+def speed_table(texts: list[str], rounds: int, theirs: dict) -> list[str]:
     """Docs per CPU-second: the steps alone and whole runs, each split and datatrove."""
     n = len(texts)
     alone = {split: winnow_pair_seconds(texts, split, rounds) for split in SPLITS}
     alone["datatrove"] = theirs["pair_seconds"]
     whole = {}
-    winnow = str(Path(sys.executable).with_name("winnow"))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         docs = folder / "docs.jsonl"
@@ -271,18 +242,14 @@ def speed_table(texts: list[str], rounds: int, theirs: dict, python: Path) -> li
             encoding="utf-8",
         )
         for split in SPLITS:
-            whole[split] = child_cpu(
-                [winnow, "curate", "run", str(recipe_with(split, folder)), "--source", str(docs),
-                 "--output", f"ko-{split}", "--workspace", str(folder / f"ws-{split}")]
-            )  # fmt: skip
-        whole["comments-ko"] = child_cpu(
-            [winnow, "curate", "run", "comments-ko", "--source", str(docs),
-             "--output", "ko-comments", "--workspace", str(folder / "ws-comments")]
-        )  # fmt: skip
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        whole["datatrove"] = child_cpu(
-            [str(python), __file__, "--pipeline-worker", str(docs), str(folder / "dt-out")], env
-        )
+            recipe = recipe_with(split, folder)
+            command = winnow_command(recipe, docs, f"ko-{split}", folder / f"ws-{split}")
+            whole[split] = child(command)[1]
+        command = winnow_command("comments-ko", docs, "ko-comments", folder / "ws-comments")
+        whole["comments-ko"] = child(command)[1]
+        pair = [DATATROVE_FILTERS["gopher_repetition"], DATATROVE_FILTERS["gopher_quality"]]
+        command = datatrove_command(docs, folder / "dt-run", pair)
+        whole["datatrove"] = child(command, datatrove_env())[1]
     lines = [
         "| side | steps alone: CPU s | docs/CPU-s | whole run: CPU s | docs/CPU-s |",
         "|---|---:|---:|---:|---:|",
@@ -305,7 +272,6 @@ def keeps_table() -> list[str]:
         "| input | split | read | kept | removed by step (reason: rows) |",
         "|---|---|---:|---:|---|",
     ]
-    winnow = str(Path(sys.executable).with_name("winnow"))
     klue = json.loads((KOREAN / "klue-sts-v1.1_dev.json").read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -331,11 +297,9 @@ def keeps_table() -> list[str]:
         for name, path, options in inputs:
             for split in SPLITS:
                 output = f"k{len(lines)}"
-                subprocess.run(
-                    [winnow, "curate", "run", str(recipe_with(split, folder)), "--source",
-                     str(path), "--output", output, "--workspace", str(folder / "ws"), *options],
-                    check=True, capture_output=True,
-                )  # fmt: skip
+                recipe = recipe_with(split, folder)
+                command = winnow_command(recipe, path, output, folder / "ws")
+                subprocess.run([*command, *options], check=True, capture_output=True)
                 manifest = json.loads(
                     (folder / "ws" / "datasets" / output / "v1" / "manifest.json").read_text()
                 )
@@ -358,13 +322,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds; the fastest counts")
     parser.add_argument("--show", type=int, default=0, help="print N disagreements per table row")
     parser.add_argument("--decisions-worker", nargs=2, metavar=("DOCS", "OUT"))
-    parser.add_argument("--pipeline-worker", nargs=2, metavar=("DOCS", "OUT"))
     args = parser.parse_args()
     if args.decisions_worker:
         decisions_worker(*args.decisions_worker, args.rounds)
-        return
-    if args.pipeline_worker:
-        pipeline_worker(*args.pipeline_worker)
         return
     print("What web-ko keeps (the shipped recipe is the kiwi row)")
     print("\n".join(keeps_table()))
@@ -373,15 +333,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         docs, out = Path(tmp, "docs.json"), Path(tmp, "out.json")
         docs.write_text(json.dumps(named), encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         command = [str(python), __file__, "--decisions-worker", str(docs), str(out)]
-        subprocess.run([*command, "--rounds", str(args.rounds)], check=True, env=env)
+        subprocess.run([*command, "--rounds", str(args.rounds)], check=True, env=datatrove_env())
         theirs = json.loads(out.read_text(encoding="utf-8"))
     print(f"polars threads: {os.environ['POLARS_MAX_THREADS']}; fastest of {args.rounds} rounds")
     print("\n".join(agreement_table(named, theirs["reasons"], args.show)))
     texts = [t for batch in named.values() for t in batch]
     print(f"Speed on all four inputs together: {len(texts)} documents")
-    print("\n".join(speed_table(texts, args.rounds, theirs, python)))
+    print("\n".join(speed_table(texts, args.rounds, theirs)))
 
 
 if __name__ == "__main__":

@@ -24,8 +24,11 @@ Speed, on the labelled set with every document edited once more per extra copy (
   calls them) against `minhash_peers.dedup` for datasketch and rensa (shingles, signatures,
   LSH, the same exact check, union-find), after an untimed warm-up of each;
 - the whole job as a user runs it, a child process per run (start-up, reading the JSONL,
-  writing the output): `winnow curate run` with a one-step recipe against
-  `minhash_peers.py TOOL IN OUT`.
+  writing the output), timed by benchmarks/whole_runs.py (CPU: user + system time of the
+  child): `winnow curate run` with a one-step recipe against `minhash_peers.py TOOL IN OUT`,
+  on the first 20 documents and on all N; from the two, marginal docs/CPU-s
+  (N - 20) / (cpu(N) - cpu(20)), the rate once start-up is paid, beside whole docs/CPU-s
+  N / cpu(N).
 Sides alternate round by round; each side's fastest round is kept (`--rounds`).
 
     .venv/bin/python benchmarks/minhash_vs_datasketch.py [--size N] [--copies 3] [--rounds 3]
@@ -37,8 +40,6 @@ import argparse
 import json
 import random
 import re
-import resource
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,6 +51,7 @@ import numpy as np
 import polars as pl
 from minhash_peers import WORD, dedup, shingle_sets
 from scipy import sparse
+from whole_runs import SMALL, Timing, child, fastest, rate_table, winnow_command
 
 from winnow.curate.dedup.minhash.minhash_dedup import MinhashDedup
 from winnow.curate.sources import iter_documents, resolve_source
@@ -348,16 +350,6 @@ def timed(fn: Callable[[], object]) -> tuple[float, float, object]:
     return time.perf_counter() - wall, time.process_time() - cpu, out
 
 
-def child(command: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds (user + system) of one child process run to the end."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    wall = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    wall = time.perf_counter() - wall
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-
-
 def times(ratio: float) -> str:
     """A ratio as 12.3x, or 0.45x below one."""
     return f"{ratio:.1f}x" if ratio >= 1 else f"{ratio:.2f}x"
@@ -401,40 +393,44 @@ def speed(texts: list[str], rounds: int, workdir: Path) -> None:
             )
     recipe = workdir / "fuzzy.yaml"
     recipe.write_text("steps:\n  - step: minhash_dedup\n", encoding="utf-8")
-    for size in (100, n):
-        whole_runs(texts[:size], recipe, rounds, workdir / f"whole-{size}")
+    sizes = (SMALL, n)
+    best = {
+        size: whole_runs(texts[:size], recipe, rounds, workdir / f"whole-{size}") for size in sizes
+    }
+    print(f"\nWhole runs on {n:,} and on {SMALL} documents, fastest CPU of {rounds}:")
+    cpu = {tool: {size: best[size][tool][1] for size in sizes} for tool in TOOLS}
+    print("\n".join(rate_table(n, cpu, ("datasketch", "rensa"))))
 
 
-def whole_runs(texts: list[str], recipe: Path, rounds: int, workdir: Path) -> None:
-    """Each tool as a user runs it on a JSONL file, a child process per run; sides alternate."""
+def whole_run(tool: str, corpus: Path, recipe: Path, out: Path) -> tuple[Timing, int]:
+    """One tool's whole run on a JSONL file, into a fresh path: its timing and rows kept."""
+    if tool == "winnow":
+        timing = child(winnow_command(recipe, corpus, "fuzzy", out))
+        manifest = out / "datasets" / "fuzzy" / "v1" / "manifest.json"
+        return timing, json.loads(manifest.read_text())["counts"]["kept"]
+    peers = [sys.executable, str(HERE / "minhash_peers.py"), tool, str(corpus), str(out)]
+    return child(peers), sum(1 for _ in out.open(encoding="utf-8"))
+
+
+def whole_runs(texts: list[str], recipe: Path, rounds: int, workdir: Path) -> dict[str, Timing]:
+    """Each tool as a user runs it on a JSONL file, a child process per run; sides alternate.
+    Prints the table and returns each tool's fastest wall and CPU."""
     workdir.mkdir()
     corpus = workdir / "corpus.jsonl"
     with corpus.open("w", encoding="utf-8") as out:
         for i, text in enumerate(texts):
             out.write(json.dumps({"id": f"d{i}", "text": text}, ensure_ascii=False) + "\n")
-    winnow = str(Path(sys.executable).with_name("winnow"))
-    best: dict[str, tuple[float, float]] = {}
     kept: dict[str, int] = {}
-    for r in range(rounds):
-        for tool in TOOLS[r % 3 :] + TOOLS[: r % 3]:
-            if tool == "winnow":
-                ws = workdir / f"ws{r}"
-                command = [winnow, "curate", "run", str(recipe), "--source", str(corpus)]
-                command += ["--output", "fuzzy", "--workspace", str(ws)]
-            else:
-                out = workdir / f"{tool}{r}.jsonl"
-                command = [sys.executable, str(HERE / "minhash_peers.py"), tool, str(corpus)]
-                command.append(str(out))
-            wall, cpu = child(command)
-            if tool == "winnow":
-                manifest = ws / "datasets" / "fuzzy" / "v1" / "manifest.json"
-                kept[tool] = json.loads(manifest.read_text())["counts"]["kept"]
-            else:
-                kept[tool] = sum(1 for _ in out.open(encoding="utf-8"))
-            previous = best.get(tool, (wall, cpu))
-            best[tool] = (min(wall, previous[0]), min(cpu, previous[1]))
+
+    def run(tool: str, r: int) -> Timing:
+        """Round r of one tool, noting what it kept."""
+        timing, kept[tool] = whole_run(tool, corpus, recipe, workdir / f"{tool}{r}")
+        return timing
+
+    best = fastest(rounds, {tool: partial(run, tool) for tool in TOOLS})
     title = f"Whole run on {len(texts):,} documents (a child process each, start-up included)"
     table(f"{title}, fastest of {rounds}:", len(texts), best, kept)
+    return best
 
 
 def main() -> None:

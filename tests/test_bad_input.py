@@ -183,6 +183,14 @@ def odd_values() -> Case:
     return Case("odd.jsonl", data, texts, 2)
 
 
+def escaped_surrogate_pairs() -> Case:
+    texts = [doc(1, " \U0001f600 emoji"), doc(2, " 한국어 \U0001f44d\U0001f3fd"), doc(3)]
+    records = [{"id": f"p{i}", "text": t} for i, t in enumerate(texts)]
+    data = "".join(json.dumps(r) + "\n" for r in records).encode()  # ASCII: emoji as pairs
+    assert b"\\ud83d\\ude00" in data
+    return Case("pairs.jsonl", data, texts, 0)
+
+
 def lone_surrogate_in_array() -> Case:
     data = (
         b'[{"id": "s", "text": "lone \\udc00"}, ' + json.dumps({"id": "t", "text": doc(1)}).encode()
@@ -211,6 +219,7 @@ def truncated_warc() -> Case:
 
 CASES: list[Callable[[], Case]] = [
     odd_values,
+    escaped_surrogate_pairs,
     lone_surrogate_in_array,
     folder_with_one_bad_file,
     truncated_warc,

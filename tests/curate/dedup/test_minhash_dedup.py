@@ -12,6 +12,7 @@ from tests.cli_helpers import run_cli
 from tests.curate.judge import decide_global
 from tests.curate.samples import edited, read_texts
 from winnow.curate.dedup.minhash import lsh
+from winnow.curate.dedup.minhash.core import shared_buckets
 from winnow.curate.dedup.minhash.minhash_dedup import MinhashDedup
 from winnow.errors import WinnowError
 
@@ -189,3 +190,14 @@ def test_against_an_earlier_dataset_removes_its_near_copies(
     bad.write_text("steps:\n  - step: minhash_dedup\n    against: nothing\n", encoding="utf-8")
     code, out = run_cli(capsys, "curate", "run", str(bad), "--source", str(fresh), "--output", "x")
     assert code == 2 and "no dataset 'nothing'" in out
+
+
+def test_shared_buckets_keep_buckets_of_two_or_more_rows_ascending() -> None:
+    rows = np.random.default_rng(3).permutation(60_000)  # as shards' rows arrive, unordered
+    buckets = pl.DataFrame({"band": rows % 2, "h": rows // 4, "doc": rows})
+    groups = shared_buckets(buckets, "band", "h").sort("band", "h")
+    assert groups.height == 30_000
+    assert groups["doc"].to_list()[:2] == [[0, 2], [4, 6]]
+    assert all(d == sorted(d) and len(d) == 2 for d in groups["doc"].to_list())
+    lone = pl.DataFrame({"h": [1, 2, 3], "doc": [2, 0, 1]})
+    assert shared_buckets(lone, "h").height == 0

@@ -125,9 +125,16 @@ def _reject_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 _PERMISSIVE = json.JSONDecoder()
 _SPACE = re.compile(r"[\s\ufeff]*")
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-"""A UTF-16 surrogate escape; Polars turns a lone one into other text, so such blocks are
-checked line by line."""
+_SURROGATE_ESCAPES = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2}"
+)
+"""A high-low pair of UTF-16 surrogate escapes (an emoji), else one surrogate escape alone."""
+
+
+def lone_surrogate_escape(data: bytes) -> bool:
+    """Whether JSON text holds a surrogate escape outside a high-low pair: Polars turns such a
+    lone one into other text, so blocks that have one are checked line by line."""
+    return any(m.end() - m.start() == 6 for m in _SURROGATE_ESCAPES.finditer(data))
 
 
 def _kind(value: Any) -> str:
@@ -150,7 +157,7 @@ def check_line(line: bytes) -> tuple[dict[str, Any] | None, str | None]:
         return None, f"malformed JSON: {exc}"
     if not isinstance(value, dict):
         return None, f"expected a JSON object, got a JSON {_kind(value)}"
-    if _SURROGATE_ESCAPE.search(line):
+    if lone_surrogate_escape(line):
         return (None, error) if (error := lone_surrogate(value)) else (value, None)
     return value, None
 
@@ -199,7 +206,7 @@ class BlockParser:
     def parse(self, block: bytes, numbers: Sequence[int]) -> tuple[pl.DataFrame, list[Bad]]:
         """Parse a block whose lines carry `numbers`; bad lines come back as (line, error, raw)."""
         try:
-            df = None if _SURROGATE_ESCAPE.search(block) else self._read(block)
+            df = None if lone_surrogate_escape(block) else self._read(block)
         except pl.exceptions.PolarsError:
             df = None
         if df is not None and df.height == len(numbers):

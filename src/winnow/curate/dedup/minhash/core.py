@@ -65,11 +65,18 @@ def normalized(texts: pl.Series) -> pl.Series:
     return texts.str.to_lowercase()
 
 
+def shared_buckets(buckets: pl.DataFrame, *keys: str) -> pl.DataFrame:
+    """Rows `doc` grouped by bucket `keys`, only buckets of two or more, each list ascending
+    (a group keeps its rows' order, so the rows are sorted once rather than each list)."""
+    groups = buckets.sort("doc").group_by(*keys).agg(pl.col("doc"))
+    return groups.filter(pl.col("doc").list.len() > 1)
+
+
 def bucket_edges(groups: pl.DataFrame, verify: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Edges inside buckets (a `doc` list column, ascending): each member to the first and to
-    the next (enough to connect them all), and with `verify` every pair of a bucket of at most
-    8, so that verification can still join them; left < right."""
-    groups = groups.filter(pl.col("doc").list.len() > 1)["doc"]
+    """Edges inside buckets (`shared_buckets`): each member to the first and to the next
+    (enough to connect them all), and with `verify` every pair of a bucket of at most 8, so
+    that verification can still join them; left < right."""
+    groups = groups["doc"]
     if groups.len() == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     members = groups.explode().to_numpy()

@@ -42,6 +42,7 @@ from winnow.curate.dedup.minhash.core import (
     bucket_edges,
     cluster_histogram,
     flat_sets,
+    shared_buckets,
 )
 from winnow.curate.dedup.minhash.index import load_index, matches
 from winnow.curate.steps.base import GlobalContext, register
@@ -113,7 +114,7 @@ class MinhashDedup(MinhashSettings):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 bucket.write_parquet(path, compression="lz4")  # scratch, read back at once
                 bucket = pl.scan_parquet(path).collect()
-            left, right = bucket_edges(bucket.group_by("h").agg(pl.col("doc").sort()), self.verify)
+            left, right = bucket_edges(shared_buckets(bucket, "h"), self.verify)
             lefts.append(left)
             rights.append(right)
         n = np.int64(len(valid))

@@ -36,6 +36,7 @@ from winnow.curate.dedup.minhash.core import (
     bucket_edges,
     cluster_histogram,
     flat_sets,
+    shared_buckets,
 )
 from winnow.curate.dedup.minhash.index import load_index, matches
 from winnow.curate.dedup.plan import Plan, make_plan
@@ -125,8 +126,7 @@ def bucket_edges_job(plan: Plan, partition: int) -> int:
     buckets = plan.read("buckets", f"p{partition:06d}")
     if not buckets.height:
         return 0
-    groups = buckets.group_by("band", "h").agg(pl.col("doc").sort())
-    left, right = bucket_edges(groups, plan.step.verify)
+    left, right = bucket_edges(shared_buckets(buckets, "band", "h"), plan.step.verify)
     edges = pl.DataFrame({"u": left, "v": right}).unique()
     if plan.step.verify:
         plan.scatter(edges, "u", "candidates", f"p{partition:06d}")
