@@ -39,6 +39,7 @@ format: install
 	$(BIN)/ruff format .
 
 bench: $(BENCH_STAMP)
+	$(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/heuristics_vs_datatrove.py
 	$(BIN)/python benchmarks/memory_2gb.py
 	$(BIN)/python benchmarks/minhash_vs_datasketch.py

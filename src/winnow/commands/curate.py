@@ -103,8 +103,9 @@ def run(
         int | None,
         typer.Option(
             min=1,
-            help="Shards processed at once: local processes (default 1), or Ray tasks (default: "
-            "the cluster's CPUs). The result is the same.",
+            help="Shards processed at once: local processes (default 1; they start and import "
+            "the recipe's steps while the source is read), or Ray tasks (default: the cluster's "
+            "CPUs). The result is the same.",
             show_default=False,
         ),
     ] = None,
