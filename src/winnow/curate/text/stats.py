@@ -138,13 +138,12 @@ class _TokenCache:
         cached = self.entries.get(tokenizer)
         if cached is not None and np.array_equal(cached[0], hashes):
             return cached[1]
-        where = _rows_in(cached[0], hashes) if cached is not None else None
-        if where is None or not (where >= 0).any():
+        where = _rows_in(cached[0], hashes) if cached else np.full(len(hashes), -1, np.int64)
+        missing = np.flatnonzero(where < 0)
+        if cached is None or len(missing) == len(where):
             tokens = _split(texts, tokenizer)
         else:
-            missing = np.flatnonzero(where < 0)
             fresh = _split(texts.gather(missing), tokenizer) if len(missing) else None
-            assert cached is not None
             tokens = _reuse(cached[1], where, fresh, missing)
         self.entries[tokenizer] = (hashes, tokens)
         return tokens
@@ -165,12 +164,12 @@ def _split(texts: pl.Series, tokenizer: Tokenizer) -> Tokens:
 
 def _rows_in(known: np.ndarray, hashes: np.ndarray) -> np.ndarray:
     """For each hash, a row of `known` with that hash, or -1."""
-    order = np.argsort(known, kind="stable")
-    position = np.searchsorted(known[order], hashes).clip(0, max(len(known) - 1, 0))
     if not len(known):
         return np.full(len(hashes), -1, np.int64)
-    found = known[order][position] == hashes
-    return np.where(found, order[position], -1)
+    order = np.argsort(known, kind="stable")
+    ranked = known[order]
+    position = np.searchsorted(ranked, hashes).clip(0, len(known) - 1)
+    return np.where(ranked[position] == hashes, order[position], -1)
 
 
 def _reuse(old: Tokens, where: np.ndarray, fresh: Tokens | None, missing: np.ndarray) -> Tokens:
