@@ -47,6 +47,7 @@ from winnow.curate.dedup.minhash.core import (
 from winnow.curate.dedup.minhash.index import load_index, matches
 from winnow.curate.steps.base import GlobalContext, register
 from winnow.errors import WinnowError
+from winnow.files import write_parquet
 
 if TYPE_CHECKING:
     from winnow.curate.executors import Executor
@@ -111,8 +112,7 @@ class MinhashDedup(MinhashSettings):
             bucket = pl.DataFrame({"h": bands[rows, k], "doc": rows})
             if context is not None:
                 path = context.workdir / "buckets" / f"band={k}" / "part.parquet"
-                path.parent.mkdir(parents=True, exist_ok=True)
-                bucket.write_parquet(path, compression="lz4")  # scratch, read back at once
+                write_parquet(bucket, path, scratch=True)
                 bucket = pl.scan_parquet(path).collect()
             left, right = bucket_edges(shared_buckets(bucket, "h"), self.verify)
             lefts.append(left)
