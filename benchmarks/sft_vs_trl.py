@@ -1,10 +1,12 @@
 """`winnow train sft` beside a plain TRL SFTTrainer script: training tokens per second.
 
-Both sides start from the same saved model folder (a tiny Llama pretrained here for a few
-steps), train on the same rows (the first `--rows` of the Alpaca demo set, curated with the
+Both sides start from the same model (a tiny Llama pretrained here for a few steps, or any
+`--base` winnow takes: a folder, a .gguf file, a hub id; loaded the same way on both sides),
+train on the same rows (the first `--rows` of the Alpaca demo set, curated with the
 `demo-instruct` recipe and converted by winnow.train.data.load_training_set) with the same
-settings: max_length, batch size, learning rate, scheduler, steps, seed, logging and saving
-steps, completion-only loss, bf16 on CUDA, use_cpu on the CPU.
+settings: max_length, batch size, learning rate (5e-4), gradient checkpointing (off, or on
+both sides with `--checkpointing`), scheduler, steps, seed, logging and saving steps,
+completion-only loss, bf16 on CUDA, use_cpu on the CPU.
 
 Tokens per second is the same on both sides: TRL's logged `num_tokens` (the non-padding input
 tokens the steps saw; from the run's metrics.jsonl for winnow, trainer.state.log_history for
@@ -21,12 +23,13 @@ Settings: no packing on both sides; winnow with --packing against plain TRL with
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 .venv/bin/python benchmarks/sft_vs_trl.py
         [--steps 30] [--rows 400] [--max-length 256] [--batch 8] [--rounds 3] [--keep DIR]
+        [--base MODEL] [--checkpointing]
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import importlib
 import os
 import shutil
 import tempfile
@@ -51,6 +54,7 @@ from winnow.instruct.run import curate_instruct  # noqa: E402
 from winnow.train.config import SftConfig, load_config  # noqa: E402
 from winnow.train.data import load_training_set  # noqa: E402
 from winnow.train.methods import METHODS  # noqa: E402
+from winnow.train.models import load_causal_lm, load_tokenizer, resolve_base  # noqa: E402
 from winnow.train.runner import Context, Prepared, execute  # noqa: E402
 from winnow.train.runs import read_metrics  # noqa: E402
 from winnow.workspace import Workspace  # noqa: E402
@@ -96,7 +100,7 @@ class StepClock(TrainerCallback):
         return [b - a for a, b in zip(self.marks, self.marks[1:], strict=False)]
 
 
-def build_workspace(root: Path) -> Workspace:
+def build_workspace(root: Path, tiny: bool = True) -> Workspace:
     """Curated c4 text, the Alpaca demo as an instruction set, and a tiny pretrained base."""
     os.environ["WINNOW_HOME"] = str(root)
     ws = Workspace(root)
@@ -109,7 +113,8 @@ def build_workspace(root: Path) -> Workspace:
     curate_instruct(
         ws, load_recipe("demo-instruct"), files, imported, INSTRUCT, RunOptions(), settings
     )
-    winnow_run(ws, "pretrain", None, data=TEXT, output=BASE, max_steps=5, max_length=256)
+    if tiny:
+        winnow_run(ws, "pretrain", None, data=TEXT, output=BASE, max_steps=5, max_length=256)
     return ws
 
 
@@ -117,15 +122,20 @@ def winnow_run(ws: Workspace, method: str, clock: StepClock | None, **options: A
     """One job as `winnow train METHOD` runs it, the clock on its trainer; its run folder."""
     chosen = METHODS[method]
     job, _ = load_config(chosen.config, None, dict(options), [])
+    steps = importlib.import_module(chosen.steps)
+    original = steps.prepare
 
     def clocked(ctx: Context) -> Prepared:
         """Winnow's own prepare step, then the clock added to its trainer."""
-        prepared = chosen.prepare(ctx)
+        prepared = original(ctx)
         prepared.trainer.add_callback(clock)
         return prepared
 
-    timed = dataclasses.replace(chosen, prepare=clocked) if clock else chosen
-    return execute(ws, timed, job, None, False).path
+    steps.prepare = clocked if clock else original
+    try:
+        return execute(ws, chosen, job, None, False).path
+    finally:
+        steps.prepare = original
 
 
 def from_logs(rows: list[dict[str, Any]], clock: StepClock) -> Timing:
@@ -135,10 +145,16 @@ def from_logs(rows: list[dict[str, Any]], clock: StepClock) -> Timing:
     return Timing(tokens, runtime, clock.steps())
 
 
+LEARNING_RATE = 5e-4
+"""Both sides' learning rate (winnow's own default for a model this small)."""
+
+
 def sft_options(args: argparse.Namespace, packing: bool, output: str) -> dict[str, Any]:
     """The `winnow train sft` options of one run."""
     return {
-        "base": BASE,
+        "base": args.base,
+        "learning_rate": LEARNING_RATE,
+        "gradient_checkpointing": args.checkpointing,
         "data": INSTRUCT,
         "output": output,
         "max_rows": args.rows,
@@ -160,16 +176,13 @@ def run_winnow(ws: Workspace, args: argparse.Namespace, packing: bool, name: str
 
 def run_trl(ws: Workspace, args: argparse.Namespace, packing: bool, name: str) -> Timing:
     """A plain TRL SFTTrainer on the same model folder, rows and settings; its Timing."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTConfig, SFTTrainer
 
     job = SftConfig()
     device = device_info()
-    model_dir = ws.root / "runs" / BASE / "model"
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    base = resolve_base(args.base, ws)
+    tokenizer = load_tokenizer(base)
+    model = load_causal_lm(base)
     if model.config.pad_token_id is None:
         model.config.pad_token_id = tokenizer.pad_token_id
     dataset, _ = load_training_set(ws, INSTRUCT, "instruct", args.rows)
@@ -177,7 +190,8 @@ def run_trl(ws: Workspace, args: argparse.Namespace, packing: bool, name: str) -
     config = SFTConfig(
         output_dir=str(output),
         max_steps=args.steps,
-        learning_rate=job.learning_rate,
+        learning_rate=LEARNING_RATE,
+        gradient_checkpointing=args.checkpointing,
         per_device_train_batch_size=args.batch,
         gradient_accumulation_steps=job.grad_accum,
         warmup_steps=job.warmup_ratio,
@@ -289,12 +303,18 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="workspace folder to keep (default: a temp one)")
+    parser.add_argument(
+        "--base", default=BASE, help="model both sides train (default: a tiny one pretrained here)"
+    )
+    parser.add_argument(
+        "--checkpointing", action="store_true", help="gradient checkpointing on both sides"
+    )
     args = parser.parse_args()
     if args.steps % SftConfig.logging_steps:
         parser.error(f"--steps must be a multiple of {SftConfig.logging_steps}, the logging steps")
     root = args.keep or Path(tempfile.mkdtemp(prefix="winnow-sft-bench-"))
     try:
-        ws = build_workspace(root / "workspace")
+        ws = build_workspace(root / "workspace", tiny=args.base == BASE)
         found = measure(ws, args)
     finally:
         if args.keep is None:

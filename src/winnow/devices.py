@@ -39,3 +39,12 @@ def bf16_supported() -> bool:
     import torch
 
     return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+
+
+def peak_gpu_memory() -> dict[str, float]:
+    """The most GPU memory this process's tensors held, in GiB (nothing without CUDA)."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return {}
+    return {"peak_gpu_memory_gib": round(torch.cuda.max_memory_allocated() / 1024**3, 3)}

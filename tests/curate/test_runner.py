@@ -216,6 +216,9 @@ def test_duplicate_ids_are_quarantined_naming_the_first(workspace: Path, tmp_pat
         RunOptions(batch_rows=2, workers=2),
     )
     assert pooled.manifest["fingerprint"] == one.manifest["fingerprint"]
+    assert pooled.manifest["counts"] == one.manifest["counts"]
+    pooled_quarantine = pl.read_parquet(pooled.path / "quarantine" / "*.parquet")
+    assert pooled_quarantine.sort("source_file", "line").equals(quarantine)
     with pytest.raises(WinnowError, match=r"a.jsonl: line 4: duplicate_id: .*--strict stops here"):
         run_recipe(Workspace(workspace / "s"), dedup_recipe(), source, "d", RunOptions(strict=True))
 

@@ -42,8 +42,8 @@ def test_bad_configs_are_one_line(config: str | None, sets: list[str], message: 
 def test_missing_yaml_key_file(tmp_path: Path) -> None:
     """A YAML path with an unknown key names the file and the key."""
     job = tmp_path / "job.yaml"
-    job.write_text("method: sft\nepochs: 3\n")
-    with pytest.raises(WinnowError, match=r"job.yaml: unknown key 'epochs'"):
+    job.write_text("method: sft\nepoch: 3\n")
+    with pytest.raises(WinnowError, match=r"job.yaml: unknown key 'epoch'"):
         load_config(SftConfig, str(job), {"data": "d", "output": "o"}, [])
 
 

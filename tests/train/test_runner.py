@@ -9,13 +9,15 @@ import polars as pl
 import pytest
 
 from tests.cli_helpers import run_cli
-from tests.train.conftest import Lab, train
+from tests.train.conftest import REFUSAL, Lab, train
 from winnow.files import read_json
+from winnow.preference.dataset import import_preference
 from winnow.train import sft
-from winnow.train.config import SftConfig, load_config
-from winnow.train.methods import SFT
-from winnow.train.runner import start
-from winnow.train.runs import read_metrics
+from winnow.train.config import KtoConfig, SftConfig, load_config
+from winnow.train.methods import KTO, SFT
+from winnow.train.models import resolve_base
+from winnow.train.runner import Context, check_qlora_base, load_base, merged, start, trainer_args
+from winnow.train.runs import RunFolder, read_metrics
 from winnow.train.sample import load_reward
 from winnow.train.scoring import score
 from winnow.workspace import DatasetVersion
@@ -231,6 +233,8 @@ def test_best_of_n_pairs_the_best_and_worst_rated_answers(
     ("args", "message"),
     [
         (["sft", "--data", "web"], "has no column prompt, completion"),
+        (["pretrain", "--data", "separable"], "has no column text"),
+        (["pretrain", "--data", "web", "--epochs", "0"], "epochs 0.0: must be above 0"),
         (["dpo", "--data", "alpaca", "--base", "base"], "has no column chosen, rejected"),
         (["sft", "--data", "nothing"], "no dataset 'nothing'"),
         (["sft", "--data", "alpaca", "--base", "org/model"], "the hub is off"),
@@ -279,9 +283,10 @@ def test_lora_targets_and_chat_template_are_checked(
 
 
 def test_lora_sft_saves_base_plus_the_merged_adapters(lab: Lab) -> None:
-    """LoRA: few trainable parameters; run/model is the base with B @ A * alpha / r added to
-    each targeted projection and every other weight untouched, and it scores and generates as
-    the base with the run's last adapters on it does."""
+    """LoRA: few trainable parameters, adapters on every linear layer but the output head by
+    default and saved on their own in run/adapter; run/model is the base with B @ A * alpha / r
+    added to each targeted projection and every other weight untouched, and it scores and
+    generates as the base with the run's last adapters on it does."""
     import torch
     from peft import PeftModel
     from safetensors.torch import load_file
@@ -296,8 +301,11 @@ def test_lora_sft_saves_base_plus_the_merged_adapters(lab: Lab) -> None:
     assert type(merged).__name__ == "LlamaForCausalLM"
     base_dir = lab.root / "runs" / lab.base / "model"
     base = dict(AutoModelForCausalLM.from_pretrained(base_dir).named_parameters())
-    adapter_dir = folder / "checkpoints" / "checkpoint-3"
+    adapter_dir = folder / "adapter"
     adapter = load_file(adapter_dir / "adapter_model.safetensors")
+    last = load_file(folder / "checkpoints" / "checkpoint-3" / "adapter_model.safetensors")
+    assert adapter.keys() == last.keys()
+    assert all(torch.equal(adapter[k], last[k]) for k in adapter)
     settings = json.loads((adapter_dir / "adapter_config.json").read_text())
     assert settings["r"] == 8 and settings["lora_alpha"] == 16 and not settings["use_rslora"]
     scale = settings["lora_alpha"] / settings["r"]
@@ -305,8 +313,9 @@ def test_lora_sft_saves_base_plus_the_merged_adapters(lab: Lab) -> None:
     targeted = {k.replace(".lora_A", "") for k in lora if ".lora_A." in k}
     assert len(lora) == 2 * len(targeted)
     layers = AutoModelForCausalLM.from_pretrained(base_dir).config.num_hidden_layers
-    assert len(targeted) == 2 * layers
-    assert all(k.endswith(("q_proj.weight", "v_proj.weight")) for k in targeted)
+    projections = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    assert len(targeted) == len(projections) * layers
+    assert {k.split(".")[-2] for k in targeted} == set(projections)
     assert {name for name, _ in merged.named_parameters()} == set(base)
     for name, weight in merged.named_parameters():
         if name in targeted:
@@ -334,3 +343,147 @@ def test_lora_sft_saves_base_plus_the_merged_adapters(lab: Lab) -> None:
         assert not torch.allclose(merged(**ids).logits, plain(**ids).logits, atol=1e-3)
         greedy = {"max_new_tokens": 12, "do_sample": False, "pad_token_id": tokenizer.pad_token_id}
         assert torch.equal(merged.generate(**ids, **greedy), with_adapter.generate(**ids, **greedy))
+
+
+def qlora_job(lab: Lab, device: dict[str, object], tmp_path: Path) -> Context:
+    """A QLoRA SFT job's context on the lab's base, as `start` makes it on a GPU `device`."""
+    options = {"base": lab.base, "data": lab.instruct, "output": "q", "lora": "qlora"}
+    job, _ = load_config(SftConfig, None, options, [])
+    run = RunFolder(tmp_path / "q", {"device": device})
+    return Context(job, run, resolve_base(lab.base, lab.ws), None, lab.ws)
+
+
+@pytest.mark.parametrize(("bf16", "dtype"), [(True, "bfloat16"), (False, "float16")])
+def test_qlora_reaches_the_loader_in_4_bits(
+    lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bf16: bool, dtype: str
+) -> None:
+    """Without a GPU, the loading path QLoRA takes on one: from_pretrained gets NF4 4-bit
+    weights with double quantization, computing (and storing) in bf16 where the GPU has it
+    and fp16 where not, placed on this rank's GPU; the trainer gets fp16 mixed precision
+    there too."""
+    import torch
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+
+    seen: dict[str, object] = {}
+    real = AutoModelForCausalLM.from_pretrained
+
+    def spy(path: str, **kwargs: object) -> object:
+        seen.update(kwargs)
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("quantization_config", "device_map")}
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", spy)
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    device = {"type": "cuda", "bf16": bf16}
+    ctx = qlora_job(lab, device, tmp_path)
+    load_base(ctx, lab.ws)
+    config = seen["quantization_config"]
+    assert isinstance(config, BitsAndBytesConfig)
+    assert config.load_in_4bit and config.bnb_4bit_quant_type == "nf4"
+    assert config.bnb_4bit_use_double_quant
+    assert config.bnb_4bit_compute_dtype == getattr(torch, dtype) == seen["dtype"]
+    assert seen["device_map"] == {"": 1}
+    assert ctx.model.config.pad_token_id == ctx.tokenizer.pad_token_id
+    args = trainer_args(ctx.job, ctx.run, False)
+    assert (args["bf16"], args["fp16"]) == (bf16, not bf16)
+
+
+def test_qlora_merges_into_the_base_reloaded_in_16_bits(
+    lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """QLoRA's adapters are merged into the base loaded again in the compute dtype, not into
+    its 4-bit weights: here the adapters of a LoRA run on a GPU without bf16 (fp16)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    options = {"base": lab.base, "data": lab.instruct, "output": "lora-merge", "max_steps": 3}
+    train(lab, "sft", **options, lora="lora", max_length=64, learning_rate=1e-2)
+    folder = lab.root / "runs" / "lora-merge"
+    ctx = qlora_job(lab, {"type": "cuda", "bf16": False}, tmp_path)
+    monkeypatch.setattr(RunFolder, "adapter_dir", folder / "adapter")
+    model = AutoModelForCausalLM.from_pretrained(folder / "model")
+    out = merged(model, ctx)
+    assert type(out).__name__ == "LlamaForCausalLM"
+    weights = dict(model.named_parameters())
+    for name, weight in out.named_parameters():
+        assert weight.dtype == torch.float16
+        torch.testing.assert_close(weight.float(), weights[name], rtol=2e-3, atol=2e-3)
+
+
+@pytest.mark.parametrize("base", ["tiny", "model.gguf"])
+def test_qlora_refuses_bases_it_cannot_quantize(lab: Lab, tmp_path: Path, base: str) -> None:
+    """A fresh tiny model or GGUF weights: one line before anything loads."""
+    from winnow.errors import WinnowError
+    from winnow.train.models import Base
+
+    job, _ = load_config(
+        SftConfig, None, {"base": base, "data": "d", "output": "q", "lora": "qlora"}, []
+    )
+    kind = "tiny" if base == "tiny" else "gguf"
+    with pytest.raises(WinnowError, match="lora qlora loads a pretrained model in 4 bits"):
+        check_qlora_base(job, Base(kind, base, str(tmp_path)))
+
+
+def kto_file(shared_data: Path, path: Path) -> Path:
+    """LLaMA-Factory KTO rows from real Alpaca instructions: even rows' answers (their first
+    sentence) tagged true, odd rows' refusals tagged false, so no prompt has both kinds."""
+    records = json.loads((shared_data / "instruct" / "alpaca_en_demo.json").read_text())
+    with path.open("w", encoding="utf-8") as handle:
+        for n, record in enumerate(records[:120]):
+            good = n % 2 == 0
+            output = record["output"].split(". ")[0][:120] if good else REFUSAL
+            line = {"instruction": record["instruction"][:120], "output": output, "kto_tag": good}
+            handle.write(json.dumps(line) + "\n")
+    return path
+
+
+def test_kto_on_unpaired_rows_prefers_the_desirable_answers(
+    lab: Lab, shared_data: Path, tmp_path: Path
+) -> None:
+    """KTO on 60 desirable and 60 undesirable answers to different prompts: run.json counts
+    them as the file tags them, and the logged reward margin (desirable minus undesirable)
+    ends well above where it starts; pairs count as one answer of each kind."""
+    path = kto_file(shared_data, tmp_path / "kto.jsonl")
+    import_preference(lab.ws, [(path, path.name)], "kto-rows", "kto")
+    options = {"base": lab.base, "data": "kto-rows", "output": "kto", "max_steps": 30}
+    train(lab, "kto", **options, learning_rate=2e-3, batch_size=8, logging_steps=5)
+    record = read_json(lab.root / "runs" / "kto" / "run.json")
+    assert record["status"] == "completed" and record["config"]["beta"] == 0.1
+    assert (record["data"]["desirable"], record["data"]["undesirable"]) == (60, 60)
+    assert record["data"]["weighted_ratio"] == 1.0
+    margins = losses(lab, "kto", "rewards/margins")
+    assert margins[-1] > margins[0] + 1.0, margins
+    assert record["results"]["rewards/margins"] == margins[-1]
+    job, _ = load_config(KtoConfig, None, {"base": lab.base, "data": lab.pairs, "output": "k"}, [])
+    ctx, _ = start(lab.ws, KTO, job, None, False)
+    labels = ctx.dataset["label"]
+    assert len(labels) == 240 and sum(labels) == 120
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data", "alpaca"], "has no column chosen, rejected, label (it has: id"),
+        (["--data", "separable", "--batch-size", "1"], "KTO estimates its KL term across a batch"),
+    ],
+)
+def test_kto_bad_input_is_one_line(
+    lab: Lab, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    """An instruction set, or batches of one row: one line, no training."""
+    command = ["train", "kto", *args, "--base", lab.base, "--output", "kto-bad"]
+    code, out = run_cli(capsys, *command, "-w", str(lab.root))
+    assert code == 2 and message in out and "Traceback" not in out, out
+
+
+def test_orpo_reward_accuracy_rises_without_a_reference(lab: Lab) -> None:
+    """On the separable pairs, ORPO's logged reward accuracy ends well above where it starts,
+    with no reference model in the run."""
+    options = {"base": lab.base, "data": lab.pairs, "output": "orpo", "max_steps": 30}
+    train(lab, "orpo", **options, learning_rate=2e-3, batch_size=8, logging_steps=5)
+    accuracies = losses(lab, "orpo", "rewards/accuracies")
+    assert accuracies[-1] >= 0.9 and accuracies[-1] > accuracies[0], accuracies
+    record = read_json(lab.root / "runs" / "orpo" / "run.json")
+    assert record["data"]["pairs"] == 120 and record["config"]["beta"] == 0.1
+    assert record["results"]["rewards/accuracies"] == accuracies[-1]
+    assert "nll_loss" in record["results"] and "log_odds_ratio" in record["results"]

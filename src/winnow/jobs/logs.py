@@ -65,7 +65,7 @@ def error_from_log(path: Path, returncode: int) -> str:
 
 
 def train_progress(job: Job) -> float | None:
-    """A training job's last logged step over its run's max_steps."""
+    """A training job's last logged step over the steps its run plans (or its max_steps)."""
     from winnow.files import read_json
 
     run = job.workspace.root / "runs" / str(job.params.get("output")) / "run.json"
@@ -73,7 +73,8 @@ def train_progress(job: Job) -> float | None:
     last = tail(metrics, 1)
     if not run.is_file() or not last:
         return None
-    max_steps = read_json(run).get("config", {}).get("max_steps")
+    record = read_json(run)
+    max_steps = record.get("planned_steps") or record.get("config", {}).get("max_steps")
     step = json.loads(last[0]).get("step")
     if not max_steps or step is None:
         return None

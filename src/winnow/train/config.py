@@ -16,6 +16,10 @@ from typing import Any, ClassVar
 
 from winnow.catalogs import find_entry, list_entries, load_yaml
 from winnow.errors import WinnowError
+from winnow.train.defaults import LR_HELP
+
+ALL_LINEAR = "all-linear"
+"""peft's name for every linear layer but the output head, whatever the architecture."""
 
 LORA_MODES = ("none", "lora", "qlora")
 """Adapter modes: full fine-tuning, LoRA through peft, or LoRA on a 4-bit base (QLoRA)."""
@@ -39,8 +43,17 @@ class JobConfig:
     max_rows: int | None = field(
         default=None, metadata={"help": "Train on at most the first N rows."}
     )
-    max_steps: int = field(default=50, metadata={"help": "Optimizer steps."})
-    learning_rate: float = field(default=5e-4, metadata={"help": "Peak learning rate."})
+    max_steps: int | None = field(
+        default=None, metadata={"help": "Optimizer steps; when given, it wins over --epochs."}
+    )
+    epochs: float = field(
+        default=1.0,
+        metadata={
+            "help": "Passes over the training rows (blocks when pretraining) when --max-steps "
+            "is left out; fractions allowed."
+        },
+    )
+    learning_rate: float | None = field(default=None, metadata={"help": LR_HELP})
     batch_size: int = field(
         default=8,
         metadata={"help": "Rows per step in each process (per device under a launcher)."},
@@ -88,8 +101,18 @@ class JobConfig:
     lora_alpha: int = field(default=16, metadata={"help": "LoRA scaling (alpha)."})
     lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA adapters."})
     lora_targets: list[str] = field(
-        default_factory=lambda: ["q_proj", "v_proj"],
-        metadata={"help": "Modules that get adapters, by the last part of their name."},
+        default_factory=lambda: [ALL_LINEAR],
+        metadata={
+            "help": "Modules that get adapters: all-linear (every linear layer but the output "
+            "head, as QLoRA does, for any architecture) or names such as q_proj,v_proj."
+        },
+    )
+    gradient_checkpointing: bool | None = field(
+        default=None,
+        metadata={
+            "help": "Recompute activations in the backward pass to save GPU memory; left out: "
+            "on for QLoRA and for models of 1B+ parameters on a GPU, off on the CPU."
+        },
     )
     tiny_params: int = field(
         default=1_000_000, metadata={"help": "Parameter budget of a tiny base."}
@@ -104,11 +127,19 @@ class JobConfig:
             raise WinnowError(f"train {self.method}: no --data; give a dataset NAME or NAME@vN.")
         if not self.output:
             raise WinnowError(f"train {self.method}: no --output; give a run name.")
-        for key in ("max_steps", "batch_size", "grad_accum", "max_length", "logging_steps"):
+        for key in ("batch_size", "grad_accum", "max_length", "logging_steps"):
             if getattr(self, key) < 1:
                 raise WinnowError(f"{key} {getattr(self, key)}: must be 1 or more.")
-        if self.max_rows is not None and self.max_rows < 1:
-            raise WinnowError(f"max_rows {self.max_rows}: must be 1 or more, or left out.")
+        for key in ("max_rows", "max_steps"):
+            if getattr(self, key) is not None and getattr(self, key) < 1:
+                raise WinnowError(f"{key} {getattr(self, key)}: must be 1 or more, or left out.")
+        if self.epochs <= 0:
+            raise WinnowError(f"epochs {self.epochs}: must be above 0.")
+        if self.learning_rate is not None and self.learning_rate <= 0:
+            raise WinnowError(
+                f"learning_rate {self.learning_rate}: must be above 0, or left out for the "
+                "default by method and model size."
+            )
         if not 0.0 <= self.eval_fraction < 1.0:
             raise WinnowError(f"eval_fraction {self.eval_fraction}: must be in [0, 1).")
         for found in dataclasses.fields(self):
@@ -130,6 +161,19 @@ class PretrainConfig(JobConfig):
     method: ClassVar[str] = "pretrain"
     max_length: int = redefault("max_length", 256)
     eval_fraction: float = redefault("eval_fraction", 0.05)
+    workers: int = field(
+        default=1,
+        metadata={
+            "help": "Processes that tokenize the text into the token cache (done once per "
+            "dataset and tokenizer, then reused by every run)."
+        },
+    )
+
+    def check(self) -> None:
+        """The shared checks, and at least one tokenizing process."""
+        super().check()
+        if self.workers < 1:
+            raise WinnowError(f"workers {self.workers}: must be 1 or more.")
 
 
 @dataclass
@@ -154,7 +198,6 @@ class DpoConfig(JobConfig):
     """Direct preference optimisation on a preference set."""
 
     method: ClassVar[str] = "dpo"
-    learning_rate: float = redefault("learning_rate", 5e-5)
     beta: float = field(default=0.1, metadata={"help": "Strength of the pull to the reference."})
     loss_type: str = field(
         default="sigmoid",
@@ -166,6 +209,44 @@ class DpoConfig(JobConfig):
             "help": "Compute the reference log-probs once per data and base and reuse them in "
             "later runs."
         },
+    )
+
+
+@dataclass
+class KtoConfig(JobConfig):
+    """KTO: preference-tune on answers labelled desirable or undesirable, no pairs needed."""
+
+    method: ClassVar[str] = "kto"
+    beta: float = field(default=0.1, metadata={"help": "Strength of the pull to the reference."})
+    desirable_weight: float = field(
+        default=1.0, metadata={"help": "Weight of the desirable answers' losses."}
+    )
+    undesirable_weight: float = field(
+        default=1.0,
+        metadata={
+            "help": "Weight of the undesirable answers' losses; the KTO paper keeps desirable "
+            "weight x desirable rows / (undesirable weight x undesirable rows) in [1, 4/3]."
+        },
+    )
+
+    def check(self) -> None:
+        """The shared checks, and a batch of two or more (KTO's KL estimate needs one)."""
+        super().check()
+        if self.batch_size < 2:
+            raise WinnowError(
+                f"batch_size {self.batch_size}: KTO estimates its KL term across a batch, so it "
+                "needs 2 or more rows per batch."
+            )
+
+
+@dataclass
+class OrpoConfig(JobConfig):
+    """ORPO: supervised loss on the chosen answer plus an odds-ratio penalty on the rejected
+    one, in one stage and without a reference model."""
+
+    method: ClassVar[str] = "orpo"
+    beta: float = field(
+        default=0.1, metadata={"help": "Weight of the odds-ratio term (the paper's lambda)."}
     )
 
 

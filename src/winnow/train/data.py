@@ -8,6 +8,7 @@ stay valid across runs on the same data.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -19,15 +20,26 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "text": ("text",),
     "instruct": ("prompt", "completion"),
     "preference": ("prompt", "chosen", "rejected"),
+    "unpaired": ("prompt", "chosen", "rejected", "completion", "label"),
 }
 """Columns each kind of training set is built from."""
 
 MADE_BY = {
-    "text": "winnow curate run",
-    "instruct": "winnow curate instruct",
-    "preference": "winnow curate preference",
+    "text": "a text set made by 'winnow curate run'",
+    "instruct": "an instruction set made by 'winnow curate instruct'",
+    "preference": "a preference set made by 'winnow curate preference'",
+    "unpaired": "a preference set (labelled answers or pairs) made by 'winnow curate preference'",
 }
-"""The command that makes each kind, for error messages."""
+"""Each kind of set and the command that makes it, for error messages."""
+
+
+EMPTY = {
+    "instruct": "curate an instruction set with rows first.",
+    "preference": "DPO and reward models need chosen/rejected pairs and its rows are unpaired "
+    "KTO rows; train those with winnow train kto.",
+    "unpaired": "KTO needs labelled answers (completion, label) or chosen/rejected pairs.",
+}
+"""What to do when a dataset has no row of the kind a method trains on."""
 
 
 def messages(value: Any) -> list[dict[str, str]]:
@@ -49,8 +61,8 @@ def input_record(version: DatasetVersion, rows: int) -> dict[str, Any]:
     }
 
 
-def kept_rows(version: DatasetVersion, columns: tuple[str, ...], kind: str) -> pl.DataFrame:
-    """The kept rows' needed columns, or one clear line when columns or rows are missing."""
+def kept_files(version: DatasetVersion, columns: tuple[str, ...], kind: str) -> list[Path]:
+    """The kept Parquet files, or one clear line when they lack a needed column."""
     files = sorted((version.path / "kept").glob("*.parquet"))
     schema = pl.scan_parquet(files).collect_schema() if files else {}
     missing = [c for c in columns if c not in schema]
@@ -58,18 +70,44 @@ def kept_rows(version: DatasetVersion, columns: tuple[str, ...], kind: str) -> p
         have = ", ".join(schema) or "none"
         raise WinnowError(
             f"dataset {version.ref} has no column {', '.join(missing)} (it has: {have}); "
-            f"this job needs a {kind} set made by '{MADE_BY[kind]}'."
+            f"this job needs {MADE_BY[kind]}."
         )
-    frame = pl.read_parquet(files, columns=list(columns))
+    return files
+
+
+def no_rows(version: DatasetVersion) -> WinnowError:
+    """The one line for a dataset with nothing kept."""
+    return WinnowError(f"dataset {version.ref} has no kept rows; curate some data first.")
+
+
+def kept_rows(version: DatasetVersion, columns: tuple[str, ...], kind: str) -> pl.DataFrame:
+    """The kept rows' needed columns, or one clear line when columns or rows are missing."""
+    frame = pl.read_parquet(kept_files(version, columns, kind), columns=list(columns))
     if not frame.height:
-        raise WinnowError(f"dataset {version.ref} has no kept rows; curate some data first.")
+        raise no_rows(version)
     return frame
 
 
+def unpaired(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    """KTO's rows: each labelled answer as it is, and each pair as its chosen answer
+    (desirable) and its rejected one (undesirable)."""
+    rows = []
+    for row in frame.iter_rows(named=True):
+        prompt = messages(row["prompt"])
+        if row["chosen"] is not None and row["rejected"] is not None:
+            rows.append({"prompt": prompt, "completion": messages(row["chosen"]), "label": True})
+            rows.append({"prompt": prompt, "completion": messages(row["rejected"]), "label": False})
+        elif row["completion"] is not None and row["label"] is not None:
+            completion = messages(row["completion"])
+            rows.append({"prompt": prompt, "completion": completion, "label": bool(row["label"])})
+    return rows
+
+
 def convert(frame: pl.DataFrame, kind: str) -> list[dict[str, Any]]:
-    """Rows in TRL's form: text, prompt/completion or prompt/chosen/rejected message lists."""
-    if kind == "text":
-        return [{"text": t} for t in frame["text"] if t]
+    """Rows in TRL's form: prompt/completion, prompt/chosen/rejected or, for KTO,
+    prompt/completion/label message lists."""
+    if kind == "unpaired":
+        return unpaired(frame)
     if kind == "preference":
         paired = frame.filter(pl.col("chosen").is_not_null() & pl.col("rejected").is_not_null())
         return [
@@ -86,18 +124,22 @@ def load_training_set(
     ws: Workspace, ref: str, kind: str, max_rows: int | None = None
 ) -> tuple[Any, dict[str, Any]]:
     """The dataset NAME[@vN] as a file-backed `datasets.Dataset` (its first `max_rows` rows
-    when given), and its run.json record."""
+    when given), or for text the version itself (pretraining streams its token shards); and
+    its run.json record."""
     from datasets import Dataset, load_from_disk
 
     version = ws.dataset(ref)
+    if kind == "text":
+        files = kept_files(version, NEEDS[kind], kind)
+        rows = pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
+        if not rows:
+            raise no_rows(version)
+        return version, input_record(version, min(rows, max_rows or rows))
     cache = ws.root / "cache" / "train-data" / f"{version.manifest['fingerprint']}-{kind}"
     if not (cache / "dataset_info.json").is_file():
         rows = convert(kept_rows(version, NEEDS[kind], kind), kind)
         if not rows:
-            raise WinnowError(
-                f"dataset {version.ref} has no {kind} rows a trainer can use (preference sets "
-                "need chosen and rejected; KTO rows are unpaired)."
-            )
+            raise WinnowError(f"dataset {version.ref} has no {kind} rows: {EMPTY[kind]}")
         Dataset.from_list(rows).save_to_disk(str(cache))
     dataset = load_from_disk(str(cache))
     if max_rows is not None and max_rows < len(dataset):

@@ -15,7 +15,15 @@ from typing import Any
 
 from winnow.devices import world_size
 from winnow.errors import WinnowError
-from winnow.train.runner import Context, Prepared, build_trainer, train_loss, warn_unused
+from winnow.train.defaults import planned_steps
+from winnow.train.runner import (
+    Context,
+    Prepared,
+    build_trainer,
+    last_logged,
+    train_loss,
+    warn_unused,
+)
 
 SUMMARY_KEYS = ("rewards/accuracies", "rewards/margins", "rewards/chosen", "rewards/rejected")
 """DPO metrics copied from the last training log into the results."""
@@ -58,7 +66,8 @@ def prepare(ctx: Context) -> Prepared:
     known = loss_types()
     if job.loss_type not in known:
         raise WinnowError(f"loss_type '{job.loss_type}': use one of {', '.join(known)}.")
-    seen = job.max_steps * job.batch_size * job.grad_accum * world_size()
+    steps = planned_steps(job, len(ctx.dataset), world_size())
+    seen = steps * job.batch_size * job.grad_accum * world_size()
     precompute = job.reuse_ref_logps and seen >= len(ctx.dataset)
     trainer, train, held = build_trainer(
         ctx,
@@ -89,10 +98,7 @@ def reference_mode(asked: bool, precompute: bool, seen: int) -> str:
 
 def finish(ctx: Context, trainer: Any) -> dict[str, Any]:
     """Train loss and the last logged rewards, plus eval metrics on the held-out pairs."""
-    logged = [row for row in trainer.state.log_history if "rewards/accuracies" in row]
-    last = logged[-1] if logged else {}
-    results = train_loss(trainer)
-    results.update({key: last[key] for key in SUMMARY_KEYS if key in last})
+    results = train_loss(trainer) | last_logged(trainer, SUMMARY_KEYS)
     if trainer.eval_dataset is not None:
         metrics = trainer.evaluate()
         results.update(

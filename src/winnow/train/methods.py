@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from winnow.train.config import DpoConfig, JobConfig, PretrainConfig, RewardConfig, SftConfig
+from winnow.train.config import (
+    DpoConfig,
+    JobConfig,
+    KtoConfig,
+    OrpoConfig,
+    PretrainConfig,
+    RewardConfig,
+    SftConfig,
+)
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,16 @@ class Method:
         return self.config.method
 
 
-COMMON = ("base", "data", "output", "max_steps", "learning_rate", "batch_size", "max_length")
+COMMON = (
+    "base",
+    "data",
+    "output",
+    "max_steps",
+    "epochs",
+    "learning_rate",
+    "batch_size",
+    "max_length",
+)
 """The config fields every method's command takes as options."""
 
 TUNED = ("lora", "chat_template")
@@ -46,11 +63,14 @@ PRETRAIN = Method(
     head="causal",
     data="text",
     tiny=True,
-    options=(*COMMON, "tiny_params"),
+    options=(*COMMON, "workers", "tiny_params"),
     help="""Pretrain a causal LM on a text dataset (tiny: tokenizer and Llama built from it).
 
-    Documents are packed into --max-length blocks; a held-out split (eval_fraction) gives eval
-    loss and perplexity. runs/OUTPUT gets run.json, metrics.jsonl, checkpoints/ and model/.
+    The text is tokenized once into packed token shards (WORKSPACE/cache/token-shards/, per
+    dataset fingerprint and tokenizer; --workers processes) that every later run reuses, and
+    streamed as --max-length blocks, so memory stays flat whatever the corpus size; a
+    held-out share of the documents (eval_fraction) gives eval loss and perplexity.
+    runs/OUTPUT gets run.json, metrics.jsonl, checkpoints/ and model/.
 
     Example: winnow train pretrain --base tiny --data demo-web --output tiny-web --max-steps 40
     """,
@@ -89,6 +109,41 @@ DPO = Method(
     """,
 )
 
+KTO = Method(
+    config=KtoConfig,
+    steps="winnow.train.kto",
+    head="causal",
+    data="unpaired",
+    tiny=False,
+    options=(*COMMON, "beta", *TUNED),
+    help="""Preference-tune a model on answers labelled desirable or undesirable (TRL KTOTrainer).
+
+    Takes the unpaired KTO rows of a preference set; chosen/rejected pairs count as one
+    desirable and one undesirable answer each. run.json counts both kinds and says when their
+    weighted ratio is outside the KTO paper's [1, 4/3] (set desirable_weight or
+    undesirable_weight with --set). Logs rewards, margins and KL to metrics.jsonl.
+
+    Example: winnow train kto --base demo-sft --data demo-preference --output tiny-kto --beta 0.1
+    """,
+)
+
+ORPO = Method(
+    config=OrpoConfig,
+    steps="winnow.train.orpo",
+    head="causal",
+    data="preference",
+    tiny=False,
+    options=(*COMMON, "beta", *TUNED),
+    help="""Fine-tune and preference-tune in one stage on a chosen/rejected set (TRL's ORPO).
+
+    The loss is the chosen answer's negative log-likelihood plus beta times the log odds ratio
+    of chosen over rejected; no reference model, so no second copy in memory. Logs rewards,
+    margins, accuracies, the NLL and the log odds ratio to metrics.jsonl.
+
+    Example: winnow train orpo --base demo-sft --data demo-preference --output tiny-orpo
+    """,
+)
+
 REWARD = Method(
     config=RewardConfig,
     steps="winnow.train.reward",
@@ -105,5 +160,5 @@ REWARD = Method(
     """,
 )
 
-METHODS: dict[str, Method] = {m.name: m for m in (PRETRAIN, SFT, DPO, REWARD)}
+METHODS: dict[str, Method] = {m.name: m for m in (PRETRAIN, SFT, DPO, KTO, ORPO, REWARD)}
 """The trained methods by name, in the order `winnow train --help` lists them."""

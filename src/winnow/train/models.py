@@ -118,12 +118,14 @@ def load_tokenizer(base: Base) -> Any:
     return tokenizer
 
 
-def load_causal_lm(base: Base, dtype: Any = None) -> Any:
-    """The base as a causal LM (GGUF weights are dequantised by transformers)."""
+def load_causal_lm(base: Base, dtype: Any = None, **settings: Any) -> Any:
+    """The base as a causal LM (GGUF weights are dequantised by transformers); `settings` are
+    more from_pretrained keywords, such as QLoRA's quantization_config and device_map."""
     from transformers import AutoModelForCausalLM
 
+    args = {"dtype": dtype, **base.load_args(), **settings}
     try:
-        model = AutoModelForCausalLM.from_pretrained(base.path, dtype=dtype, **base.load_args())
+        model = AutoModelForCausalLM.from_pretrained(base.path, **args)
     except (OSError, ValueError) as exc:
         raise hub_error(base, exc) from exc
     return dequantized(model)

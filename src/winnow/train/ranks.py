@@ -19,6 +19,11 @@ def is_main() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def local_rank() -> int:
+    """This process's GPU on its machine (LOCAL_RANK under a launcher, else 0)."""
+    return int(os.environ.get("LOCAL_RANK", "0"))
+
+
 @contextmanager
 def main_first() -> Iterator[None]:
     """Rank 0 runs the block before the other ranks do; a single process just runs it."""

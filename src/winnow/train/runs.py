@@ -80,6 +80,11 @@ class RunFolder:
         return self.path / "model"
 
     @property
+    def adapter_dir(self) -> Path:
+        """Where a LoRA run's adapters go on their own (peft's adapter files)."""
+        return self.path / "adapter"
+
+    @property
     def metrics_path(self) -> Path:
         """The JSON Lines log of metrics over time."""
         return self.path / "metrics.jsonl"
