@@ -394,12 +394,13 @@ def test_qlora_merges_into_the_base_reloaded_in_16_bits(
     """QLoRA's adapters are merged into the base loaded again in the compute dtype, not into
     its 4-bit weights: here the adapters of a LoRA run on a GPU without bf16 (fp16)."""
     import torch
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     options = {"base": lab.base, "data": lab.instruct, "output": "lora-merge", "max_steps": 3}
     train(lab, "sft", **options, lora="lora", max_length=64, learning_rate=1e-2)
     folder = lab.root / "runs" / "lora-merge"
     ctx = qlora_job(lab, {"type": "cuda", "bf16": False}, tmp_path)
+    ctx.tokenizer = AutoTokenizer.from_pretrained(folder / "model")
     monkeypatch.setattr(RunFolder, "adapter_dir", folder / "adapter")
     model = AutoModelForCausalLM.from_pretrained(folder / "model")
     out = merged(model, ctx)
@@ -487,3 +488,37 @@ def test_orpo_reward_accuracy_rises_without_a_reference(lab: Lab) -> None:
     assert record["data"]["pairs"] == 120 and record["config"]["beta"] == 0.1
     assert record["results"]["rewards/accuracies"] == accuracies[-1]
     assert "nll_loss" in record["results"] and "log_odds_ratio" in record["results"]
+
+
+def test_no_merge_keeps_the_adapters_apart_until_merged(
+    lab: Lab, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--no-merge: run/adapter (with the tokenizer) and no run/model; using the run as a base
+    says to merge it; `winnow train merge` writes run/model, which scores as the base with the
+    adapters on it does, and refuses a second merge."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    options = {"base": lab.base, "data": lab.instruct, "output": "apart", "max_steps": 3}
+    train(lab, "sft", **options, lora="lora", merge=False, max_length=64, learning_rate=1e-2)
+    folder = lab.root / "runs" / "apart"
+    assert (folder / "adapter" / "adapter_config.json").is_file()
+    assert (folder / "adapter" / "tokenizer.json").is_file() and not (folder / "model").exists()
+    args = ["train", "sft", "--base", "apart", "--data", lab.instruct, "--output", "on-apart"]
+    code, out = run_cli(capsys, *args, "-w", str(lab.root))
+    assert code == 2 and "holds only LoRA adapters" in out and "winnow train merge apart" in out
+    code, out = run_cli(capsys, "train", "merge", "apart", "-w", str(lab.root))
+    assert code == 0, out
+    assert read_json(folder / "run.json")["merged"] is True
+    model = AutoModelForCausalLM.from_pretrained(folder / "model").eval()
+    base = AutoModelForCausalLM.from_pretrained(lab.root / "runs" / lab.base / "model")
+    with_adapter = PeftModel.from_pretrained(base, folder / "adapter").eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder / "model")
+    ids = tokenizer("Name a colour.", return_tensors="pt")
+    with torch.no_grad():
+        torch.testing.assert_close(
+            model(**ids).logits, with_adapter(**ids).logits, rtol=1e-4, atol=1e-5
+        )
+    code, out = run_cli(capsys, "train", "merge", "apart", "-w", str(lab.root))
+    assert code == 2 and "already merged" in out

@@ -97,6 +97,13 @@ class JobConfig:
             "choices": LORA_MODES,
         },
     )
+    merge: bool = field(
+        default=True,
+        metadata={
+            "help": "With lora or qlora: merge the adapters into run/model at the end; "
+            "--no-merge keeps only run/adapter (merge later with winnow train merge RUN)."
+        },
+    )
     lora_r: int = field(default=8, metadata={"help": "Rank of the LoRA adapters."})
     lora_alpha: int = field(default=16, metadata={"help": "LoRA scaling (alpha)."})
     lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA adapters."})

@@ -54,7 +54,7 @@ COMMON = (
 )
 """The config fields every method's command takes as options."""
 
-TUNED = ("lora", "chat_template")
+TUNED = ("lora", "merge", "chat_template")
 """Options of the methods that tune a model on conversations: adapters and the chat template."""
 
 PRETRAIN = Method(

@@ -65,6 +65,11 @@ def resolve_base(arg: str, ws: Workspace, option: str = "--base") -> Base:
     run = ws.root / "runs" / arg / "model"
     if "/" not in arg and (ws.root / "runs" / arg).is_dir():
         if not (run / "config.json").is_file():
+            if (run.parent / "adapter" / "adapter_config.json").is_file():
+                raise WinnowError(
+                    f"{option} {arg}: run {run.parent} holds only LoRA adapters (trained with "
+                    f"--no-merge); merge them into its base first: winnow train merge {arg}."
+                )
             raise WinnowError(
                 f"{option} {arg}: run {ws.root / 'runs' / arg} has no finished model; let the run "
                 "complete (or resume it) first."

@@ -317,27 +317,35 @@ def merged(model: Any, ctx: Context) -> Any:
     in its compute dtype (merging into 4-bit weights would round the adapters away)."""
     if ctx.job.lora != "qlora":
         return model.merge_and_unload()
+    return merge_adapters(ctx, compute_dtype(ctx.run.record["device"]))
+
+
+def merge_adapters(ctx: Context, dtype: Any) -> Any:
+    """The base loaded in `dtype` with the run's saved adapters merged into it."""
     from peft import PeftModel
 
-    plain = load_model(ctx.base, ctx.head, dtype=compute_dtype(ctx.run.record["device"]))
-    plain.config.pad_token_id = model.config.pad_token_id
+    plain = load_model(ctx.base, ctx.head, dtype=dtype)
+    if plain.config.pad_token_id is None:
+        plain.config.pad_token_id = ctx.tokenizer.pad_token_id
     return PeftModel.from_pretrained(plain, str(ctx.run.adapter_dir)).merge_and_unload()
 
 
 def save_model(trainer: Any, ctx: Context) -> None:
-    """LoRA adapters on their own in run/adapter; the finished model (adapters merged in) and
-    the tokenizer in run/model."""
+    """LoRA adapters on their own in run/adapter; the finished model (adapters merged in,
+    unless the job keeps them apart) and the tokenizer in run/model (run/adapter then)."""
     model = trainer.model
     lora = ctx.job.lora != "none"
+    apart = lora and not ctx.job.merge
     if lora and is_main():
         model.save_pretrained(str(ctx.run.adapter_dir))
-    if getattr(trainer, "is_fsdp_enabled", False):
+    if getattr(trainer, "is_fsdp_enabled", False) and not apart:
         # every rank takes part: FSDP gathers the sharded weights before rank 0 writes them
         trainer.save_model(str(ctx.run.model_dir))
-    elif is_main():
+    elif is_main() and not apart:
         (merged(model, ctx) if lora else model).save_pretrained(str(ctx.run.model_dir))
     if is_main():
-        ctx.tokenizer.save_pretrained(str(ctx.run.model_dir))
+        target = ctx.run.adapter_dir if apart else ctx.run.model_dir
+        ctx.tokenizer.save_pretrained(str(target))
 
 
 def start(

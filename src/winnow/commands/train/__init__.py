@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from winnow.commands.train.merging import merge
 from winnow.commands.train.methods import method_command
 from winnow.commands.train.sampling import sample
 from winnow.commands.train.tokenizer import tokenizer
@@ -14,3 +15,4 @@ app.command()(tokenizer)
 for method in METHODS.values():
     app.command(method.name)(method_command(method))
 app.command()(sample)
+app.command()(merge)
