@@ -65,7 +65,8 @@ def test_progress_from_tqdm(tmp_path: Path) -> None:
 
 
 def test_progress_of_training_from_metrics(tmp_path: Path) -> None:
-    """A train job's progress is its run's last logged step over max_steps."""
+    """A train job's progress is its run's last logged step over max_steps, or over the steps
+    it plans when it trains by epochs."""
     training = job(tmp_path, "train", output="base")
     run = tmp_path / "runs" / "base"
     write_json({"config": {"max_steps": 200}}, run / "run.json")
@@ -73,3 +74,6 @@ def test_progress_of_training_from_metrics(tmp_path: Path) -> None:
     rows = [{"step": 25, "loss": 3.2}, {"step": 50, "loss": 2.9}]
     (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert progress(training) == 0.25
+    planned = {"config": {"max_steps": None, "epochs": 1.0}, "planned_steps": 100}
+    write_json(planned, run / "run.json")
+    assert progress(training) == 0.5

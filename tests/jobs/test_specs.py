@@ -65,6 +65,7 @@ def test_train_and_evaluate_argv(ws: Workspace) -> None:
         output="base",
         config="pretrain-tiny",
         max_steps="20",
+        epochs="",
         learning_rate=1e-3,
         base="",
     ) == [
@@ -81,6 +82,8 @@ def test_train_and_evaluate_argv(ws: Workspace) -> None:
         "--learning-rate",
         "0.001",
     ]
+    by_epochs = argv(ws, "train", method="sft", data="instruct", output="e", epochs="0.5")
+    assert by_epochs == ["train", "sft", "--data", "instruct", "--output", "e", "--epochs", "0.5"]
     sample = argv(
         ws, "train", method="sample", data="instruct", output="bon", base="sft1", reward="rm", n=4
     )

@@ -297,6 +297,8 @@ def test_lora_sft_saves_base_plus_the_merged_adapters(lab: Lab) -> None:
     folder = lab.root / "runs" / "lora"
     record = read_json(folder / "run.json")
     assert record["model"]["trainable_parameters"] < record["model"]["parameters"] / 10
+    assert (record["config"]["lora_r"], record["config"]["lora_alpha"]) == (8, 16)
+    assert record["defaults"]["lora_alpha"] == "twice the rank"
     merged = AutoModelForCausalLM.from_pretrained(folder / "model").eval()
     assert type(merged).__name__ == "LlamaForCausalLM"
     base_dir = lab.root / "runs" / lab.base / "model"
@@ -522,3 +524,13 @@ def test_no_merge_keeps_the_adapters_apart_until_merged(
         )
     code, out = run_cli(capsys, "train", "merge", "apart", "-w", str(lab.root))
     assert code == 2 and "already merged" in out
+
+
+def test_epochs_plan_the_steps_the_trainer_takes(lab: Lab) -> None:
+    """Training by epochs (no --max-steps): the planned steps in run.json are the steps the
+    trainer took: 40 rows in batches of 8 with 2 accumulated, twice over, is 2 x 3 steps."""
+    options = {"base": lab.base, "data": lab.instruct, "output": "by-epochs", "max_rows": 40}
+    train(lab, "sft", **options, epochs=2.0, batch_size=8, grad_accum=2, max_length=64)
+    record = read_json(lab.root / "runs" / "by-epochs" / "run.json")
+    steps = [row["step"] for row in read_metrics(lab.root / "runs" / "by-epochs" / "metrics.jsonl")]
+    assert record["config"]["max_steps"] is None and record["planned_steps"] == 6 == max(steps)

@@ -98,6 +98,7 @@ def trained(method: str) -> tuple[Param, ...]:
             f"a catalogs/jobs entry for {method}",
         ),
         field_param(kind, "max_steps", anywhere(p.whole)),
+        field_param(kind, "epochs", anywhere(p.positive)),
         field_param(kind, "learning_rate", anywhere(p.positive)),
         field_param(kind, "batch_size", anywhere(p.whole)),
     )

@@ -104,8 +104,16 @@ class JobConfig:
             "--no-merge keeps only run/adapter (merge later with winnow train merge RUN)."
         },
     )
-    lora_r: int = field(default=8, metadata={"help": "Rank of the LoRA adapters."})
-    lora_alpha: int = field(default=16, metadata={"help": "LoRA scaling (alpha)."})
+    lora_r: int | None = field(
+        default=None,
+        metadata={
+            "help": "Rank of the LoRA adapters; left out, by model size: 8 under 1B parameters, "
+            "16 under 10B, 64 above (QLoRA's rank for large models)."
+        },
+    )
+    lora_alpha: int | None = field(
+        default=None, metadata={"help": "LoRA scaling (alpha); left out, twice the rank."}
+    )
     lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA adapters."})
     lora_targets: list[str] = field(
         default_factory=lambda: [ALL_LINEAR],
@@ -137,7 +145,7 @@ class JobConfig:
         for key in ("batch_size", "grad_accum", "max_length", "logging_steps"):
             if getattr(self, key) < 1:
                 raise WinnowError(f"{key} {getattr(self, key)}: must be 1 or more.")
-        for key in ("max_rows", "max_steps"):
+        for key in ("max_rows", "max_steps", "lora_r", "lora_alpha"):
             if getattr(self, key) is not None and getattr(self, key) < 1:
                 raise WinnowError(f"{key} {getattr(self, key)}: must be 1 or more, or left out.")
         if self.epochs <= 0:

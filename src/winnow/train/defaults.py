@@ -59,6 +59,13 @@ def learning_rate(method: str, lora: str, parameters: int) -> tuple[float, str]:
     return rate, f"full fine-tuning of {size}"
 
 
+def lora_rank(parameters: int) -> int:
+    """The default LoRA rank by model size: 8 under 1B parameters, 16 under 10B, 64 above."""
+    if parameters < BILLION:
+        return 8
+    return 16 if parameters < 10 * BILLION else 64
+
+
 def gradient_checkpointing(lora: str, parameters: int, device: dict[str, Any]) -> bool:
     """On a GPU for QLoRA (as its paper runs) and for models of 1B+ parameters, where
     activations, not compute, limit the batch; off on the CPU, where memory is plentiful and
@@ -74,4 +81,4 @@ def planned_steps(job: Any, rows: int, processes: int) -> int:
     if job.max_steps:
         return int(job.max_steps)
     batches = math.ceil(rows / (job.batch_size * processes))
-    return max(1, math.ceil(job.epochs * max(1, batches // job.grad_accum)))
+    return max(1, math.ceil(job.epochs * max(1, math.ceil(batches / job.grad_accum))))

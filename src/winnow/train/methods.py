@@ -54,7 +54,7 @@ COMMON = (
 )
 """The config fields every method's command takes as options."""
 
-TUNED = ("lora", "merge", "chat_template")
+TUNED = ("lora", "lora_r", "lora_alpha", "lora_dropout", "merge", "chat_template")
 """Options of the methods that tune a model on conversations: adapters and the chat template."""
 
 PRETRAIN = Method(

@@ -19,7 +19,12 @@ from winnow.devices import device_info, peak_gpu_memory, world_size
 from winnow.errors import WinnowError
 from winnow.train.config import ALL_LINEAR, JobConfig
 from winnow.train.data import load_training_set, split
-from winnow.train.defaults import gradient_checkpointing, learning_rate, planned_steps
+from winnow.train.defaults import (
+    gradient_checkpointing,
+    learning_rate,
+    lora_rank,
+    planned_steps,
+)
 from winnow.train.fits import check_fits, check_vocabulary
 from winnow.train.launch.handoff import record_launch
 from winnow.train.models import (
@@ -272,8 +277,8 @@ def parameter_count(model: Any) -> int:
 
 
 def fill_defaults(ctx: Context) -> dict[str, str]:
-    """Set the learning rate and gradient checkpointing the job left out, from the method,
-    adapters, model size and device; return the rule behind each."""
+    """Set the learning rate, gradient checkpointing and LoRA rank and alpha the job left out,
+    from the method, adapters, model size and device; return the rule behind each."""
     job, device = ctx.job, ctx.run.record["device"]
     size = parameter_count(ctx.model)
     rules = {}
@@ -282,6 +287,12 @@ def fill_defaults(ctx: Context) -> dict[str, str]:
     if job.gradient_checkpointing is None:
         job.gradient_checkpointing = gradient_checkpointing(job.lora, size, device)
         rules["gradient_checkpointing"] = f"{device['type']}, {job.lora}, {size:,} parameters"
+    if job.lora_r is None:
+        job.lora_r = lora_rank(size)
+        rules["lora_r"] = f"{size:,} parameters"
+    if job.lora_alpha is None:
+        job.lora_alpha = 2 * job.lora_r
+        rules["lora_alpha"] = "twice the rank"
     return rules
 
 
