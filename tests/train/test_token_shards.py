@@ -5,6 +5,7 @@ training and held-out parts."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -145,3 +146,30 @@ def test_blocks_cover_each_document_once_split_by_document(
     assert first.tokens == sum(len(doc) for doc in truth[:20])
     with pytest.raises(IndexError):
         first[len(first)]
+
+
+def test_the_perplexity_eval_holds_out_what_pretraining_held_out(
+    lab: Lab, tmp_path: Path, tokenizer
+) -> None:  # noqa: ANN001
+    """The perplexity eval's held-out documents are those the base's pretraining run held out:
+    as many as its run.json counts, and token for token the held-out documents of the token
+    shards as `split_blocks` chooses them."""
+    from winnow.evals.heldout import heldout_values
+    from winnow.files import read_json
+    from winnow.train.models import resolve_base
+
+    values = heldout_values(lab.ws, lab.text, resolve_base(lab.base, lab.ws), tmp_path)
+    lines = Path(values["heldout_files"]).read_text(encoding="utf-8").splitlines()
+    texts = [json.loads(line)["text"] for line in lines]
+    record = read_json(lab.root / "runs" / lab.base / "run.json")
+    assert len(texts) == record["data"]["eval_documents"] == 15
+    shards, _ = build_shards(lab.ws, lab.ws.dataset(lab.text), tokenizer)
+    _, held = split_blocks(shards, 128, record["config"]["eval_fraction"], record["config"]["seed"])
+    assert held is not None and held.documents == len(texts)
+    starts = np.concatenate(([0], held.end[:-1]))
+    stored = [
+        np.frombuffer(held.read(n, 0, int(held.end[n] - starts[n])), held.dtype).tolist()
+        for n in range(held.documents)
+    ]
+    eos = tokenizer.eos_token_id
+    assert stored == [[*tokenizer(text)["input_ids"], eos] for text in texts]
