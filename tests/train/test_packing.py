@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from tests.train.conftest import Lab, train
@@ -60,3 +61,32 @@ def test_packed_sft_trains_on_dense_rows_and_counts_real_tokens(lab: Lab) -> Non
     lengths = sorted((sum(s) for s in bins["seq_lengths"]), reverse=True)
     assert tokens > 4 * 128
     assert tokens <= 4 * 4 * 128 and tokens >= 4 * 4 * min(lengths)
+
+
+@pytest.mark.parametrize(("max_length", "packed"), [(2048, True), (128, False)])
+def test_packing_left_out_is_on_where_bins_hold_two_rows(
+    lab: Lab, max_length: int, packed: bool
+) -> None:
+    """Without --packing/--no-packing, rows are packed when the median row, rendered with the
+    chat template, is at most half of max_length, and the reason is recorded."""
+    import statistics
+
+    options = {"base": lab.base, "data": lab.instruct, "max_rows": 40, "max_length": max_length}
+    job, _ = load_config(SftConfig, None, {**options, "output": f"auto-{max_length}"}, [])
+    ctx, _ = start(lab.ws, SFT, job, None, False)
+    rows = ctx.dataset
+    tokenizer = ctx.tokenizer
+    lengths = [
+        len(
+            tokenizer(
+                tokenizer.apply_chat_template(r["prompt"] + r["completion"], tokenize=False),
+                add_special_tokens=False,
+            )["input_ids"]
+        )
+        for r in rows
+    ]
+    assert (2 * statistics.median(lengths) <= max_length) == packed
+    prepared = sft.prepare(ctx)
+    assert ctx.job.packing is packed
+    assert prepared.data["packing"] == ("bins as rows" if packed else "none")
+    assert prepared.data["packing_rule"].startswith(f"median of {len(rows)} rows")

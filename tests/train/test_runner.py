@@ -50,6 +50,7 @@ def test_sft_masks_prompt_tokens_on_real_alpaca_rows(lab: Lab) -> None:
     """Prompt tokens (and the chat scaffolding before the answer) are -100; the answer and its
     EOS are trained."""
     options = {"base": lab.base, "data": lab.instruct, "output": "mask", "max_rows": 8}
+    options["packing"] = False
     job, _ = load_config(SftConfig, None, options, [])
     ctx, _ = start(lab.ws, SFT, job, None, False)
     dataset = ctx.dataset

@@ -196,11 +196,12 @@ class SftConfig(JobConfig):
     """Supervised fine-tuning on an instruction set, loss on answer tokens only."""
 
     method: ClassVar[str] = "sft"
-    packing: bool = field(
-        default=False,
+    packing: bool | None = field(
+        default=None,
         metadata={
             "help": "Pack rows into max-length bins (best fit); each bin's rows stay masked "
-            "from each other."
+            "from each other. Left out: on when the median row (chat template applied, the "
+            "first 256 rows) is at most half of --max-length, so bins hold two rows or more."
         },
     )
     preview_rows: int = field(

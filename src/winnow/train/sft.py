@@ -32,6 +32,31 @@ def mask_preview(tokenizer: Any, input_ids: list[int], labels: list[int]) -> Tex
     return text
 
 
+SAMPLE_ROWS = 256
+"""Rows whose length decides whether packing pays, when the job leaves it out."""
+
+
+def packing_pays(ctx: Context) -> tuple[bool, str]:
+    """Whether packing cuts padding: the median of the first rows, rendered with the chat
+    template, is at most half of max_length (so a bin holds two rows or more); and why."""
+    import statistics
+
+    tokenizer, rows = ctx.tokenizer, ctx.dataset.select(range(min(SAMPLE_ROWS, len(ctx.dataset))))
+    lengths = [
+        len(
+            tokenizer(
+                tokenizer.apply_chat_template(row["prompt"] + row["completion"], tokenize=False),
+                add_special_tokens=False,
+            )["input_ids"]
+        )
+        for row in rows
+    ]
+    median = statistics.median(lengths) if lengths else 0
+    pays = 2 * median <= ctx.job.max_length
+    verdict = "at most" if pays else "over"
+    return pays, f"median of {len(lengths)} rows {median:g} tokens, {verdict} half of max_length"
+
+
 def packing_mode(ctx: Context) -> str:
     """How rows are packed: not at all, into bins kept as rows, or TRL's padding-free row."""
     from winnow.train.packing import rows_packed
@@ -62,6 +87,9 @@ def prepare(ctx: Context) -> Prepared:
     from winnow.train.packing import RowPackedSFTTrainer
 
     job = ctx.job
+    rule = "given"
+    if job.packing is None:
+        job.packing, rule = packing_pays(ctx)
     mode = packing_mode(ctx)
     trainer, train, held = build_trainer(
         ctx,
@@ -80,6 +108,8 @@ def prepare(ctx: Context) -> Prepared:
             f"{job.max_length} (all {len(train):,} rows are prompt only); raise --max-length or "
             "shorten the prompts."
         )
+    if rule != "given":
+        console.print(escape(f"packing {'on' if job.packing else 'off'}: {rule}"))
     console.print("[bold]loss mask preview[/] (dim: masked prompt/padding, green: trained)")
     for index in range(min(job.preview_rows, len(prepared))):
         row = prepared[index]
@@ -91,7 +121,8 @@ def prepare(ctx: Context) -> Prepared:
             f"answer token within max_length {job.max_length} and are left out[/]"
         )
     eval_rows = len(held) if held is not None else 0
-    return Prepared(trainer, {**counts, "eval_rows": eval_rows, "packing": mode})
+    data = {**counts, "eval_rows": eval_rows, "packing": mode, "packing_rule": rule}
+    return Prepared(trainer, data)
 
 
 def finish(ctx: Context, trainer: Any) -> dict[str, Any]:
