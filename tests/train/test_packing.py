@@ -67,26 +67,21 @@ def test_packed_sft_trains_on_dense_rows_and_counts_real_tokens(lab: Lab) -> Non
 def test_packing_left_out_is_on_where_bins_hold_two_rows(
     lab: Lab, max_length: int, packed: bool
 ) -> None:
-    """Without --packing/--no-packing, rows are packed when the median row, rendered with the
-    chat template, is at most half of max_length, and the reason is recorded."""
+    """Without --packing/--no-packing, rows are packed when the median row is at most half of
+    max_length (row lengths here from TRL's own tokenization, uncut), and the reason is
+    recorded."""
     import statistics
 
-    options = {"base": lab.base, "data": lab.instruct, "max_rows": 40, "max_length": max_length}
-    job, _ = load_config(SftConfig, None, {**options, "output": f"auto-{max_length}"}, [])
+    options = {"base": lab.base, "data": lab.instruct, "max_rows": 40}
+    whole = {**options, "output": f"uncut-{max_length}", "max_length": 4096, "packing": False}
+    job, _ = load_config(SftConfig, None, whole, [])
     ctx, _ = start(lab.ws, SFT, job, None, False)
-    rows = ctx.dataset
-    tokenizer = ctx.tokenizer
-    lengths = [
-        len(
-            tokenizer(
-                tokenizer.apply_chat_template(r["prompt"] + r["completion"], tokenize=False),
-                add_special_tokens=False,
-            )["input_ids"]
-        )
-        for r in rows
-    ]
+    lengths = [len(ids) for ids in sft.prepare(ctx).trainer.train_dataset["input_ids"]]
     assert (2 * statistics.median(lengths) <= max_length) == packed
+    chosen = {**options, "output": f"auto-{max_length}", "max_length": max_length}
+    job, _ = load_config(SftConfig, None, chosen, [])
+    ctx, _ = start(lab.ws, SFT, job, None, False)
     prepared = sft.prepare(ctx)
     assert ctx.job.packing is packed
     assert prepared.data["packing"] == ("bins as rows" if packed else "none")
-    assert prepared.data["packing_rule"].startswith(f"median of {len(rows)} rows")
+    assert prepared.data["packing_rule"].startswith("median of 40 rows")
