@@ -32,8 +32,8 @@ def held_out(documents: int, fraction: float, seed: int) -> np.ndarray:
 def document_index(shards: ShardSet) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every document's shard number, first token and length, in shard order."""
     shard, start, length = [], [], []
-    for n, meta in enumerate(shards.shards):
-        lengths = np.load(shards.folder / meta["name"].replace(".bin", ".idx.npy"))
+    for n in range(len(shards.shards)):
+        lengths = shards.lengths(n)
         shard.append(np.full(len(lengths), n, dtype=np.int32))
         start.append(np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)[:-1])))
         length.append(lengths.astype(np.int64))

@@ -26,6 +26,9 @@ import xxhash
 from winnow.files import read_json, remove, write_json, writing
 from winnow.workspace import DatasetVersion, Workspace
 
+INDEX_SUFFIX = ".idx.npy"
+"""A shard's document-length index: STEM.bin's lengths in STEM.idx.npy."""
+
 BATCH_ROWS = 1_000
 """Documents tokenized per call: large enough for the fast tokenizer's batching, small
 enough that a batch of long web pages stays a few megabytes."""
@@ -48,6 +51,10 @@ class ShardSet:
     def documents(self) -> int:
         """Documents over all shards."""
         return sum(s["documents"] for s in self.shards)
+
+    def lengths(self, n: int) -> np.ndarray:
+        """Shard n's document lengths in tokens (its STEM.idx.npy)."""
+        return np.load(self.folder / self.shards[n]["name"].replace(".bin", INDEX_SUFFIX))
 
 
 def tokenizer_hash(tokenizer: Any) -> str:
@@ -86,7 +93,7 @@ def tokenize_file(
     if meta_path.is_file():
         return read_json(meta_path)
     tokenizer = Tokenizer.from_file(tokenizer_file)
-    target, index = Path(f"{stem}.bin"), Path(f"{stem}.idx.npy")
+    target, index = Path(f"{stem}.bin"), Path(f"{stem}{INDEX_SUFFIX}")
     partial, partial_index = Path(f"{stem}.bin.partial"), Path(f"{stem}.idx.partial.npy")
     lengths: list[int] = []
     empty = 0
