@@ -61,6 +61,14 @@ def evaluate(
         bool, typer.Option(help="Wrap prompts in the model's chat template.")
     ] = False,
     batch_size: Annotated[str, typer.Option(help="A number, auto or auto:N.")] = "8",
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="winnow: lm-eval's HF model computing each shared context once (same "
+            "scores, faster); hf: lm-eval's own HF model; vllm: lm-eval's vLLM model (GPU, "
+            "pip install vllm)."
+        ),
+    ] = "winnow",
     include_path: Annotated[
         list[str] | None,
         typer.Option(
@@ -105,6 +113,7 @@ def evaluate(
         num_fewshot=num_fewshot,
         apply_chat_template=apply_chat_template,
         batch_size=batch_size,
+        backend=backend,
         include_paths=list(include_path or []),
         perplexity=perplexity,
         output=output,
@@ -137,10 +146,15 @@ def print_scores(record: dict) -> None:
         "n",
         "flag",
     )
+    truth = {r["task"]: r["value"] for r in record["results"] if r["metric"] == "truth_yes"}
     for row in record["results"]:
         value = "" if row["value"] is None else f"{row['value']:.4f}"
         err = "" if row["stderr"] is None else f"{row['stderr']:.4f}"
-        flag = "contaminated" if row["contaminated"] else ""
+        flags = ["contaminated"] if row["contaminated"] else []
+        if row["metric"] == "acc" and truth.get(row["task"]) is not None:
+            share = truth[row["task"]]
+            flags.append(f"answering one way only scores {max(share, 1 - share):.4f}")
+        flag = "; ".join(flags)
         table.add_row(
             escape(row["alias"]), row["metric"], value, err, str(row["samples"] or ""), flag
         )

@@ -18,8 +18,15 @@ import polars as pl
 from winnow.errors import WinnowError
 from winnow.workspace import Workspace
 
-SETTINGS = ("apply_chat_template", "num_fewshot", "limit", "dtype")
+SETTINGS = ("apply_chat_template", "num_fewshot", "limit", "dtype", "backend")
 """Run settings that must match for scores to be comparable."""
+
+DESCRIPTIVE = {"answered_yes", "truth_yes"}
+"""Metrics that describe answers or data, not quality: shown, never tested or counted in the
+correction."""
+
+UNRECORDED = {"backend": "hf"}
+"""A setting's value in runs made before it was recorded."""
 
 ALPHA = 0.05
 """Significance level of a verdict; the intervals are (1 - ALPHA) intervals."""
@@ -171,7 +178,9 @@ def differences(runs: list[EvalRun]) -> list[str]:
     first = runs[0]
     for run in runs[1:]:
         for key in SETTINGS:
-            a, b = first.record["settings"].get(key), run.record["settings"].get(key)
+            old = UNRECORDED.get(key)
+            a = first.record["settings"].get(key, old)
+            b = run.record["settings"].get(key, old)
             if a != b:
                 found.append(f"{key}: {first.name} {a!r}, {run.name} {b!r}")
         a, b = (
@@ -271,6 +280,8 @@ def pairs(runs: list[EvalRun]) -> list[Pair]:
     for run in runs[1:]:
         rows = first.scores.select(*keys).join(run.scores.select(*keys), on=keys).unique()
         for task, metric, filt in rows.sort(keys).iter_rows():
+            if metric in DESCRIPTIVE:
+                continue
             a = metric_values(first, task, metric, filt)
             b = metric_values(run, task, metric, filt)
             shared = sorted(set(a) & set(b))

@@ -3,6 +3,7 @@ with lm-eval's own results and samples, a flat score table and the comparability
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import tempfile
 from dataclasses import dataclass, field
@@ -22,6 +23,9 @@ from winnow.train.data import load_training_set
 from winnow.train.runs import TRAIN_PACKAGES, RunFolder, now, open_run
 from winnow.workspace import Workspace, check_name
 
+BACKENDS = {"winnow": "winnow", "hf": "hf", "vllm": "vllm"}
+"""--backend: lm-eval's registered model name (`winnow` is evals/shared_context.py)."""
+
 PERPLEXITY_TASK = "winnow_heldout_ppl"
 """The task --perplexity adds."""
 
@@ -37,6 +41,7 @@ class EvalOptions:
     num_fewshot: int | None = None
     apply_chat_template: bool = False
     batch_size: str = "8"
+    backend: str = "winnow"
     include_paths: list[str] = field(default_factory=list)
     perplexity: str | None = None
     output: str | None = None
@@ -48,6 +53,19 @@ class EvalOptions:
         if self.batch_size == "auto" or self.batch_size.startswith("auto:"):
             return self.batch_size
         raise WinnowError(f"--batch-size {self.batch_size}: use a whole number, auto or auto:N.")
+
+    def lm_model(self, device: dict[str, Any]) -> str:
+        """lm-eval's model name for --backend, checked against the device and packages."""
+        if self.backend not in BACKENDS:
+            raise WinnowError(
+                f"--backend {self.backend}: use one of {', '.join(BACKENDS)}; see --help."
+            )
+        if self.backend == "vllm":
+            if device["type"] != "cuda":
+                raise WinnowError("--backend vllm needs a CUDA GPU; use winnow or hf here.")
+            if importlib.util.find_spec("vllm") is None:
+                raise WinnowError("--backend vllm: vLLM is not installed; pip install vllm.")
+        return BACKENDS[self.backend]
 
     def lm_limit(self) -> int | float | None:
         """lm-eval's limit: documents per task (1 or more) or a fraction (under 1)."""
@@ -212,6 +230,7 @@ def settings(opts: EvalOptions, results: dict[str, Any], dtype: str) -> dict[str
         "num_fewshot": opts.num_fewshot,
         "apply_chat_template": opts.apply_chat_template,
         "batch_size": opts.batch_size,
+        "backend": opts.backend,
         "batch_sizes": config.get("batch_sizes"),
         "dtype": dtype,
         "seeds": {
@@ -234,15 +253,20 @@ def evaluate(ws: Workspace, opts: EvalOptions) -> RunFolder:
     check_model_path(opts.model)
     user_paths = include_paths(opts.include_paths)
     opts.batch(), opts.lm_limit()
+    device = device_info()
+    opts.lm_model(device)
     name = opts.output or default_name(ws, opts)
     check_new_run(ws, name)
     if opts.perplexity:
         check_perplexity(ws, opts.perplexity)
     base = resolve_model(opts.model, ws)
+    if opts.backend == "vllm" and base.gguf_file:
+        raise WinnowError(
+            f"--backend vllm: {opts.model} is a GGUF file; give vLLM a model folder or hub id."
+        )
     check_task_names(catalog, names, user_paths)
     if opts.perplexity:
         load_training_set(ws, opts.perplexity, "text")
-    device = device_info()
     model = model_record(base)
     spec = {
         "config": opts.__dict__.copy(),
@@ -288,9 +312,11 @@ def finish(ctx: EvalContext) -> None:
     manager = task_manager([str(include), *ctx.user_paths], ctx.names)
     check_tasks(ctx.names, set(manager.all_tasks), ctx.catalog)
     datasets.disable_progress_bars()
+    import winnow.evals.shared_context  # noqa: F401  (registers the winnow model with lm-eval)
+
     tracker = EvaluationTracker(output_path=str(ctx.run.path / "lm_eval"))
     results = simple_evaluate(
-        model="hf",
+        model=ctx.opts.lm_model(ctx.device),
         model_args=model_args(ctx.base, ctx.dtype),
         tasks=ctx.names,
         task_manager=manager,
