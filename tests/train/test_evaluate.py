@@ -4,6 +4,7 @@ HaluEval scoring, compare, contamination, and every bad input."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import importlib.util
 import json
 import math
@@ -22,6 +23,7 @@ from winnow.curate.recipes import load_recipe
 from winnow.curate.runner import RunOptions
 from winnow.evals.catalog import load_catalog, render_tasks
 from winnow.evals.contamination import contamination
+from winnow.evals.run import EvalOptions, evaluate
 from winnow.files import read_json, write_json
 from winnow.instruct.build import import_files
 from winnow.instruct.run import curate_instruct
@@ -140,22 +142,52 @@ def test_truthfulqa_tasks_render_and_score_every_row_of_the_csv(
 
 def test_halueval_picks_answers_with_a_fixed_seed(shared_data: Path) -> None:
     """The right or hallucinated answer is chosen per row by a fixed hash: the same on every
-    call, about half hallucinated, and the label says which was shown."""
+    call, about half hallucinated, and the label says which was shown, in both variants."""
     utils = task_utils()
     rows = pl.read_ndjson(shared_data / "evals" / "halueval" / "qa_data.jsonl.gz").head(400)
     data = datasets.Dataset.from_polars(rows)
     once, again = utils.process_halueval_qa(data), utils.process_halueval_qa(data)
-    assert once["label"] == again["label"]
+    paper = utils.process_halueval_qa_paper(data)
+    assert once["label"] == again["label"] == paper["label"]
     assert 0.4 < sum(once["label"]) / 400 < 0.6
-    for doc, row in zip(once, rows.iter_rows(named=True), strict=True):
+    for doc, by_book, row in zip(once, paper, rows.iter_rows(named=True), strict=True):
         shown = row["hallucinated_answer"] if doc["label"] else row["right_answer"]
         assert doc["answer"] == shown.strip()
+        assert by_book["prompt"].endswith(f"\n#Answer#: {shown}\n#Your Judgement#:")
+
+
+HALUEVAL_SCRIPT = {
+    "qa": "6eaf9fa20795cff9e1f73f4b044cc632e3468312b38f3174ff7026e1202c501b",
+    "dialogue": "d9c3312948083f349f87df15f94d5725c10aad7c9c37108cf93996d528411469",
+    "summarization": "611129e0d60ebd0db63377b32fef3117a60db486b8ab2eb6b49f9dd1b4d92b4c",
+}
+"""sha256 of the instruction files of RUCAIBox/HaluEval evaluation/ at b7253db."""
+
+
+def test_halueval_prompts_are_the_papers_script_byte_for_byte(tmp_path: Path) -> None:
+    """The instructions are the script's files and the prompt is its completion prompt, also
+    after rendering (copied, not re-encoded)."""
+    utils = task_utils()
+    catalog = load_catalog()
+    render_tasks(catalog, {"data_root": str(catalog.data_root)}, tmp_path)
+    for task, digest in HALUEVAL_SCRIPT.items():
+        name = f"halueval_prompts/{task}_evaluation_instruction.txt"
+        for folder in (catalog.tasks_dir, tmp_path):
+            assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest
+    instruction = (catalog.tasks_dir / "halueval_prompts/qa_evaluation_instruction.txt").read_text()
+    assert utils.paper_prompt("qa", " Who? ", "Me") == (
+        instruction + "\n\n#Question#:  Who? \n#Answer#: Me\n#Your Judgement#:"
+    )
 
 
 def test_free_generation_judgments_parse_as_halueval_does(scored: Lab) -> None:
-    """Yes or No on its own, in any case, is a verdict; both or neither is unparseable, which
-    scores as wrong and is counted in the unparseable rate of the run."""
+    """By the book: dots dropped, then "Yes" or "No" as case-sensitive substrings; both or
+    neither fails, which scores as wrong and is counted in the unparseable rate of the run.
+    The knowledge-grounded variant reads whole words in any case."""
     utils = task_utils()
+    paper = [utils.parse_paper_judgment(t) for t in (" No.", "Yes", "Not really", "yes", "Y.e.s")]
+    assert paper == [0, 1, 0, None, 1]
+    assert utils.parse_paper_judgment("Yes. No.") is None
     assert [utils.parse_judgment(t) for t in (" No.", "The answer is YES", " [Human]: no")] == [
         0,
         1,
@@ -163,18 +195,28 @@ def test_free_generation_judgments_parse_as_halueval_does(scored: Lab) -> None:
     ]
     assert utils.parse_judgment(" I'm not sure") is None
     assert utils.parse_judgment("Yes and no") is None
-    assert utils.process_results_judgment({"label": 1}, [" A) no"]) == {
+    assert utils.process_results_paper({"label": 1}, [" A) No"]) == {
         "acc": 0.0,
         "unparseable": 0.0,
+        "answered_yes": 0.0,
+        "truth_yes": 1.0,
     }
-    assert utils.process_results_judgment({"label": 0}, ["1."]) == {"acc": 0.0, "unparseable": 1.0}
+    assert utils.process_results_paper({"label": 0}, ["1."])["unparseable"] == 1.0
+    assert utils.process_results_choice({"label": 1}, [(-2.0, False), (-1.0, True)]) == {
+        "acc": 1.0,
+        "answered_yes": 1.0,
+        "truth_yes": 1.0,
+    }
     scores = pl.read_parquet(scored.root / "runs" / "ev-a" / "scores.parquet")
     gen = scores.filter(pl.col("task") == "winnow_halueval_qa_gen")
-    assert sorted(gen["metric"]) == ["acc", "unparseable"] and set(gen["samples"]) == {8}
+    metrics = ["acc", "answered_yes", "truth_yes", "unparseable"]
+    assert sorted(gen["metric"]) == metrics and set(gen["samples"]) == {8}
     samples = scored.root / "runs" / "ev-a" / "samples" / "winnow_halueval_qa_gen.jsonl"
     rows = [json.loads(line) for line in samples.read_text().splitlines()]
-    expected = sum(utils.parse_judgment(r["filtered_resps"][0]) is None for r in rows) / 8
-    assert gen.filter(pl.col("metric") == "unparseable")["value"][0] == pytest.approx(expected)
+    verdicts = [utils.parse_paper_judgment(r["filtered_resps"][0]) for r in rows]
+    value = dict(zip(gen["metric"], gen["value"], strict=True))
+    assert value["unparseable"] == pytest.approx(sum(v is None for v in verdicts) / 8)
+    assert value["answered_yes"] == pytest.approx(sum(v == 1 for v in verdicts) / 8)
 
 
 def arc_values(run: Path, metric: str) -> dict[str, float]:
@@ -231,7 +273,8 @@ def test_compare_stars_deltas_the_paired_test_finds(scored: Lab, tmp_path: Path)
     assert starred.select("task", "metric").rows() == [("winnow_arc_easy", "acc")]
     assert starred["p:better"][0] == pytest.approx(2 / 256)
     assert starred["p_adjusted:better"][0] == pytest.approx(6 * 2 / 256)
-    assert table["test:better"].null_count() == 0 and table["significant:better"].sum() == 1
+    tested = table.filter(~pl.col("metric").is_in(["answered_yes", "truth_yes"]))
+    assert tested["test:better"].null_count() == 0 and table["significant:better"].sum() == 1
     assert not delta_table(runs, alpha=0.01)["significant:better"].any()
     assert delta_table(runs, alpha=0.01, correction="none")["significant:better"].sum() == 1
 
@@ -282,6 +325,12 @@ def test_contamination_found_on_planted_overlap_and_absent_otherwise(
         (["--suite", "nope"], "--suite nope: no such suite; known suites: core, hallucination"),
         (["--suite", "core", "--tasks", "x"], "give either --suite NAME or --tasks a,b"),
         (["--tasks", "winnow_piqa", "--batch-size", "big"], "--batch-size big: use a whole number"),
+        (["--tasks", "winnow_piqa", "--backend", "fast"], "--backend fast: use one of winnow, hf"),
+        (["--tasks", "winnow_piqa", "--backend", "vllm"], "--backend vllm needs a CUDA GPU"),
+        (
+            ["--tasks", "winnow_halueval_summarization"],
+            "--tasks winnow_halueval_summarization: its data is not here; put ",
+        ),
     ],
 )
 def test_bad_task_input_is_one_line(
@@ -354,3 +403,58 @@ def test_preference_sets_are_read_as_message_text(lab: Lab) -> None:
     text = dataset_text(lab.ws, lab.pairs)["text"]
     assert text.len() == lab.ws.dataset(lab.pairs).manifest["counts"]["kept"]
     assert all(REFUSAL in t and "'role'" not in t for t in text)
+
+
+SUMMARIES = [
+    {
+        "document": "The town library opened a new reading room on Monday. It has forty seats "
+        "and stays open until nine in the evening.",
+        "right_summary": "The library opened a forty-seat reading room open until nine.",
+        "hallucinated_summary": "The library closed its reading room after a flood on Monday.",
+    },
+    {
+        "document": "Rain is expected across the region on Friday, with dry weather returning "
+        "on Saturday afternoon.",
+        "right_summary": "Rain on Friday, dry again by Saturday afternoon.",
+        "hallucinated_summary": "Snow is expected all weekend across the country.",
+    },
+    {
+        "document": "The bakery on Main Street now sells rye bread every Tuesday and Thursday.",
+        "right_summary": "The Main Street bakery sells rye bread on Tuesdays and Thursdays.",
+        "hallucinated_summary": "The bakery on Main Street stopped selling bread.",
+    },
+]
+"""HaluEval-style summarization rows written for this test (the real file is not shipped)."""
+
+
+def test_halueval_summarization_runs_by_the_book_once_its_data_is_there(
+    lab: Lab, shared_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With summarization_data.json under the data root, the task renders, takes the
+    script's prompt and the seeded pick, and scores in both variants."""
+    root = tmp_path / "data"
+    (root / "evals" / "halueval").mkdir(parents=True)
+    for folder in (shared_data / "evals").iterdir():
+        if folder.name != "halueval":
+            (root / "evals" / folder.name).symlink_to(folder)
+    for file in (shared_data / "evals" / "halueval").iterdir():
+        (root / "evals" / "halueval" / file.name).symlink_to(file)
+    lines = "".join(json.dumps(row) + "\n" for row in SUMMARIES)
+    (root / "evals" / "halueval" / "summarization_data.json").write_text(lines)
+    monkeypatch.setenv("WINNOW_DATA_ROOT", str(root))
+    tasks = "winnow_halueval_summarization,winnow_halueval_summarization_gen"
+    run = evaluate(lab.ws, EvalOptions(model=lab.base, tasks=tasks, output="summaries"))
+    utils = task_utils()
+    samples = run.path / "samples" / "winnow_halueval_summarization.jsonl"
+    rows = [json.loads(line) for line in samples.read_text().splitlines()]
+    assert [r["target"] for r in rows] == [int(utils._pick_hallucinated(i)) for i in range(3)]
+    lm_samples = next((run.path / "lm_eval").rglob("samples_winnow_halueval_summarization_2*"))
+    first = json.loads(lm_samples.read_text().splitlines()[0])
+    shown = SUMMARIES[0]["hallucinated_summary" if rows[0]["target"] else "right_summary"]
+    prompt = first["arguments"]["gen_args_0"]["arg_0"]
+    assert prompt.startswith("I want you act as a summary judge.")
+    assert prompt.endswith(f"#Summary#: {shown}\n#Your Judgement#:")
+    results = read_json(run.path / "run.json")["results"]
+    got = {(r["task"], r["metric"]) for r in results}
+    assert ("winnow_halueval_summarization_gen", "unparseable") in got
+    assert ("winnow_halueval_summarization", "truth_yes") in got

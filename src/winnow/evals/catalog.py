@@ -17,6 +17,12 @@ from winnow.errors import WinnowError
 PLACEHOLDER = re.compile(r"(?<!\{)\{([a-z_]+)\}(?!\})")
 """`{name}` in a task YAML, not Jinja's `{{ name }}`."""
 
+TASK_NAME = re.compile(r"^task: (\S+)", re.M)
+"""A task YAML's task name."""
+
+VERBATIM = {".py", ".txt"}
+"""Catalog files copied byte for byte (code, prompt texts), never rendered."""
+
 DATA_FILE = re.compile(r'^\s+\w+: "(/[^"*?\[]+)"\s*$', re.M)
 """A rendered `split: "/absolute/path"` line, to check the file exists."""
 
@@ -30,6 +36,8 @@ class Catalog:
     suites: dict[str, str]
     eval_sets: dict[str, str]
     hub_tasks: tuple[str, ...]
+    optional: dict[str, dict[str, str]]
+    """Tasks whose data is not shipped: task name -> its data file and where to get it."""
 
     @property
     def tasks_dir(self) -> Path:
@@ -55,6 +63,7 @@ def load_catalog() -> Catalog:
                 suites=dict(data.get("suites", {})),
                 eval_sets=dict(data.get("eval_sets", {})),
                 hub_tasks=tuple(data.get("hub_tasks", [])),
+                optional=dict(data.get("optional_tasks", {})),
             )
     raise WinnowError("no catalogs/evals/lm_eval/catalog.yaml found; reinstall winnow.")
 
@@ -69,21 +78,35 @@ def render_tasks(catalog: Catalog, values: dict[str, str], out: Path) -> list[st
     not given (the held-out perplexity task without --perplexity) is left out. Returns the
     task YAMLs whose data files are missing, as `file: path`."""
     missing: list[str] = []
+    absent = tuple(absent_data(catalog, values))
     for source in sorted(catalog.tasks_dir.rglob("*")):
         if source.is_dir() or "__pycache__" in source.parts:
             continue
         target = out / source.relative_to(catalog.tasks_dir)
         target.parent.mkdir(parents=True, exist_ok=True)
-        if source.suffix == ".py":
+        if source.suffix in VERBATIM:
             shutil.copy2(source, target)
             continue
         text = source.read_text(encoding="utf-8")
         if any(name not in values for name in PLACEHOLDER.findall(text)):
             continue
+        name = TASK_NAME.search(text)
+        if absent and name and name.group(1).startswith(absent):
+            continue
         text = PLACEHOLDER.sub(lambda m: yaml_quoted(values[m.group(1)]), text)
         missing += [f"{source.name}: {p}" for p in DATA_FILE.findall(text) if not Path(p).exists()]
         target.write_text(text, encoding="utf-8")
     return missing
+
+
+def absent_data(catalog: Catalog, values: dict[str, str]) -> dict[str, str]:
+    """Optional tasks whose data file is not there: task name -> where to get it."""
+    found = {}
+    for task, entry in catalog.optional.items():
+        path = Path(PLACEHOLDER.sub(lambda m: values.get(m.group(1), ""), entry["file"]))
+        if not path.exists():
+            found[task] = f"{path} ({entry['source']})"
+    return found
 
 
 def suite_tasks(catalog: Catalog, suite: str | None, tasks: str | None) -> list[str]:
@@ -106,6 +129,14 @@ def check_tasks(names: list[str], known: set[str], catalog: Catalog) -> None:
     unknown = [n for n in names if n not in known]
     if not unknown:
         return
+    absent = absent_data(catalog, {"data_root": str(catalog.data_root)})
+    for name in unknown:
+        for task, where in absent.items():
+            if name.startswith(task):
+                raise WinnowError(
+                    f"--tasks {name}: its data is not here; put {where} there, or set "
+                    "$WINNOW_DATA_ROOT to the folder holding evals/."
+                )
     local = sorted(n for n in known if n.startswith("winnow_") and not n.startswith("winnow_mmlu_"))
     raise WinnowError(
         f"--tasks {', '.join(unknown)}: no such lm-eval task or group; local tasks: "

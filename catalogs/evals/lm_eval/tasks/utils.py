@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
 
 import datasets
 import numpy as np
@@ -122,15 +123,110 @@ def process_halueval_general(dataset: datasets.Dataset) -> datasets.Dataset:
 
 
 def parse_judgment(text: str) -> int | None:
-    """1 for Yes, 0 for No; None when the answer says both or neither (HaluEval's own rule,
-    on whole words and in any case)."""
+    """1 for Yes, 0 for No; None when the answer says both or neither, on whole words and in
+    any case (the knowledge-grounded variant's looser reading of HaluEval's rule)."""
     words = set(re.findall(r"[a-z]+", text.lower()))
     if ("yes" in words) == ("no" in words):
         return None
     return int("yes" in words)
 
 
+def judgment_metrics(verdict: int | None, label: int) -> dict:
+    """acc (an unparseable answer is wrong), the unparseable share, and the Yes/No balance of
+    the answers and of the truth: a model answering one way only scores the truth's share."""
+    return {
+        "acc": float(verdict == label),
+        "unparseable": float(verdict is None),
+        "answered_yes": float(verdict == 1),
+        "truth_yes": float(label),
+    }
+
+
 def process_results_judgment(doc: dict, results: list) -> dict:
-    # free generation: an unparseable answer is wrong, and counted apart
-    verdict = parse_judgment(results[0])
-    return {"acc": float(verdict == doc["label"]), "unparseable": float(verdict is None)}
+    # free generation, knowledge-grounded variant: whole words in any case
+    return judgment_metrics(parse_judgment(results[0]), doc["label"])
+
+
+def process_results_choice(doc: dict, results: list) -> dict:
+    # log-likelihood of " No" (choice 0) against " Yes" (choice 1): the likelier one is the answer
+    (no, _), (yes, _) = results
+    found = judgment_metrics(int(yes > no), doc["label"])
+    del found["unparseable"]
+    return found
+
+
+# ------------------------------------------------------------------- HaluEval, by the book
+# The prompts and the answer rule of the HaluEval paper's own evaluation script: Li et al.,
+# "HaluEval: A Large-Scale Hallucination Evaluation Benchmark for Large Language Models",
+# EMNLP 2023, arXiv:2305.11747; RUCAIBox/HaluEval evaluation/evaluate.py at b7253db (MIT, see
+# halueval_prompts/LICENSE). The instruction files are byte-exact copies. The prompt is the
+# script's completion-model prompt; the script's unseeded random pick of the right or the
+# hallucinated text is replaced by the seeded one above.
+
+PROMPTS = Path(__file__).parent / "halueval_prompts"
+
+PAPER_FIELDS = {
+    "qa": ("#Question#", "question", "#Answer#", "right_answer", "hallucinated_answer"),
+    "dialogue": (
+        "#Dialogue History#",
+        "dialogue_history",
+        "#Response#",
+        "right_response",
+        "hallucinated_response",
+    ),
+    "summarization": (
+        "#Document#",
+        "document",
+        "#Summary#",
+        "right_summary",
+        "hallucinated_summary",
+    ),
+}
+
+
+def paper_prompt(task: str, first: str, second: str) -> str:
+    """evaluate.py's prompt: instruction, the two fields, then "#Your Judgement#:"."""
+    instruction = (PROMPTS / f"{task}_evaluation_instruction.txt").read_text(encoding="utf-8")
+    name, _, other, _, _ = PAPER_FIELDS[task]
+    return f"{instruction}\n\n{name}: {first}\n{other}: {second}\n#Your Judgement#:"
+
+
+def _paper_rows(task: str):
+    name, field, _, right, hallucinated = PAPER_FIELDS[task]
+
+    def row(doc: dict, index: int) -> dict:
+        halluc = _pick_hallucinated(index)
+        judged = doc[hallucinated] if halluc else doc[right]
+        return {"prompt": paper_prompt(task, doc[field], judged), "label": int(halluc)}
+
+    return row
+
+
+def process_halueval_qa_paper(dataset: datasets.Dataset) -> datasets.Dataset:
+    return dataset.map(_paper_rows("qa"), with_indices=True, remove_columns=dataset.column_names)
+
+
+def process_halueval_dialogue_paper(dataset: datasets.Dataset) -> datasets.Dataset:
+    return dataset.map(
+        _paper_rows("dialogue"), with_indices=True, remove_columns=dataset.column_names
+    )
+
+
+def process_halueval_summarization_paper(dataset: datasets.Dataset) -> datasets.Dataset:
+    return dataset.map(
+        _paper_rows("summarization"), with_indices=True, remove_columns=dataset.column_names
+    )
+
+
+def parse_paper_judgment(text: str) -> int | None:
+    """evaluate.py's rule: dots removed, then case-sensitive substrings; both "Yes" and "No"
+    or neither is a failed answer (None), which the paper counts as wrong."""
+    text = text.replace(".", "")
+    if ("Yes" in text) == ("No" in text):
+        return None
+    return int("Yes" in text)
+
+
+def process_results_paper(doc: dict, results: list) -> dict:
+    # free generation, by the book
+    return judgment_metrics(parse_paper_judgment(results[0]), doc["label"])
