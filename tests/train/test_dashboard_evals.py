@@ -30,6 +30,10 @@ def test_evals_page_compares_runs_and_traces_the_model(
     assert "winnow_arc_easy" in set(table["task"])
     shown = texts(app)
     assert "differs: num_fewshot" in shown
+    assert "ev-a [limit 8], ev-b [limit 8]: scored on a subset of each task (--limit)" in shown
+    best = next(f.value for f in app.dataframe if "best run" in f.value.columns)
+    assert set(best["best run"]) <= {"ev-a", "ev-b", "tie"} and len(best)
+    assert not set(best["metric"]) & {"answered_yes", "truth_yes"}
     assert f"run {scored.base} (pretrain) trained on:" in shown
     links = {(link.proto.label, link.proto.query_string) for link in app.get("page_link")}
     assert (f"{scored.text}@v1", f"dataset={scored.text}%40v1") in links

@@ -240,6 +240,7 @@ def test_compare_marks_settings_and_flips(scored: Lab, capsys: pytest.CaptureFix
         gained = sum(b[d] > a[d] for d in a)
         lost = sum(b[d] < a[d] for d in a)
         assert re.search(rf"ev-b\W+winnow_arc_easy\W+{metric}\W+8\W+{gained}\W+{lost}\W", out)
+    assert "ev-a [limit 8], ev-b [limit 8]: scored on a subset of each task" in out
     code, out = run_cli(
         capsys, "evaluate", "compare", "ev-a", "ev-b", "--strict", "-w", str(scored.root)
     )
@@ -458,3 +459,24 @@ def test_halueval_summarization_runs_by_the_book_once_its_data_is_there(
     got = {(r["task"], r["metric"]) for r in results}
     assert ("winnow_halueval_summarization_gen", "unparseable") in got
     assert ("winnow_halueval_summarization", "truth_yes") in got
+
+
+def test_best_run_follows_the_metric_direction_and_names_ties() -> None:
+    """Three runs: the highest acc wins, the lowest perplexity wins, equal values tie, and
+    descriptive metrics name no winner."""
+    from types import SimpleNamespace
+
+    from winnow.evals.compare import best_run
+
+    runs = [SimpleNamespace(name=n) for n in ("a", "b", "c")]
+    better = {("t", "acc"): True, ("t", "word_perplexity"): False}
+
+    def row(metric: str, *values: float | None) -> dict:
+        return {"task": "t", "metric": metric} | {
+            f"value:{n}": v for n, v in zip("abc", values, strict=True)
+        }
+
+    assert best_run(row("acc", 0.2, 0.5, 0.4), runs, better) == "b"
+    assert best_run(row("word_perplexity", 9.0, 12.0, 7.5), runs, better) == "c"
+    assert best_run(row("acc", 0.5, 0.5, None), runs, better) == "tie"
+    assert best_run(row("answered_yes", 0.1, 0.9, 0.5), runs, better) == ""

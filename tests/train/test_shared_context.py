@@ -189,3 +189,30 @@ def test_an_empty_choice_list_ends_as_it_ends_in_lm_eval(
     found = outcome(ours, tmp_path)
     assert found == outcome(hf, tmp_path)
     assert found[0] == "ValueError", "lm-eval no longer refuses an empty choice list"
+
+
+def test_eager_attention_takes_the_mask_as_added_values(
+    models: tuple[HFLM, SharedContextLM],
+) -> None:
+    hf, ours = models
+    shots = "Question: what is the capital of France?\nAnswer: Paris\n\n" * 2
+    batch = requests(hf, [(shots + "Question: and Spain?\nAnswer:", c) for c in (" Madrid", " no")])
+    config = ours.model.config
+    kept = config._attn_implementation
+    try:
+        config._attn_implementation = "eager"
+        assert ours.shares()
+        assert_same_answers(ours.loglikelihood(batch), hf.loglikelihood(batch))
+    finally:
+        config._attn_implementation = kept
+
+
+def test_rows_that_save_little_go_to_lm_evals_own_path() -> None:
+    """Two long choices after a short question (PIQA) save under a fifth of the tokens and go
+    to lm-eval's path; four short choices after a longer question (ARC) stay."""
+    piqa = [(None, list(range(13)), list(range(50, 105))) for _ in range(2)]
+    arc = [(None, list(range(25)), [7, 8, 9, 10]) for _ in range(4)]
+    for encoded, expected in ((piqa, False), (arc, True)):
+        groups, _ = shared_groups(encoded, 1000)
+        (family,) = families(groups, encoded)
+        assert shared_context.pays(family, encoded) is expected

@@ -233,7 +233,14 @@ def models_table(ws: Workspace, runs: dict[str, str]) -> None:
     tasks = sorted(
         set().union(*(f.filter(pl.col("metric") == "acc")["alias"] for f in frames.values()))
     )
-    table = new_table("base, SFT and DPO (acc ± stderr)", "model", "eval run", *tasks)
+    limits = {v for f in frames.values() for v in f["limit"].drop_nulls().to_list()}
+    subset = f"; a subset: --limit {', '.join(f'{v:g}' for v in sorted(limits))}" if limits else ""
+    table = new_table(
+        f"base, SFT and DPO (acc ± stderr{subset})",
+        "model",
+        "eval run",
+        *tasks,
+    )
     for stage, frame in frames.items():
         acc = {r["alias"]: r for r in frame.filter(pl.col("metric") == "acc").iter_rows(named=True)}
         cells = [

@@ -137,8 +137,10 @@ def torch_cuda() -> bool:
 
 def print_scores(record: dict) -> None:
     """The eval run's scores, contamination flags and where its files are."""
+    limit = record["settings"].get("limit")
+    subset = "" if limit is None else f" (a subset: --limit {limit:g} per task)"
     table = new_table(
-        f"eval run {record['name']}: {record['model']['ref']}",
+        f"eval run {record['name']}: {record['model']['ref']}{escape(subset)}",
         "task",
         "metric",
         "value",
@@ -214,13 +216,18 @@ def compare(
     import polars as pl
 
     from winnow.evals.compare import (
+        DESCRIPTIVE,
         RESAMPLES,
         SEED,
+        best_run,
         check_options,
         delta_table,
         differences,
         flips,
+        higher_is_better,
         load_eval_run,
+        subset_label,
+        subset_note,
         version_note,
     )
     from winnow.workspace import Workspace
@@ -240,9 +247,16 @@ def compare(
     for line in diffs:
         console.print(f"[yellow]differs:[/] {escape(line)}")
     first = loaded[0].name
+    better = higher_is_better(loaded[0])
     level = f"{100 * (1 - alpha):g}%"
     view = new_table(
-        "scores", "task", "metric", first, *[f"{r.name} (delta)" for r in loaded[1:]], "flag"
+        "scores",
+        "task",
+        "metric",
+        escape(subset_label(loaded[0])),
+        *[escape(f"{subset_label(r)} (delta)") for r in loaded[1:]],
+        "best",
+        "flag",
     )
     for row in table.iter_rows(named=True):
         cells = [fmt(row[f"value:{first}"], row[f"stderr:{first}"])]
@@ -255,9 +269,12 @@ def compare(
             escape(row["alias"]),
             row["metric"],
             *cells,
+            escape(best_run(row, loaded, better)),
             "contaminated" if row["contaminated"] else "",
         )
     console.print(view)
+    if note := subset_note(loaded):
+        console.print(escape(note))
     tested = sum(table[f"p:{r.name}"].drop_nulls().len() for r in loaded[1:])
     adjust = "p after Holm's correction" if correction == "holm" else "p, uncorrected,"
     console.print(
@@ -294,7 +311,9 @@ def compare(
             )
         console.print(paired)
         untested = table.filter(
-            pl.col(f"test:{run.name}").is_null() & pl.col(f"delta:{run.name}").is_not_null()
+            pl.col(f"test:{run.name}").is_null()
+            & pl.col(f"delta:{run.name}").is_not_null()
+            & ~pl.col("metric").is_in(sorted(DESCRIPTIVE))
         )
         if untested.height:
             names = ", ".join(f"{t} {m}" for t, m in untested.select("alias", "metric").iter_rows())

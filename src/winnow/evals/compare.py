@@ -546,3 +546,32 @@ def flipped(
     columns = ["doc_id", "change", "target", f"response:{first.name}", f"response:{other.name}"]
     schema = {c: pl.Utf8 for c in [*columns, "prompt", "doc_hash"]} | {"doc_id": pl.Int64}
     return pl.DataFrame(found, schema=schema)
+
+
+def subset_label(run: EvalRun) -> str:
+    """A run's name, with its --limit when it scored a subset of each task."""
+    limit = run.record["settings"].get("limit")
+    return run.name if limit is None else f"{run.name} [limit {limit:g}]"
+
+
+def subset_note(runs: list[EvalRun]) -> str | None:
+    """One line naming the runs scored on a subset, or None."""
+    subsets = [subset_label(r) for r in runs if r.record["settings"].get("limit") is not None]
+    if not subsets:
+        return None
+    return (
+        f"{', '.join(subsets)}: scored on a subset of each task (--limit), not the whole "
+        "task; a published figure is over the whole task"
+    )
+
+
+def best_run(row: dict[str, Any], runs: list[EvalRun], better: dict[tuple[str, str], bool]) -> str:
+    """The run with the best value of a delta-table row (by the metric's direction), `tie`
+    when several share it, blank for descriptive metrics or a single value."""
+    values = {r.name: row[f"value:{r.name}"] for r in runs if row[f"value:{r.name}"] is not None}
+    if row["metric"] in DESCRIPTIVE or len(values) < 2:
+        return ""
+    pick = max if better.get((row["task"], row["metric"]), True) else min
+    top = pick(values.values())
+    winners = [name for name, value in values.items() if value == top]
+    return winners[0] if len(winners) == 1 else "tie"

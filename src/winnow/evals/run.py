@@ -341,7 +341,7 @@ def finish(ctx: EvalContext) -> None:
     (ctx.run.path / "results.json").write_text(
         json.dumps(results, indent=2, default=handle_non_serializable), encoding="utf-8"
     )
-    scores = score_rows(results, ctx.run.path.name, ctx.model, flagged)
+    scores = score_rows(results, ctx.run.path.name, ctx.model, flagged, ctx.opts.lm_limit())
     scores.write_parquet(ctx.run.path / "scores.parquet")
     ctx.run.update(
         status="completed",

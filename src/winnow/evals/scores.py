@@ -27,6 +27,7 @@ SCHEMA = {
     "version": pl.Utf8,
     "higher_is_better": pl.Boolean,
     "contaminated": pl.Boolean,
+    "limit": pl.Float64,
 }
 """Columns of scores.parquet."""
 
@@ -40,9 +41,14 @@ def number(value: Any) -> float | None:
 
 
 def score_rows(
-    results: dict[str, Any], run: str, model: dict[str, Any], flagged: set[str]
+    results: dict[str, Any],
+    run: str,
+    model: dict[str, Any],
+    flagged: set[str],
+    limit: float | None,
 ) -> pl.DataFrame:
-    """lm-eval's results as one row per task, metric and filter."""
+    """lm-eval's results as one row per task, metric and filter; `limit` marks a run scored on
+    a subset of each task (--limit), null when it scored every document."""
     rows = []
     groups = set(results.get("group_subtasks", {}))
     for task, block in results["results"].items():
@@ -69,6 +75,7 @@ def score_rows(
                     "version": str(results.get("versions", {}).get(task)),
                     "higher_is_better": better.get(metric),
                     "contaminated": task in flagged,
+                    "limit": None if limit is None else float(limit),
                 }
             )
     return pl.DataFrame(rows, schema=SCHEMA)

@@ -10,6 +10,7 @@ metrics and aggregation are untouched, and only the forward passes change."""
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,11 @@ ROW_TOKENS = 1024
 
 ROW_SCORED = 256
 """Scored positions (logits kept) a row of joined contexts may reach."""
+
+SAVING = 0.8
+"""A row is run here only when its tokens are at most this share of what lm-eval would run
+for the same requests; else (two long choices after a short question) lm-eval's own path is
+as fast."""
 
 STEM, PAD = -1, -2
 """Group marks of a row's shared prefix and of its padding."""
@@ -80,6 +86,20 @@ class Family:
         if tokens > ROW_TOKENS or scored > ROW_SCORED:
             return None
         return Family(self.stem[:shared], [*self.groups, group], tokens, scored)
+
+
+def lm_eval_tokens(group: Group, requests: list[Request]) -> int:
+    """Tokens lm-eval's HF model runs for a group: one row per continuation, or one row in
+    all when every continuation is a single token (its one-token logits cache)."""
+    lengths = [len(requests[i][2]) for i in group.members]
+    if max(lengths) == 1:
+        return len(group.context)
+    return sum(len(group.context) + n - 1 for n in lengths)
+
+
+def pays(family: Family, requests: list[Request]) -> bool:
+    """Whether a row runs at most SAVING of the tokens lm-eval would for its requests."""
+    return family.tokens <= SAVING * sum(lm_eval_tokens(g, requests) for g in family.groups)
 
 
 def common_prefix(a: tuple[int, ...], b: tuple[int, ...]) -> int:
@@ -208,10 +228,15 @@ class SharedContextLM(HFLM):
         override_bs: int | None = None,
     ) -> list[Answer]:
         """lm-eval's answers in lm-eval's order; the cache hook gets each as HFLM gives it."""
-        if self.backend != "causal" or self.model.config._attn_implementation not in MASKS:
+        if not self.shares():
             return super()._loglikelihood_tokens(requests, disable_tqdm, override_bs)
         groups, rest = shared_groups(requests, self.window())
-        rows = families(groups, requests)
+        rows = []
+        for family in families(groups, requests):
+            if pays(family, requests):
+                rows.append(family)
+            else:
+                rest += [i for g in family.groups for i in g.members]
         answers: list[Answer | None] = [None] * len(requests)
         if rest:
             alone = super()._loglikelihood_tokens([requests[i] for i in rest], True, override_bs)
@@ -233,6 +258,16 @@ class SharedContextLM(HFLM):
         if any(a is None for a in answers):
             raise RuntimeError("a log-likelihood request was left unscored")
         return answers  # type: ignore[return-value]
+
+    def shares(self) -> bool:
+        """Whether this model can take shared rows: a decoder whose attention takes a custom
+        mask and whose forward keeps only the logits asked for."""
+        forward = inspect.signature(self.model.forward).parameters
+        return (
+            self.backend == "causal"
+            and self.model.config._attn_implementation in MASKS
+            and {"position_ids", "logits_to_keep"} <= set(forward)
+        )
 
     def window(self) -> int:
         """The longest context plus continuation lm-eval scores untruncated, and no longer

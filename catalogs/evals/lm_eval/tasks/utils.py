@@ -6,6 +6,7 @@ those YAMLs in the rendered include dir. Only numpy/datasets (both lm-eval depen
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -184,9 +185,15 @@ PAPER_FIELDS = {
 }
 
 
+@functools.cache
+def paper_instruction(task: str) -> str:
+    """The script's instruction file, read once."""
+    return (PROMPTS / f"{task}_evaluation_instruction.txt").read_text(encoding="utf-8")
+
+
 def paper_prompt(task: str, first: str, second: str) -> str:
     """evaluate.py's prompt: instruction, the two fields, then "#Your Judgement#:"."""
-    instruction = (PROMPTS / f"{task}_evaluation_instruction.txt").read_text(encoding="utf-8")
+    instruction = paper_instruction(task)
     name, _, other, _, _ = PAPER_FIELDS[task]
     return f"{instruction}\n\n{name}: {first}\n{other}: {second}\n#Your Judgement#:"
 

@@ -18,11 +18,14 @@ from winnow.evals.compare import (
     CORRECTIONS,
     RESAMPLES,
     EvalRun,
+    best_run,
     delta_table,
     differences,
     flipped,
     flips,
+    higher_is_better,
     load_eval_run,
+    subset_note,
 )
 from winnow.train.runs import read_metrics
 from winnow.workspace import Workspace
@@ -172,6 +175,8 @@ def comparison(runs: list[EvalRun]) -> None:
         "Correction across tasks and metrics", CORRECTIONS, index=0, key="correction"
     )
     table = delta_table(runs, alpha, correction)
+    if note := subset_note(runs):
+        st.warning(note)
     adjusted = "after Holm's correction across the table" if correction == "holm" else "alone"
     st.markdown(
         f"**Scores** against the baseline **{runs[0].name}**: each delta is tested on the "
@@ -180,6 +185,13 @@ def comparison(runs: list[EvalRun]) -> None:
         f"{adjusted}, `significant` when it is below {alpha:g}"
     )
     st.dataframe(compact(table, runs), hide_index=True, column_config=columns(runs[0].name))
+    if len(runs) > 1:
+        better = higher_is_better(runs[0])
+        best = table.select(pl.col("alias").alias("task"), metric_label()).with_columns(
+            pl.Series("best run", [best_run(r, runs, better) for r in table.iter_rows(named=True)])
+        )
+        st.markdown("**Best run** per task and metric (`tie` when several share the best value)")
+        st.dataframe(best.filter(pl.col("best run") != ""), hide_index=True)
     with st.expander("Every column: stderr, the tests, documents, intervals, contamination"):
         st.caption(f"`low`/`high`: the {100 * (1 - alpha):g}% paired-bootstrap interval")
         st.dataframe(table, hide_index=True)
@@ -190,7 +202,11 @@ def comparison(runs: list[EvalRun]) -> None:
     score_chart(runs, metric)
     halluc = table.filter(pl.col("task").str.contains("|".join(HALLUCINATION)))
     if halluc.height:
-        st.markdown("**Hallucination** (HaluEval: judgment accuracy, unparseable rate; TruthfulQA)")
+        st.markdown(
+            "**Hallucination** (HaluEval: judgment accuracy, unparseable rate, and the Yes/No "
+            "balance: `answered_yes` against `truth_yes`; a model answering one way only scores "
+            "max(truth_yes, 1 - truth_yes); TruthfulQA)"
+        )
         st.dataframe(compact(halluc, runs), hide_index=True, column_config=columns(runs[0].name))
     flagged = table.filter(pl.col("contaminated"))
     if flagged.height:
