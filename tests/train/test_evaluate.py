@@ -480,3 +480,14 @@ def test_best_run_follows_the_metric_direction_and_names_ties() -> None:
     assert best_run(row("word_perplexity", 9.0, 12.0, 7.5), runs, better) == "c"
     assert best_run(row("acc", 0.5, 0.5, None), runs, better) == "tie"
     assert best_run(row("answered_yes", 0.1, 0.9, 0.5), runs, better) == ""
+
+
+def test_task_listing_marks_optional_tasks_whose_data_is_missing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The summarization tasks are listed as missing, with where to get their data."""
+    code, out = run_cli(capsys, "evaluate", "tasks")
+    assert code == 0, out
+    assert re.search(r"winnow_halueval_summarization\s*│\s*task\s*│\s*│\s*missing", out)
+    assert re.search(r"winnow_arc_easy\s*│\s*task\s*│\s*arc_easy\s*│\s*│", out)
+    assert "github.com/RUCAIBox/HaluEval" in out

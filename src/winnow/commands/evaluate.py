@@ -359,13 +359,20 @@ def list_tasks() -> None:
 
     Example: winnow evaluate tasks
     """
-    from winnow.evals.catalog import load_catalog, task_summary
+    from winnow.evals.catalog import absent_data, load_catalog, task_summary
 
     catalog = load_catalog()
-    table = new_table(f"local tasks (data root {catalog.data_root})", "name", "kind", "eval set")
+    absent = absent_data(catalog, {"data_root": str(catalog.data_root)})
+    table = new_table(
+        f"local tasks (data root {catalog.data_root})", "name", "kind", "eval set", "data"
+    )
     for row in task_summary(catalog):
-        table.add_row(row["name"], row["kind"], row["eval_set"] or "")
+        missing = next((t for t in absent if row["name"].startswith(t)), None)
+        data = "missing" if missing else ""
+        table.add_row(row["name"], row["kind"], row["eval_set"] or "", data)
     console.print(table)
+    for task, where in absent.items():
+        console.print(escape(f"{task}*: optional, its data is not here; put {where} there"))
     for suite, group in catalog.suites.items():
         console.print(f"suite {suite}: {group}")
     console.print("lm-eval's own (online): " + ", ".join(catalog.hub_tasks))
