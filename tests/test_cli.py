@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -31,9 +32,11 @@ def test_demo_then_every_data_command(
         scores = runs[f"eval-{model}"]
         assert scores["status"] == "completed" and scores["tasks"]["winnow_arc_easy"]["task_hash"]
         assert f"eval run eval-{model}: {model}" in out
-    assert "eval-demo-sft (delta)" in out and "eval-demo-dpo (delta)" in out
+    assert re.search(r"eval-demo-sft \[limit \d+\] \(delta\).*eval-demo-dpo \[limit \d+\]", out)
+    assert "scored on a subset of each task (--limit)" in out and "best" in out
     assert "demo stages" in out and "total" in out and "dashboard -w" in out
-    assert "base, SFT and DPO (acc ± stderr)" in out and "│ DPO │ eval-demo-dpo │" in out
+    assert re.search(r"base, SFT and DPO \(acc ± stderr; a subset: --limit \d+\)", out)
+    assert "│ DPO │ eval-demo-dpo │" in out
     manifest = json.loads(next(workspace.glob("datasets/demo-web/v1/manifest.json")).read_text())
     counts = manifest["counts"]
     assert counts["input"] == 29 and counts["quarantined"] == 2
