@@ -359,7 +359,7 @@ def list_tasks() -> None:
 
     Example: winnow evaluate tasks
     """
-    from winnow.evals.catalog import absent_data, load_catalog, task_summary
+    from winnow.evals.catalog import absent_data, absent_for, load_catalog, task_summary
 
     catalog = load_catalog()
     absent = absent_data(catalog, {"data_root": str(catalog.data_root)})
@@ -367,8 +367,7 @@ def list_tasks() -> None:
         f"local tasks (data root {catalog.data_root})", "name", "kind", "eval set", "data"
     )
     for row in task_summary(catalog):
-        missing = next((t for t in absent if row["name"].startswith(t)), None)
-        data = "missing" if missing else ""
+        data = "missing" if absent_for(row["name"], absent) else ""
         table.add_row(row["name"], row["kind"], row["eval_set"] or "", data)
     console.print(table)
     for task, where in absent.items():

@@ -109,6 +109,11 @@ def absent_data(catalog: Catalog, values: dict[str, str]) -> dict[str, str]:
     return found
 
 
+def absent_for(name: str, absent: dict[str, str]) -> str | None:
+    """Where to get the data of task `name` when it is an optional task whose data is absent."""
+    return next((where for task, where in absent.items() if name.startswith(task)), None)
+
+
 def suite_tasks(catalog: Catalog, suite: str | None, tasks: str | None) -> list[str]:
     """The lm-eval task or group names a --suite or --tasks list asks for."""
     if bool(suite) == bool(tasks):
@@ -131,12 +136,11 @@ def check_tasks(names: list[str], known: set[str], catalog: Catalog) -> None:
         return
     absent = absent_data(catalog, {"data_root": str(catalog.data_root)})
     for name in unknown:
-        for task, where in absent.items():
-            if name.startswith(task):
-                raise WinnowError(
-                    f"--tasks {name}: its data is not here; put {where} there, or set "
-                    "$WINNOW_DATA_ROOT to the folder holding evals/."
-                )
+        if where := absent_for(name, absent):
+            raise WinnowError(
+                f"--tasks {name}: its data is not here; put {where} there, or set "
+                "$WINNOW_DATA_ROOT to the folder holding evals/."
+            )
     local = sorted(n for n in known if n.startswith("winnow_") and not n.startswith("winnow_mmlu_"))
     raise WinnowError(
         f"--tasks {', '.join(unknown)}: no such lm-eval task or group; local tasks: "

@@ -23,8 +23,8 @@ from winnow.train.data import load_training_set
 from winnow.train.runs import TRAIN_PACKAGES, RunFolder, now, open_run
 from winnow.workspace import Workspace, check_name
 
-BACKENDS = {"winnow": "winnow", "hf": "hf", "vllm": "vllm"}
-"""--backend: lm-eval's registered model name (`winnow` is evals/shared_context.py)."""
+BACKENDS = ("winnow", "hf", "vllm")
+"""--backend values, each lm-eval's registered model name (`winnow`: evals/shared_context.py)."""
 
 PERPLEXITY_TASK = "winnow_heldout_ppl"
 """The task --perplexity adds."""
@@ -65,7 +65,7 @@ class EvalOptions:
                 raise WinnowError("--backend vllm needs a CUDA GPU; use winnow or hf here.")
             if importlib.util.find_spec("vllm") is None:
                 raise WinnowError("--backend vllm: vLLM is not installed; pip install vllm.")
-        return BACKENDS[self.backend]
+        return self.backend
 
     def lm_limit(self) -> int | float | None:
         """lm-eval's limit: documents per task (1 or more) or a fraction (under 1)."""

@@ -204,11 +204,12 @@ def lay_out(batch: list[Family], requests: list[Request]) -> Rows:
         groups[row, pad:] = torch.tensor([t.group for t in tokens])
         branches[row, pad:] = torch.tensor([t.branch for t in tokens])
         first = keep - len(scored)
-        lasts = [first + c for c, t in enumerate(scored) if t.branch == STEM]
+        by_branch: dict[int, list[int]] = {}
+        for column, token in enumerate(scored, start=first):
+            by_branch.setdefault(token.branch, []).append(column)
         for number, group in enumerate(family.groups):
             for index in group.members:
-                tail = [first + c for c, t in enumerate(scored) if t.branch == index]
-                columns[index] = [lasts[number], *tail]
+                columns[index] = [by_branch[STEM][number], *by_branch.get(index, [])]
     gq, gk = groups.unsqueeze(2), groups.unsqueeze(1)
     bq, bk = branches.unsqueeze(2), branches.unsqueeze(1)
     earlier = positions.unsqueeze(1) <= positions.unsqueeze(2)
