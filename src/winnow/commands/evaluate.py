@@ -27,7 +27,8 @@ def evaluate(
     model: Annotated[
         str | None,
         typer.Option(
-            help="A run name, a model folder, a .gguf file or a hub id (cached or online).",
+            help="A run name, a model folder, a .gguf file (converted once into a folder in "
+            "$WINNOW_CACHE/gguf, loaded from there after) or a hub id (cached or online).",
             show_default=False,
         ),
     ] = None,

@@ -14,6 +14,7 @@ from winnow.devices import device_info
 from winnow.errors import WinnowError
 from winnow.evals.catalog import Catalog, check_tasks, load_catalog, render_tasks, suite_tasks
 from winnow.evals.contamination import contamination, flagged_tasks
+from winnow.evals.gguf_folder import loadable
 from winnow.evals.heldout import heldout_values
 from winnow.evals.model import model_args, model_record, resolve_model
 from winnow.evals.scores import config_hash, data_files, score_rows
@@ -315,9 +316,10 @@ def finish(ctx: EvalContext) -> None:
     import winnow.evals.shared_context  # noqa: F401  (registers the winnow model with lm-eval)
 
     tracker = EvaluationTracker(output_path=str(ctx.run.path / "lm_eval"))
+    loaded = loadable(ctx.base, ctx.model["fingerprint"])
     results = simple_evaluate(
         model=ctx.opts.lm_model(ctx.device),
-        model_args=model_args(ctx.base, ctx.dtype),
+        model_args=model_args(loaded, ctx.dtype),
         tasks=ctx.names,
         task_manager=manager,
         num_fewshot=ctx.opts.num_fewshot,
@@ -346,6 +348,7 @@ def finish(ctx: EvalContext) -> None:
     ctx.run.update(
         status="completed",
         finished_at=now(),
+        model={**ctx.model, "loaded_from": loaded.path},
         versions=package_versions((*TRAIN_PACKAGES, "lm_eval")),
         settings=settings(ctx.opts, results, ctx.dtype),
         tasks=task_records(results, results.get("task_hashes", {})),
