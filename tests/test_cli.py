@@ -37,6 +37,12 @@ def test_demo_then_every_data_command(
     assert "demo stages" in out and "total" in out and "dashboard -w" in out
     assert re.search(r"base, SFT and DPO \(acc ± stderr; a subset: --limit \d+\)", out)
     assert "│ DPO │ eval-demo-dpo │" in out
+    ablation = json.loads((workspace / "ablations/demo-ablation/ablation.json").read_text())
+    assert ablation["status"] == "completed" and len(ablation["units"]) == 4
+    assert ablation["datasets"]["demo"]["reused"] is True
+    assert ablation["datasets"]["demo"]["dataset"] == "demo-web@v1"
+    assert "Verdict of demo-ablation" in out and "demo minus unfiltered" in out
+    assert all(" ".join(line.split()) in out for line in ablation["verdict"])
     manifest = json.loads(next(workspace.glob("datasets/demo-web/v1/manifest.json")).read_text())
     counts = manifest["counts"]
     assert counts["input"] == 29 and counts["quarantined"] == 2

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from winnow.commands import curate, dashboard, data, demo, evaluate, jobs, labels, train
+from winnow.commands import ablate, curate, dashboard, data, demo, evaluate, jobs, labels, train
 from winnow.commands.train.sampling import generate
 from winnow.console import console
 from winnow.errors import WinnowError, storage_error
@@ -23,6 +23,7 @@ app = typer.Typer(
 app.add_typer(curate.app, name="curate")
 app.add_typer(data.app, name="data")
 app.command("demo")(demo.demo)
+app.command("ablate")(ablate.ablate)
 app.add_typer(train.app, name="train")
 app.command("generate")(generate)
 app.add_typer(evaluate.app, name="evaluate")

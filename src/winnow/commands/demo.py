@@ -15,6 +15,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from winnow.commands import evaluate
 from winnow.commands.evaluate import print_scores
@@ -36,6 +37,9 @@ empty answer, a degenerate one and a repeated instruction."""
 PREFERENCE_SAMPLE = DEMO_FOLDER / "preference_sample.jsonl"
 """Ranked answer pairs written for Winnow, with a duplicate pair, identical answers and an
 empty prompt among them."""
+REFERENCE_SAMPLE = DEMO_FOLDER / "reference_sample.jsonl"
+"""Short encyclopedic paragraphs written for Winnow, copied nowhere in the web sample: the
+reference text of the demo's ablation."""
 EVAL_TASKS = "winnow_arc_easy,winnow_halueval_qa"
 """What the demo scores each model on: a benchmark and a hallucination task."""
 
@@ -51,8 +55,13 @@ def invoked_as() -> str:
 
 def free_run(ws: Workspace, stem: str) -> str:
     """The first of STEM, STEM-2, STEM-3... with no run yet, so the demo can run again."""
+    return free_name(ws.root / "runs", stem)
+
+
+def free_name(folder: Path, stem: str) -> str:
+    """The first of STEM, STEM-2, STEM-3... not in FOLDER."""
     name, number = stem, 1
-    while (ws.root / "runs" / name).exists():
+    while (folder / name).exists():
         number += 1
         name = f"{stem}-{number}"
     return name
@@ -69,9 +78,12 @@ class Sizes:
     prompts: int = 10
     answers: int = 4
     eval_limit: int = 20
+    ablation_tokens: int = 16_384
 
 
-QUICK = Sizes(pretrain=8, sft=4, reward=4, dpo=4, prompts=4, answers=2, eval_limit=4)
+QUICK = Sizes(
+    pretrain=8, sft=4, reward=4, dpo=4, prompts=4, answers=2, eval_limit=4, ablation_tokens=4_096
+)
 """`--quick` (or WINNOW_DEMO_QUICK=1): the same stages, shrunk for CI."""
 
 
@@ -122,7 +134,8 @@ def demo(
 ) -> None:
     """The whole loop on samples shipped with Winnow: curate web, instruction and preference
     samples; pretrain a tiny model; SFT; a reward model; rejection sampling; DPO; evaluate
-    base, SFT and DPO; compare them; then the command that opens the dashboard.
+    base, SFT and DPO; compare them; an ablation (no filtering against the demo recipe, two
+    seeds, reference perplexity) and its verdict; then the command that opens the dashboard.
 
     Example: winnow demo -w workspace
     """
@@ -192,6 +205,7 @@ def demo(
     evaluated = evaluate_demo(ws, [base, tuned, aligned], sizes.eval_limit, stages)
     if len(evaluated) > 1:
         evaluate.compare(runs=evaluated, workspace=where)
+    ablation_demo(ws, sizes.ablation_tokens, stages)
     summary(stages)
     if evaluated:
         models_table(ws, dict(zip(("base", "SFT", "DPO"), evaluated, strict=True)))
@@ -220,6 +234,38 @@ def evaluate_demo(ws: Workspace, models: list[str], limit: int, stages: Stages) 
         print_scores(run.record)
         names.append(name)
     return names
+
+
+def ablation_demo(ws: Workspace, tokens: int, stages: Stages) -> None:
+    """No filtering against the demo recipe: two seeds of token-matched tiny models each,
+    perplexity on the reference sample; print the verdict."""
+    from winnow.ablate.plan import AblationPlan
+    from winnow.ablate.runner import Ablation
+    from winnow.curate.recipes import load_recipe
+    from winnow.curate.runner import RunOptions, run_recipe
+    from winnow.curate.sources import resolve_source
+
+    name = free_name(ws.root / "ablations", "demo-ablation")
+    title = f"ablation {name}: unfiltered against demo, {tokens:,} tokens a model, 2 seeds"
+    with stages.stage(title):
+        source = resolve_source(str(REFERENCE_SAMPLE))
+        reference = run_recipe(
+            ws, load_recipe("unfiltered"), source, "demo-reference", RunOptions()
+        )
+        plan = AblationPlan(
+            output=name,
+            source=str(DEMO_SAMPLE),
+            recipes=["unfiltered", "demo"],
+            tokens=tokens,
+            seeds=2,
+            references=[reference.ref],
+            sets=["batch_size=4", "max_length=128", "save_steps=1000"],
+        )
+        ablation = Ablation(ws, plan)
+        record = ablation.run()
+    console.print(f"[bold]Verdict[/] of {name} ({ablation.path / 'report.md'}):")
+    for line in record["verdict"]:
+        console.print(f"- {escape(line)}", highlight=False)
 
 
 def models_table(ws: Workspace, runs: dict[str, str]) -> None:

@@ -79,10 +79,18 @@ def evaluate(
     perplexity: Annotated[
         str | None,
         typer.Option(
-            help="Dataset NAME or NAME@vN: add perplexity on its held-out split.",
+            help="Dataset NAME or NAME@vN: add perplexity on its held-out split (the one the "
+            "model's own pretraining held out, else a fixed 5%).",
             show_default=False,
         ),
     ] = None,
+    perplexity_all: Annotated[
+        bool,
+        typer.Option(
+            help="With --perplexity on text the model never trained on: score every document "
+            "instead of 5% (reference text for ablations)."
+        ),
+    ] = False,
     output: Annotated[
         str | None,
         typer.Option(help="Eval run name (default eval-MODEL-SUITE).", show_default=False),
@@ -117,6 +125,7 @@ def evaluate(
         backend=backend,
         include_paths=list(include_path or []),
         perplexity=perplexity,
+        perplexity_all=perplexity_all,
         output=output,
     )
     ws = Workspace.resolve(workspace)

@@ -80,3 +80,32 @@ def loss(frame: pl.DataFrame) -> alt.Chart:
             tooltip=["series", "step", "loss"],
         )
     )
+
+
+def seed_spread(frame: pl.DataFrame, title: str) -> alt.Chart:
+    """One metric per recipe: each seed's value as a point, the mean as a tick, and a bar
+    from the lowest seed to the highest."""
+    base = alt.Chart(frame).encode(x=alt.X("arm:N", sort=None, axis=LABEL, title="recipe"))
+    points = base.mark_point(filled=True, size=60).encode(
+        y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)),
+        color=alt.Color("seed:N", title="seed"),
+        tooltip=["arm", "seed", "value", "run"],
+    )
+    spread = base.mark_rule().encode(y="min(value):Q", y2="max(value):Q")
+    mean = base.mark_tick(thickness=2, size=28, color="black").encode(y="mean(value):Q")
+    return spread + points + mean
+
+
+def loss_by_run(frame: pl.DataFrame) -> alt.Chart:
+    """Training loss against step, a colour per recipe and a line per seed."""
+    return (
+        alt.Chart(frame)
+        .mark_line()
+        .encode(
+            x=alt.X("step:Q", axis=COUNT, title="training step"),
+            y=alt.Y("loss:Q", title="training loss"),
+            color=alt.Color("arm:N", title="recipe"),
+            detail="run:N",
+            tooltip=["arm", "seed", "run", "step", "loss"],
+        )
+    )

@@ -22,6 +22,7 @@ PAGES = {
     "label": "views/label.py",
     "jobs": "views/jobs.py",
     "evals": "views/evals.py",
+    "ablations": "views/ablations.py",
 }
 """url path -> page script (views/, not pages/, which Streamlit would also list), in menu order."""
 

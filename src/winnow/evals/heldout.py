@@ -1,6 +1,6 @@
 """The held-out text a perplexity eval reads: the documents a pretraining run held out of the
 same dataset (same fraction, seed and document limit, chosen as `train.blocks` chooses them),
-else a fixed 5% of it."""
+else a fixed 5% of it, or all of it when asked (reference text the model never trained on)."""
 
 from __future__ import annotations
 
@@ -45,11 +45,15 @@ def documents(version: DatasetVersion) -> Iterator[str]:
             yield from (text for text in batch.column(0).to_pylist() if text)
 
 
-def heldout_values(ws: Workspace, ref: str, base: Any, folder: Path) -> dict[str, str]:
+def heldout_values(
+    ws: Workspace, ref: str, base: Any, folder: Path, whole: bool = False
+) -> dict[str, str]:
     """Write the held-out documents of dataset `ref` to FOLDER/heldout.jsonl (those the
-    model's pretraining run held out, else a fixed 5%); the task values."""
+    model's pretraining run held out, else all of them with `whole`, else a fixed 5%); the
+    task values."""
     version, record = load_training_set(ws, ref, "text")
-    fraction, seed, max_rows = run_split(ws, base, record["fingerprint"]) or DEFAULT_SPLIT
+    split = run_split(ws, base, record["fingerprint"])
+    fraction, seed, max_rows = split or ((1.0, 0, None) if whole else DEFAULT_SPLIT)
     count = sum(1 for _ in documents(version))
     within = min(count, max_rows or count)
     if within < 2:

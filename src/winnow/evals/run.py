@@ -45,6 +45,7 @@ class EvalOptions:
     backend: str = "winnow"
     include_paths: list[str] = field(default_factory=list)
     perplexity: str | None = None
+    perplexity_all: bool = False
     output: str | None = None
 
     def batch(self) -> int | str:
@@ -279,7 +280,7 @@ def evaluate(ws: Workspace, opts: EvalOptions) -> RunFolder:
     try:
         values = {"data_root": str(catalog.data_root)}
         if opts.perplexity:
-            values |= heldout_values(ws, opts.perplexity, base, run.path)
+            values |= heldout_values(ws, opts.perplexity, base, run.path, opts.perplexity_all)
             names = [*names, PERPLEXITY_TASK]
         ctx = EvalContext(
             ws=ws,

@@ -30,6 +30,7 @@ def render() -> None:
     link("label", "Label: quality, ratings, pairwise; agreement; export")
     link("jobs", "Jobs: start and follow curation, training and eval jobs")
     link("evals", "Evals: compare models, flips, contamination, loss curves")
+    link("ablations", "Ablations: which recipe made the better model, over seeds")
     if not dataset_refs(ws):
         st.info("This workspace is empty: `winnow demo -w WORKSPACE` fills it with the whole loop.")
 
