@@ -73,3 +73,22 @@ def write_json(data: Any, path: Path) -> None:
 def read_json(path: Path) -> Any:
     """Read a JSON file."""
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def save_model_folder(model: Any, tokenizer: Any, target: Path) -> None:
+    """Save a model and its tokenizer into a staging folder renamed into place whole, so a
+    crash or a second process never leaves a half-written folder at `target`; a folder
+    another process finished first is kept."""
+    import tempfile
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        staging.rename(target)
+    except OSError:
+        if not target.is_dir():
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

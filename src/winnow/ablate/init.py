@@ -5,10 +5,10 @@ very same weights and differ only in their data."""
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 from winnow.errors import WinnowError
+from winnow.files import save_model_folder
 from winnow.workspace import Workspace
 
 TOKENIZER_DOCS = 20_000
@@ -53,14 +53,7 @@ def initial_model(
         tok = AutoTokenizer.from_pretrained(model)
         torch.manual_seed(seed)
         network = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(model))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        network.save_pretrained(staging)
-        tok.save_pretrained(staging)
-        staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    save_model_folder(network, tok, target)
     return target
 
 

@@ -5,10 +5,9 @@ tokenizer, so every eval after the first skips that cost and scores the same."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
+from winnow.files import save_model_folder
 from winnow.numba_cache import cache_root
 from winnow.train.models import Base
 
@@ -41,14 +40,4 @@ def convert(gguf: Path, folder: Path) -> None:
     )
     model.hf_quantizer = None  # the weights are de-quantized already: save them as they are
     del model.config.quantization_config
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
-        model.save_pretrained(staging)
-        tokenizer.save_pretrained(staging)
-        staging.rename(folder)
-    except OSError:
-        if not folder.is_dir():
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    save_model_folder(model, tokenizer, folder)
