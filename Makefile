@@ -14,14 +14,14 @@ export HF_DATASETS_OFFLINE ?= 1
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev,scale,korean]'
+	$(BIN)/pip install -q -e '.[dev,scale,korean,embed]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 # the peers the benchmarks measure against (datasketch, rensa): the bench extra, not a dependency
 $(BENCH_STAMP): $(STAMP)
-	$(BIN)/pip install -q -e '.[dev,scale,korean,bench]'
+	$(BIN)/pip install -q -e '.[dev,scale,korean,embed,bench]'
 	touch $(BENCH_STAMP)
 
 demo: install

@@ -43,6 +43,14 @@ def test_demo_then_every_data_command(
     assert ablation["datasets"]["demo"]["dataset"] == "demo-web@v1"
     assert "Verdict of demo-ablation" in out and "demo minus unfiltered" in out
     assert all(" ".join(line.split()) in out for line in ablation["verdict"])
+    card = json.loads((workspace / "models/demo-quality-embed/card.json").read_text())
+    assert card["encoder"]["name"] == "minilm"
+    assert card["classes"]["positive"]["usable"] == card["classes"]["negative"]["usable"] == 20
+    model = json.loads((workspace / "datasets/demo-web-model/v1/manifest.json").read_text())
+    assert model["parents"][0]["name"] == "demo-web"
+    assert [s["step"] for s in model["steps"]] == ["embed_classifier", "semantic_dedup"]
+    assert model["counts"]["kept"] + model["counts"]["rejected"] == model["counts"]["input"] == 14
+    assert f"demo-web-model@v1 keeps {model['counts']['kept']}" in out
     manifest = json.loads(next(workspace.glob("datasets/demo-web/v1/manifest.json")).read_text())
     counts = manifest["counts"]
     assert counts["input"] == 29 and counts["quarantined"] == 2

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 
 # light modules only, so --help is quick: commands import heavy ones (data frames, models) when run
 from winnow.commands import instruct, mix, preference, quality
+from winnow.commands.annotate import annotate
 from winnow.commands.options import WorkspaceOption, new_table
 from winnow.commands.synthesize import synthesize
 from winnow.console import console
@@ -25,6 +26,7 @@ app.add_typer(quality.app, name="quality")
 app.command("instruct")(instruct.instruct)
 app.command("preference")(preference.preference)
 app.command("synthesize")(synthesize)
+app.command("annotate")(annotate)
 
 
 def curate_with_progress(

@@ -79,10 +79,19 @@ class Sizes:
     answers: int = 4
     eval_limit: int = 20
     ablation_tokens: int = 16_384
+    quality_examples: int = 60
 
 
 QUICK = Sizes(
-    pretrain=8, sft=4, reward=4, dpo=4, prompts=4, answers=2, eval_limit=4, ablation_tokens=4_096
+    pretrain=8,
+    sft=4,
+    reward=4,
+    dpo=4,
+    prompts=4,
+    answers=2,
+    eval_limit=4,
+    ablation_tokens=4_096,
+    quality_examples=20,
 )
 """`--quick` (or WINNOW_DEMO_QUICK=1): the same stages, shrunk for CI."""
 
@@ -135,7 +144,9 @@ def demo(
     """The whole loop on samples shipped with Winnow: curate web, instruction and preference
     samples; pretrain a tiny model; SFT; a reward model; rejection sampling; DPO; evaluate
     base, SFT and DPO; compare them; an ablation (no filtering against the demo recipe, two
-    seeds, reference perplexity) and its verdict; then the command that opens the dashboard.
+    seeds, reference perplexity) and its verdict; an embedding quality classifier (C4 against
+    Common Crawl pages from ../shared/data) and semantic dedup run over the curated web sample;
+    then the command that opens the dashboard.
 
     Example: winnow demo -w workspace
     """
@@ -206,6 +217,7 @@ def demo(
     if len(evaluated) > 1:
         evaluate.compare(runs=evaluated, workspace=where)
     ablation_demo(ws, sizes.ablation_tokens, stages)
+    model_quality_demo(ws, dataset, sizes.quality_examples, stages)
     summary(stages)
     if evaluated:
         models_table(ws, dict(zip(("base", "SFT", "DPO"), evaluated, strict=True)))
@@ -266,6 +278,54 @@ def ablation_demo(ws: Workspace, tokens: int, stages: Stages) -> None:
     console.print(f"[bold]Verdict[/] of {name} ({ablation.path / 'report.md'}):")
     for line in record["verdict"]:
         console.print(f"- {escape(line)}", highlight=False)
+
+
+def model_quality_demo(
+    ws: Workspace, dataset: DatasetVersion, per_class: int, stages: Stages
+) -> None:
+    """Train an embedding quality classifier on the shared web data (C4 kept, raw Common
+    Crawl removed), filter demo-web with it and with semantic dedup, and compare kept sets."""
+    from winnow.commands.curate import curate_with_progress
+    from winnow.curate.embed_model import EmbedConfig, from_sources, train_embed_model
+    from winnow.curate.runner import RunOptions
+    from winnow.curate.sources import resolve_source
+    from winnow.evals.catalog import load_catalog
+
+    web = load_catalog().data_root / "web"
+    kept, raw = web / "c4_demo.jsonl", web / "CC-MAIN-20190717121559-20190717143559-00140.jsonl.gz"
+    if not (kept.is_file() and raw.is_file()):
+        console.print(f"Skipping model-based quality: no C4 and Common Crawl files under {web}.")
+        return
+    folder = ws.root / "models" / free_name(ws.root / "models", "demo-quality-embed")
+    title = f"an embedding quality classifier, {per_class} C4 against {per_class} Common Crawl"
+    with stages.stage(f"{title} pages, as {folder.name}"):
+        labels = from_sources([resolve_source(str(kept))], [resolve_source(str(raw))])
+        trained = train_embed_model(labels, folder, EmbedConfig(max_per_class=per_class))
+    card, scores = trained.card, trained.card["metrics"]
+    console.print(
+        f"{folder}: held-out precision {scores['precision']:.2f}, recall "
+        f"{scores['recall']:.2f} at threshold {card['threshold']:g} "
+        f"({trained.held_out.height} held-out documents: a demo-sized measure)",
+        highlight=False,
+    )
+    recipe = ws.root / "recipes" / f"{folder.name}.yaml"
+    recipe.parent.mkdir(parents=True, exist_ok=True)
+    recipe.write_text(
+        f"# written by winnow demo: {folder.name} and meaning-level dedup over {dataset.ref}\n"
+        "steps:\n"
+        f"  - {{step: embed_classifier, model: '{folder}'}}\n"
+        "  - {step: semantic_dedup, threshold: 0.9}\n",
+        encoding="utf-8",
+    )
+    with stages.stage(f"filtering {dataset.ref} with {folder.name} and semantic_dedup"):
+        made = curate_with_progress(ws, str(recipe), dataset.ref, "demo-web-model", RunOptions())
+    counts = made.manifest["counts"]
+    console.print(
+        f"{dataset.ref} kept {dataset.manifest['counts']['kept']} documents with heuristics and "
+        f"MinHash; of them {made.ref} keeps {counts['kept']} and removes {counts['rejected']} "
+        f"(reasons: {made.ref} --split rejected)",
+        highlight=False,
+    )
 
 
 def models_table(ws: Workspace, runs: dict[str, str]) -> None:

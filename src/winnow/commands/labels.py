@@ -95,11 +95,18 @@ def agreement(
 ) -> None:
     """Cohen's kappa per annotator pair and Krippendorff's alpha over all annotators.
 
+    On an annotation dataset (winnow curate annotate), the LLM's scores count as one more
+    annotator, named llm:MODEL, so each person's kappa against the LLM is listed.
+
     Example: winnow labels agreement pairs --task pairwise
+
+    Example: winnow labels agreement edu-sample --task edu-0to5
     """
+    from winnow.annotate.agreement import machine_labels
     from winnow.labels.agreement import agreement as measure_agreement
 
-    result = measure_agreement(_store(dataset, task, workspace))
+    store = _store(dataset, task, workspace)
+    result = measure_agreement(store, machine_labels(store.version, store.task))
     weighted = result["level"] != "nominal"
     columns = ["annotators", "shared items", "agreement", "kappa"]
     table = new_table(

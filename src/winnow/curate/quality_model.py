@@ -337,6 +337,61 @@ def read_labelled(
     return pos, neg, seen
 
 
+def read_scored(
+    spec: SourceSpec, score_field: str, keep_at: float
+) -> tuple[ClassSet, ClassSet, dict[str, float]]:
+    """Read one source with a numeric score per row (an annotation dataset's `score`, say):
+    rows scoring `keep_at` or more are the kept (positive) class, the rest the removed one.
+
+    Returns both classes and each usable text's score (the first one seen for a text that
+    repeats); rows with no number are counted as unlabelled and left out.
+    """
+    pos_texts: list[str] = []
+    neg_texts: list[str] = []
+    scores: dict[str, float] = {}
+    pos_counts = {"read": 0, "unreadable": 0, "empty": 0, "duplicates": 0, "unlabelled": 0}
+    neg_counts = {"read": 0, "unreadable": 0, "empty": 0, "duplicates": 0, "unlabelled": 0}
+    seen: dict[str, int] = {}
+    rows = 0
+    for batch in iter_documents(spec):
+        pos_counts["unreadable"] += batch.quarantine.height
+        rows += batch.docs.height
+        if not batch.docs.height:
+            continue
+        column = _label_column(batch.docs.columns, spec, score_field)
+        raw = batch.docs.get_column(column)
+        values = raw.cast(pl.Utf8).str.strip_chars().cast(pl.Float64, strict=False)
+        texts = normalize_texts(batch.docs.get_column("text")).to_list()
+        for text, value in zip(texts, values.to_list(), strict=True):
+            if value is None or value != value:  # null, not a number, or NaN
+                pos_counts["unlabelled"] += 1
+                continue
+            seen[f"{value:g}"] = seen.get(f"{value:g}", 0) + 1
+            scores.setdefault(text, value)
+            (pos_texts if value >= keep_at else neg_texts).append(text)
+    if not rows:
+        raise WinnowError(f"{spec.name}: has no readable rows; check the source and --text-field.")
+    if not seen:
+        raise WinnowError(
+            f"{spec.name}: field '{score_field}' holds no numbers in {rows} rows; set "
+            "--score-field (or --label-field) to the field with each row's numeric score."
+        )
+    low, high = min(float(k) for k in seen), max(float(k) for k in seen)
+    if not pos_texts or not neg_texts:
+        side = "at or above" if not pos_texts else "below"
+        raise WinnowError(
+            f"{spec.name}: no row scores {side} --keep-at {keep_at:g} ({score_field} runs from "
+            f"{low:g} to {high:g}), so one class is empty; set --keep-at above {low:g} and at "
+            f"most {high:g}."
+        )
+    pos_counts["read"], neg_counts["read"] = len(pos_texts), len(neg_texts)
+    hint = f"check --keep-at {keep_at:g} and the field {score_field}."
+    source = {**_source_record(spec, rows), "score_field": score_field, "scores": seen}
+    pos = ClassSet(_usable(pos_texts, pos_counts, POSITIVE, hint), pos_counts, [source])
+    neg = ClassSet(_usable(neg_texts, neg_counts, NEGATIVE, hint), neg_counts, [source])
+    return pos, neg, scores
+
+
 def split(
     texts: list[str], fraction: float, rng: random.Random, side: str, hint: str = ""
 ) -> tuple[list, list]:
@@ -487,6 +542,26 @@ def train_labelled_model(
         output,
         config,
         target=NEGATIVE,
+        extra=extra,
+        hint={POSITIVE: hint, NEGATIVE: hint},
+    )
+
+
+def train_scored_model(
+    spec: SourceSpec, score_field: str, keep_at: float, output: Path, config: TrainConfig
+) -> TrainResult:
+    """Train on one source with a numeric score per row (an annotation dataset): rows scoring
+    `keep_at` or more are kept, the rest removed, as FineWeb-Edu's binary classifier used 3."""
+    config.check()
+    pos, neg, _ = read_scored(spec, score_field, keep_at)
+    extra = {"scored": {"score_field": score_field, "keep_at": keep_at}}
+    hint = "scored rows to the source"
+    return train_classes(
+        pos,
+        neg,
+        output,
+        config,
+        target=POSITIVE,
         extra=extra,
         hint={POSITIVE: hint, NEGATIVE: hint},
     )

@@ -96,11 +96,12 @@ def apply_row_steps(
                 )
                 rejected.append(dropped)
                 df = df.filter(~drop)
-        if step.scope == "row":
-            part = step_stats(index, step.name, n_in, dropped, tally)
-            part["details"] = step.describe()
-            part["seconds"] = perf_counter() - started
-            stats.append(part)
+        # a global step's scoring (shingles, embeddings) counts toward its seconds; its rows
+        # are counted when it decides, so this part adds no rows
+        part = step_stats(index, step.name, n_in if step.scope == "row" else 0, dropped, tally)
+        part["details"] = step.describe()
+        part["seconds"] = perf_counter() - started
+        stats.append(part)
     return df, rejected, stats
 
 

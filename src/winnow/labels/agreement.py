@@ -128,9 +128,12 @@ def _defined(value: float) -> float | None:
     return None if math.isnan(value) else round(value, 4)
 
 
-def agreement(store: LabelStore) -> dict[str, Any]:
+def agreement(
+    store: LabelStore, machine: Mapping[str, Mapping[str, str]] | None = None
+) -> dict[str, Any]:
     """Kappa per annotator pair and alpha over all annotators of a label project's current
-    labels, with the counts they rest on."""
+    labels, with the counts they rest on; `machine` adds a model's labels by name and item id
+    (an LLM annotator's scores), compared with the people's like one more annotator."""
     task = store.task
     pairwise = task.kind == "pairwise"
     order = list(PREFERENCES) if pairwise else task.values
@@ -138,6 +141,10 @@ def agreement(store: LabelStore) -> dict[str, Any]:
     units: dict[str, dict[str, str]] = {}
     for (annotator, item_id), record in store.current().items():
         units.setdefault(item_id, {})[annotator] = record["preferred" if pairwise else "label"]
+    for name, labels in (machine or {}).items():
+        for item_id, value in labels.items():
+            if item_id in units:
+                units[item_id][name] = value
     per_annotator: dict[str, int] = {}
     for unit in units.values():
         for annotator in unit:

@@ -15,9 +15,11 @@ from collections.abc import Iterator, MutableMapping
 BUILTIN: dict[str, str] = {
     "exact_dedup": "winnow.curate.dedup.exact.exact_dedup",
     "minhash_dedup": "winnow.curate.dedup.minhash.minhash_dedup",
+    "semantic_dedup": "winnow.curate.dedup.semantic.semantic_dedup",
     "badwords": "winnow.curate.steps.badwords",
     "c4": "winnow.curate.steps.c4",
     "decontaminate": "winnow.curate.steps.decontaminate",
+    "embed_classifier": "winnow.curate.steps.embed_classifier",
     "fineweb": "winnow.curate.steps.fineweb",
     "gopher_quality": "winnow.curate.steps.gopher_quality",
     "gopher_repetition": "winnow.curate.steps.gopher_repetition",

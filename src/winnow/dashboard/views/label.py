@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 import streamlit as st
 
+from winnow.annotate.agreement import machine_labels
 from winnow.dashboard import url_state
 from winnow.dashboard.common import pick_dataset, shown_errors, workspace
 from winnow.dashboard.item_details import show_details
@@ -116,12 +117,16 @@ def labelling(store: LabelStore, annotator: str) -> None:
 
 
 def agreement_view(store: LabelStore) -> None:
-    """Labels per annotator, Cohen's kappa per pair and Krippendorff's alpha over all."""
+    """Labels per annotator, Cohen's kappa per pair and Krippendorff's alpha over all (on an
+    annotation dataset, its LLM counts as one more annotator)."""
     st.dataframe(
         pl.DataFrame([{"annotator": k, **v} for k, v in store.annotators().items()]),
         hide_index=True,
     )
-    found = agreement(store)
+    machine: dict[str, dict[str, str]] = {}
+    with shown_errors("the LLM annotator's scores"):
+        machine = machine_labels(store.version, store.task)
+    found = agreement(store, machine)
     alpha = found["alpha"]
     st.metric(
         f"Krippendorff's alpha ({found['level']})",
@@ -129,6 +134,8 @@ def agreement_view(store: LabelStore) -> None:
         help="Over every item labelled by two annotators or more.",
     )
     st.caption(f"{found['items_shared']} items labelled by two annotators or more")
+    if machine:
+        st.caption(f"{', '.join(machine)}: the scores of the LLM that made this dataset")
     if found["pairs"]:
         st.markdown("**Cohen's kappa per pair of annotators**")
         st.dataframe(pl.DataFrame(found["pairs"]), hide_index=True)

@@ -1,0 +1,1 @@
+"""Semantic dedup (SemDeDup): sentence vectors, k-means, and a greedy walk inside each cluster."""

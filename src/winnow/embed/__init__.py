@@ -1,0 +1,1 @@
+"""Sentence embeddings: one encoder, loaded once, behind the embed classifier and semantic dedup."""
