@@ -1,24 +1,28 @@
-"""Shared by the embedding-classifier tests: real text slices, an annotation dataset written as
-`winnow curate annotate` writes one, and an encoder that embeds each distinct text once."""
+"""Shared by the embedding-classifier tests: real text slices, an annotation dataset made by
+`winnow curate annotate`'s code with planted scores, and an encoder that embeds each distinct
+text once."""
 
 from __future__ import annotations
 
 import json
-import platform
 import re
-import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from winnow.annotate.annotators import Reply
+from winnow.annotate.prompts import load_prompt
+from winnow.annotate.run import Plan, annotate_sample
+from winnow.curate.recipes import load_recipe
+from winnow.curate.runner import RunOptions, run_recipe
+from winnow.curate.sources import resolve_source
 from winnow.embed.encoder import Encoder, load_encoder
-from winnow.files import write_json, write_parquet
-from winnow.manifest import kept_content, package_versions, split_summary
-from winnow.workspace import SPLITS, DatasetVersion, Workspace
+from winnow.workspace import DatasetVersion, Workspace
 
 C4 = "web/c4_demo.jsonl"
 WIKI = "web/wiki_demo.txt"
@@ -67,54 +71,42 @@ def real_texts(shared_data: Path, per_side: int) -> tuple[list[str], list[str]]:
     return wiki, cc
 
 
+@dataclass
+class Planted:
+    """An annotator whose every reply carries the score the test planted for its document."""
+
+    scores: dict[str, int]
+    batch_size: int = 16
+
+    def answer(self, prompts: list[str], max_new_tokens: int) -> list[Reply]:
+        """'Educational score: N' for each prompt, N planted for the document inside it."""
+        return [Reply(f"Educational score: {self.scores[p]}", None, 0.0) for p in prompts]
+
+    def settings(self) -> dict[str, str]:
+        """What the manifest names the annotator."""
+        return {"kind": "planted", "model": "planted"}
+
+
 def write_annotations(ws: Workspace, name: str, good: list[str], bad: list[str]) -> DatasetVersion:
-    """A dataset with an annotation dataset's kept columns (id, text, score Int64, reply,
-    prompt, prompt_hash, annotator): `good` texts score 3-5, `bad` ones 0-2 (planted)."""
+    """An annotation dataset made by `winnow curate annotate`'s own code from a dataset of the
+    texts, by an annotator that scores `good` texts 3-5 and `bad` ones 0-2 (planted)."""
     texts = good + bad
     scores = [3 + i % 3 for i in range(len(good))] + [i % 3 for i in range(len(bad))]
-    frame = pl.DataFrame(
-        {
-            "id": [f"doc-{i}" for i in range(len(texts))],
-            "text": texts,
-            "score": pl.Series(scores, dtype=pl.Int64),
-            "reply": [f"Educational score: {s}" for s in scores],
-            "prompt": ["fineweb-edu"] * len(texts),
-            "prompt_hash": ["0" * 16] * len(texts),
-            "annotator": ["planted"] * len(texts),
-        }
-    )
-
-    def write(staging: Path, version: str) -> None:
-        for split in SPLITS:
-            (staging / split).mkdir(parents=True)
-        write_parquet(frame, staging / "kept" / "part-00000.parquet")
-        fingerprint, text_bytes = kept_content(sorted((staging / "kept").glob("*.parquet")))
-        manifest = {
-            "name": name,
-            "version": version,
-            "kind": "annotations",
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "counts": {
-                "input": frame.height,
-                "kept": frame.height,
-                "rejected": 0,
-                "quarantined": 0,
-                "kept_text_bytes": text_bytes,
-            },
-            "splits": {split: split_summary(staging / split) for split in SPLITS},
-            "fingerprint": fingerprint,
-            "parents": [],
-            "source": {"name": "planted scores", "files": [], "hub_id": None, "licence": None},
-            "recipe": {"name": "annotate", "path": None, "hash": "0", "steps": []},
-            "steps": [],
-            "warnings": [],
-            "versions": package_versions(),
-            "platform": {"python": sys.version.split()[0], "machine": platform.machine()},
-            "timings": {"total_seconds": 0.0},
-        }
-        write_json(manifest, staging / "manifest.json")
-
-    return ws.publish(name, write)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{name}.jsonl"
+        lines = (json.dumps({"id": f"doc-{i}", "text": t}) + "\n" for i, t in enumerate(texts))
+        path.write_text("".join(lines), encoding="utf-8")
+        source = run_recipe(
+            ws, load_recipe("unfiltered"), resolve_source(str(path)), f"{name}-texts", RunOptions()
+        )
+    prompt = load_prompt("fineweb-edu")
+    kept = pl.read_parquet(source.split_glob("kept"))
+    planted = {
+        prompt.render(text): scores[int(row_id.removeprefix("doc-"))]
+        for row_id, text in kept.select("id", "text").iter_rows()
+    }
+    plan = Plan(source, len(texts), 0, name)
+    return annotate_sample(ws, plan, prompt, Planted(planted), lambda done, total: None)
 
 
 def read_card(folder: Path) -> dict:

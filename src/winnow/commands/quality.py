@@ -33,6 +33,55 @@ COUNT_ROWS = (
 """The class counts the command prints, in the order a document goes through them."""
 
 
+# options that `train` and `train-embed` share
+PositiveOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="Examples to keep: file, folder, glob, or workspace dataset NAME or "
+        "NAME@VERSION; repeat for several."
+    ),
+]
+
+NegativeOption = Annotated[
+    list[str] | None,
+    typer.Option(help="Examples to drop (e.g. raw web pages); same forms, repeatable."),
+]
+
+LabelFieldOption = Annotated[
+    str | None, typer.Option(help="Field of --labelled holding each row's label.")
+]
+
+NegativeLabelsOption = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated labels to remove, e.g. hate,offensive."),
+]
+
+PositiveLabelsOption = Annotated[
+    str | None,
+    typer.Option(help="Comma-separated labels to keep (default: every other label)."),
+]
+
+TextFieldOption = Annotated[
+    str | None, typer.Option(help="Field holding the text in every source.")
+]
+
+PositiveFieldOption = Annotated[
+    str | None, typer.Option(help="Field holding the text of the positive sources.")
+]
+
+NegativeFieldOption = Annotated[
+    str | None, typer.Option(help="Field holding the text of the negative sources.")
+]
+
+HoldoutOption = Annotated[
+    float, typer.Option(help="Share of each class held out to measure the model.")
+]
+
+BalanceOption = Annotated[
+    bool, typer.Option(help="Train on equal class sizes by leaving out some of the larger.")
+]
+
+
 def print_card(card: dict[str, Any], output: Path) -> None:
     """Print the class sizes and the held-out scores of a freshly trained model."""
     from winnow.curate.quality_model import NEGATIVE, POSITIVE, card_path
@@ -82,17 +131,8 @@ def train(
     output: Annotated[
         Path, typer.Option(help="Model file to write; its card goes to MODEL.json beside it.")
     ],
-    positive: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Examples to keep: file, folder, glob, or workspace dataset NAME or "
-            "NAME@VERSION; repeat for several."
-        ),
-    ] = None,
-    negative: Annotated[
-        list[str] | None,
-        typer.Option(help="Examples to drop (e.g. raw web pages); same forms, repeatable."),
-    ] = None,
+    positive: PositiveOption = None,
+    negative: NegativeOption = None,
     labelled: Annotated[
         str | None,
         typer.Option(
@@ -100,17 +140,9 @@ def train(
             "rows with --negative-labels are what the filter removes, the rest what it keeps."
         ),
     ] = None,
-    label_field: Annotated[
-        str | None, typer.Option(help="Field of --labelled holding each row's label.")
-    ] = None,
-    negative_labels: Annotated[
-        str | None,
-        typer.Option(help="Comma-separated labels to remove, e.g. hate,offensive."),
-    ] = None,
-    positive_labels: Annotated[
-        str | None,
-        typer.Option(help="Comma-separated labels to keep (default: every other label)."),
-    ] = None,
+    label_field: LabelFieldOption = None,
+    negative_labels: NegativeLabelsOption = None,
+    positive_labels: PositiveLabelsOption = None,
     keep_at: Annotated[
         float | None,
         typer.Option(
@@ -119,18 +151,10 @@ def train(
             "removed."
         ),
     ] = None,
-    text_field: Annotated[
-        str | None, typer.Option(help="Field holding the text in every source.")
-    ] = None,
-    positive_field: Annotated[
-        str | None, typer.Option(help="Field holding the text of the positive sources.")
-    ] = None,
-    negative_field: Annotated[
-        str | None, typer.Option(help="Field holding the text of the negative sources.")
-    ] = None,
-    holdout: Annotated[
-        float, typer.Option(help="Share of each class held out to measure the model.")
-    ] = 0.1,
+    text_field: TextFieldOption = None,
+    positive_field: PositiveFieldOption = None,
+    negative_field: NegativeFieldOption = None,
+    holdout: HoldoutOption = 0.1,
     seed: Annotated[int, typer.Option(help="Seeds the split, the balancing and fastText.")] = 0,
     epochs: Annotated[int, typer.Option(help="fastText passes over the training set.")] = 10,
     lr: Annotated[float, typer.Option(help="fastText learning rate.")] = 0.5,
@@ -167,9 +191,7 @@ def train(
             "seeded tenth carved from the training part (never the held-out part); 0: off."
         ),
     ] = 0,
-    balance: Annotated[
-        bool, typer.Option(help="Train on equal class sizes by leaving out some of the larger.")
-    ] = True,
+    balance: BalanceOption = True,
     quantize: Annotated[
         bool,
         typer.Option(help="Quantize the model (about 30x smaller) when held-out F1 holds."),
@@ -334,17 +356,8 @@ def train_embed(
         Path,
         typer.Option(help="Model folder to write: head.safetensors and card.json."),
     ],
-    positive: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Examples to keep: file, folder, glob, or workspace dataset NAME or "
-            "NAME@VERSION; repeat for several."
-        ),
-    ] = None,
-    negative: Annotated[
-        list[str] | None,
-        typer.Option(help="Examples to drop (e.g. raw web pages); same forms, repeatable."),
-    ] = None,
+    positive: PositiveOption = None,
+    negative: NegativeOption = None,
     labelled: Annotated[
         str | None,
         typer.Option(
@@ -362,26 +375,12 @@ def train_embed(
         float | None,
         typer.Option(help="Rows scoring this or more are kept (FineWeb-Edu: 3 of 0-5)."),
     ] = None,
-    label_field: Annotated[
-        str | None, typer.Option(help="Field of --labelled holding each row's label.")
-    ] = None,
-    negative_labels: Annotated[
-        str | None,
-        typer.Option(help="Comma-separated labels to remove, e.g. hate,offensive."),
-    ] = None,
-    positive_labels: Annotated[
-        str | None,
-        typer.Option(help="Comma-separated labels to keep (default: every other label)."),
-    ] = None,
-    text_field: Annotated[
-        str | None, typer.Option(help="Field holding the text in every source.")
-    ] = None,
-    positive_field: Annotated[
-        str | None, typer.Option(help="Field holding the text of the positive sources.")
-    ] = None,
-    negative_field: Annotated[
-        str | None, typer.Option(help="Field holding the text of the negative sources.")
-    ] = None,
+    label_field: LabelFieldOption = None,
+    negative_labels: NegativeLabelsOption = None,
+    positive_labels: PositiveLabelsOption = None,
+    text_field: TextFieldOption = None,
+    positive_field: PositiveFieldOption = None,
+    negative_field: NegativeFieldOption = None,
     head: Annotated[
         str, typer.Option(help="linear (logistic or linear regression) or mlp (one hidden layer).")
     ] = "linear",
@@ -400,15 +399,11 @@ def train_embed(
         float, typer.Option(help="Learning rate (0: 1.0 for linear's L-BFGS, 0.003 for mlp).")
     ] = 0.0,
     weight_decay: Annotated[float, typer.Option(help="L2 penalty on the weights.")] = 1e-3,
-    holdout: Annotated[
-        float, typer.Option(help="Share of each class held out to measure the model.")
-    ] = 0.1,
+    holdout: HoldoutOption = 0.1,
     seed: Annotated[
         int, typer.Option(help="Seeds the split, the balancing and the head's weights.")
     ] = 0,
-    balance: Annotated[
-        bool, typer.Option(help="Train on equal class sizes by leaving out some of the larger.")
-    ] = True,
+    balance: BalanceOption = True,
     max_per_class: Annotated[
         int, typer.Option(help="Use at most N documents per class (seeded sample); 0: all.")
     ] = 0,

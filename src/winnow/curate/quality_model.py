@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import importlib.metadata
+import math
 import os
 import random
 import tempfile
@@ -279,6 +280,30 @@ def _label_column(columns: list[str], spec: SourceSpec, label_field: str) -> str
     )
 
 
+def _fresh_counts() -> dict[str, int]:
+    """The counts every class of a labelled source starts from."""
+    return {"read": 0, "unreadable": 0, "empty": 0, "duplicates": 0, "unlabelled": 0}
+
+
+def _field_rows(
+    spec: SourceSpec, field: str, counts: dict[str, int]
+) -> tuple[list[tuple[str, str | None]], int]:
+    """Each readable row's normalized text and its `field` as a string, and the row count;
+    unreadable rows are added to `counts`."""
+    values: list[tuple[str, str | None]] = []
+    rows = 0
+    for batch in iter_documents(spec):
+        counts["unreadable"] += batch.quarantine.height
+        rows += batch.docs.height
+        if not batch.docs.height:
+            continue
+        column = _label_column(batch.docs.columns, spec, field)
+        labels = batch.docs.get_column(column).cast(pl.Utf8).to_list()
+        texts = normalize_texts(batch.docs.get_column("text")).to_list()
+        values += zip(texts, labels, strict=True)
+    return values, rows
+
+
 def read_labelled(
     spec: SourceSpec,
     label_field: str,
@@ -298,26 +323,18 @@ def read_labelled(
     pos_texts: list[str] = []
     neg_texts: list[str] = []
     seen: dict[str, int] = {}
-    pos_counts = {"read": 0, "unreadable": 0, "empty": 0, "duplicates": 0, "unlabelled": 0}
-    neg_counts = {"read": 0, "unreadable": 0, "empty": 0, "duplicates": 0, "unlabelled": 0}
-    rows = 0
-    for batch in iter_documents(spec):
-        pos_counts["unreadable"] += batch.quarantine.height
-        rows += batch.docs.height
-        if not batch.docs.height:
+    pos_counts, neg_counts = _fresh_counts(), _fresh_counts()
+    values, rows = _field_rows(spec, label_field, pos_counts)
+    for text, value in values:
+        label = (value or "").strip()
+        if not label:
+            pos_counts["unlabelled"] += 1
             continue
-        column = _label_column(batch.docs.columns, spec, label_field)
-        labels = batch.docs.get_column(column).cast(pl.Utf8).str.strip_chars().to_list()
-        texts = normalize_texts(batch.docs.get_column("text")).to_list()
-        for text, label in zip(texts, labels, strict=True):
-            if not label:
-                pos_counts["unlabelled"] += 1
-                continue
-            seen[label] = seen.get(label, 0) + 1
-            if label in negatives:
-                neg_texts.append(text)
-            elif wanted is None or label in wanted:
-                pos_texts.append(text)
+        seen[label] = seen.get(label, 0) + 1
+        if label in negatives:
+            neg_texts.append(text)
+        elif wanted is None or label in wanted:
+            pos_texts.append(text)
     if not rows:
         raise WinnowError(f"{spec.name}: has no readable rows; check the file and --text-field.")
     names = ", ".join(sorted(seen)) or "none"
@@ -349,26 +366,20 @@ def read_scored(
     pos_texts: list[str] = []
     neg_texts: list[str] = []
     scores: dict[str, float] = {}
-    pos_counts = {"read": 0, "unreadable": 0, "empty": 0, "duplicates": 0, "unlabelled": 0}
-    neg_counts = {"read": 0, "unreadable": 0, "empty": 0, "duplicates": 0, "unlabelled": 0}
+    pos_counts, neg_counts = _fresh_counts(), _fresh_counts()
     seen: dict[str, int] = {}
-    rows = 0
-    for batch in iter_documents(spec):
-        pos_counts["unreadable"] += batch.quarantine.height
-        rows += batch.docs.height
-        if not batch.docs.height:
+    values, rows = _field_rows(spec, score_field, pos_counts)
+    for text, raw in values:
+        try:
+            value = float((raw or "").strip())
+        except ValueError:
+            value = math.nan
+        if value != value:  # null, not a number, or NaN
+            pos_counts["unlabelled"] += 1
             continue
-        column = _label_column(batch.docs.columns, spec, score_field)
-        raw = batch.docs.get_column(column)
-        values = raw.cast(pl.Utf8).str.strip_chars().cast(pl.Float64, strict=False)
-        texts = normalize_texts(batch.docs.get_column("text")).to_list()
-        for text, value in zip(texts, values.to_list(), strict=True):
-            if value is None or value != value:  # null, not a number, or NaN
-                pos_counts["unlabelled"] += 1
-                continue
-            seen[f"{value:g}"] = seen.get(f"{value:g}", 0) + 1
-            scores.setdefault(text, value)
-            (pos_texts if value >= keep_at else neg_texts).append(text)
+        seen[f"{value:g}"] = seen.get(f"{value:g}", 0) + 1
+        scores.setdefault(text, value)
+        (pos_texts if value >= keep_at else neg_texts).append(text)
     if not rows:
         raise WinnowError(f"{spec.name}: has no readable rows; check the source and --text-field.")
     if not seen:

@@ -124,6 +124,19 @@ class Encoder:
         }
 
 
+def encoder_record(name: str, device: str) -> dict[str, Any]:
+    """What lineage records of an encoder without loading it (a process that only decides,
+    such as semantic dedup's, never needs its weights): name, folder, fingerprint, device."""
+    folder = encoder_folder(name)
+    fingerprint = weights_fingerprint(folder)
+    return {
+        "name": name,
+        "folder": folder,
+        "fingerprint": fingerprint,
+        "device": pick_device(device),
+    }
+
+
 def weights_fingerprint(folder: str) -> str | None:
     """A hash of the weight files' names and sizes: another model gives another value."""
     path = Path(folder)
@@ -147,6 +160,10 @@ def load_encoder(name: str = DEFAULT_ENCODER, device: str = "auto") -> Encoder:
         raise WinnowError(
             f"encoder '{name}' needs sentence-transformers, which is not installed; {INSTALL_HINT}."
         ) from exc
+    from transformers.utils import logging as hf_logging
+
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # no "Loading weights" bar in a curate run's output
     try:
         model = SentenceTransformer(folder, device=where)
     except (OSError, ValueError) as exc:
@@ -155,4 +172,7 @@ def load_encoder(name: str = DEFAULT_ENCODER, device: str = "auto") -> Encoder:
             f"encoder '{name}' did not load ({first}); give a sentence-transformers model "
             f"folder or '{DEFAULT_ENCODER}' ({INSTALL_HINT})."
         ) from exc
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()
     return Encoder(name=name, folder=folder, device=where, model=model.eval())

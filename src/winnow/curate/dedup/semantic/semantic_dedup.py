@@ -30,7 +30,13 @@ import polars as pl
 from winnow.curate.dedup.minhash.core import cluster_histogram
 from winnow.curate.dedup.semantic.walk import greedy_walk, kmeans
 from winnow.curate.steps.base import GlobalContext, Step, bounds, register
-from winnow.embed.encoder import DEFAULT_ENCODER, Encoder, encoder_folder, load_encoder
+from winnow.embed.encoder import (
+    DEFAULT_ENCODER,
+    Encoder,
+    encoder_folder,
+    encoder_record,
+    load_encoder,
+)
 from winnow.errors import WinnowError
 
 Keep = Literal["first", "longest", "central"]
@@ -188,10 +194,11 @@ class SemanticDedup(Step):
         return out
 
     def describe(self) -> dict[str, Any]:
-        """The encoder (name, folder, weights fingerprint, size, device) and the settings."""
+        """The encoder (name, folder, weights fingerprint, device) and the settings, without
+        loading the encoder in a process that only decides."""
         clusters = self.clusters or f"auto (rows // {ROWS_PER_CLUSTER})"
         return {
-            "encoder": self.load().describe(),
+            "encoder": encoder_record(self.encoder, self.device),
             "settings": f"cosine >= {self.threshold}, k-means clusters {clusters}, "
             f"keep {self.keep}, seed {self.seed}, max_length {self.max_length or 'encoder'}",
         }
