@@ -18,7 +18,7 @@ from sklearn.metrics import cohen_kappa_score
 
 from tests.cli_helpers import run_cli
 from tests.dashboard.helpers import labeller, texts
-from tests.instruct.test_synthesize import tiny_lm  # noqa: F401 (a session fixture)
+from tests.tiny_lm import build_tiny_lm, seed_task_lines
 from winnow.annotate.agreement import machine_labels
 from winnow.annotate.annotators import EndpointAnnotator
 from winnow.annotate.cache import ReplyCache
@@ -111,6 +111,12 @@ def endpoint() -> Iterator[tuple[str, Script]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def tiny_lm(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
+    """An untrained local causal LM: it answers, but not to the rubric."""
+    return build_tiny_lm(tmp_path_factory.mktemp("tiny-lm"), seed_task_lines(shared_data))
 
 
 @pytest.fixture()
@@ -325,7 +331,7 @@ def test_local_model_replies_are_quarantined_with_their_text(
     capsys: pytest.CaptureFixture[str],
     workspace: Path,
     docs: list[dict[str, str]],
-    tiny_lm: Path,  # noqa: F811 (the imported fixture)
+    tiny_lm: Path,
     tmp_path: Path,
 ) -> None:
     """An untrained local model answers nonsense: each reply is quarantined as no_score with

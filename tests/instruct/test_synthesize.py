@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from tests.cli_helpers import run_cli
+from tests.tiny_lm import SEEDS, build_tiny_lm, seed_task_lines
 from winnow.errors import WinnowError
 from winnow.synthesize.generators import EndpointGenerator, LocalGenerator, load_generator
 from winnow.synthesize.prompt import Task, format_prompt, parse_reply, reply_text
@@ -20,50 +21,11 @@ from winnow.synthesize.rouge import Pool, lcs_length, rouge_l, words
 from winnow.synthesize.run import load_seeds, synthesize_rows
 from winnow.workspace import Workspace
 
-SEEDS = "instruct/self_instruct_seed_tasks.jsonl"
-
 
 @pytest.fixture(scope="session")
 def tiny_lm(tmp_path_factory: pytest.TempPathFactory, shared_data: Path) -> Path:
     """An untrained 2-layer Llama with a byte-level BPE trained on the real seed tasks."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    lines: list[str] = []
-    for raw in (shared_data / SEEDS).read_text(encoding="utf-8").splitlines():
-        record = json.loads(raw)
-        lines.append(record["instruction"])
-        for instance in record["instances"]:
-            lines += f"{instance['input']}\n{instance['output']}".splitlines()
-    lines = [line for line in lines if line.strip()][:400]
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=512,
-        special_tokens=["<|endoftext|>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    tokenizer.train_from_iterator(lines, trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|endoftext|>")
-    config = LlamaConfig(
-        vocab_size=len(fast),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        max_position_embeddings=4096,
-        eos_token_id=fast.eos_token_id,
-        bos_token_id=fast.eos_token_id,
-    )
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny-lm")
-    LlamaForCausalLM(config).save_pretrained(folder)
-    fast.save_pretrained(folder)
-    return folder
+    return build_tiny_lm(tmp_path_factory.mktemp("tiny-lm"), seed_task_lines(shared_data))
 
 
 # A reply as an OpenAI-compatible model writes it: the next task, then another, then chatter.
