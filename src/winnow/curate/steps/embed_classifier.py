@@ -79,8 +79,10 @@ class EmbedClassifier(Step):
         return df.with_columns(pl.Series(self.column, scores, dtype=pl.Float64))
 
     def rules(self) -> tuple[Rule, ...]:
-        """A score below the threshold."""
-        assert self.threshold is not None
+        """A score below the threshold; none known for a step read back unbuilt (the
+        dashboard's fallback for a model folder that is not on this machine)."""
+        if self.threshold is None:
+            return ()
         return (Rule(self.column, "<", self.threshold, "below_threshold"),)
 
     def reason(self) -> pl.Expr:
